@@ -1,0 +1,55 @@
+"""Nested tuples, lists and dicts of arrays ("pytrees"), flattened to a list of leaves.
+
+Transforms accept and return such containers (a network's parameters as a tuple, say):
+they differentiate the leaves and rebuild the same structure around the results.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+TreeDef = Any  # None for a leaf; (type, keys, children) for a container
+
+
+def flatten(tree: Any) -> tuple[list[Any], TreeDef]:
+    """The leaves of ``tree`` in a fixed order (dict keys sorted) and its structure."""
+    leaves: list[Any] = []
+    return leaves, _flatten(tree, leaves)
+
+
+def _flatten(tree: Any, leaves: list[Any]) -> TreeDef:
+    if isinstance(tree, (tuple, list)):
+        return (type(tree), None, tuple(_flatten(child, leaves) for child in tree))
+    if isinstance(tree, dict):
+        keys = sorted(tree)
+        return (dict, tuple(keys), tuple(_flatten(tree[k], leaves) for k in keys))
+    leaves.append(tree)
+    return None
+
+
+def unflatten(treedef: TreeDef, leaves: list[Any]) -> Any:
+    """Rebuild the structure ``treedef`` with ``leaves`` (the inverse of ``flatten``)."""
+    it = iter(leaves)
+    return _unflatten(treedef, it)
+
+
+def _unflatten(treedef: TreeDef, it) -> Any:
+    if treedef is None:
+        return next(it)
+    kind, keys, children = treedef
+    items = [_unflatten(child, it) for child in children]
+    if kind is dict:
+        return dict(zip(keys, items))
+    return kind(items)
+
+
+def describe(treedef: TreeDef) -> str:
+    """A short readable form of a structure, for error messages."""
+    if treedef is None:
+        return "*"
+    kind, keys, children = treedef
+    inner = [describe(c) for c in children]
+    if kind is dict:
+        return "{" + ", ".join(f"{k!r}: {v}" for k, v in zip(keys, inner)) + "}"
+    brackets = "[]" if kind is list else "()"
+    return brackets[0] + ", ".join(inner) + brackets[1]

@@ -1,0 +1,105 @@
+"""Reverse mode: record the evaluation trace as a graph of nodes, then sweep it backwards.
+
+Each ``Node`` holds one primal variable of the trace (8.50)-(8.56), the primitive that
+produced it, that primitive's arguments and the nodes among them (its parents).  The
+backward sweep visits nodes children-first and adds each child's contribution to its
+parents' adjoints, which is (8.69) with the local derivatives supplied as VJP rules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Container, Iterable
+from typing import Any
+
+import numpy as np
+
+from autodiff.core import Primitive, Traceable, Tracer, value_of
+from autodiff.numpy.primitives import unbroadcast
+
+
+class Node(Tracer):
+    """A primal variable recorded by reverse mode at trace level ``_level``.
+
+    Nodes made by primitives are appended to their trace's ``_tape`` in the order they are
+    made; since every node is made after its parents, the reversed tape is an order in which
+    the backward sweep can run, with no graph search.
+    """
+
+    __slots__ = ("_level", "_prim", "_args", "_kwargs", "_parents", "_tape")
+
+    def __init__(self, value: Any, level: int, tape: list | None) -> None:
+        """A leaf: an input of the trace, with no parents."""
+        self._value = value
+        self._level = level
+        self._prim = None
+        self._args = ()
+        self._kwargs = {}
+        self._parents = ()
+        self._tape = tape
+
+    def _dispatch(self, prim: Primitive, args: tuple, kwargs: dict) -> Node:
+        level = self._level
+        values = list(args)
+        parents = []
+        nested = False
+        for i, arg in enumerate(args):
+            if isinstance(arg, Traceable):
+                if isinstance(arg, Node) and arg._level == level:
+                    parents.append((i, arg))
+                    arg = values[i] = arg._value
+                if isinstance(arg, Traceable):
+                    nested = True
+        node = object.__new__(Node)
+        node._value = prim(*values, **kwargs) if nested else prim.impl(*values, **kwargs)
+        node._level = level
+        node._prim = prim
+        node._args = values
+        node._kwargs = kwargs
+        node._parents = parents
+        node._tape = tape = self._tape
+        tape.append(node)
+        return node
+
+    def __repr__(self) -> str:
+        return f"Node(level={self._level}, value={value_of(self)!r})"
+
+
+def backward(
+    seeds: list[tuple[Node, Any]], order: Iterable[Node], keep: Container[int] = ()
+) -> dict[int, Any]:
+    """Propagate adjoints from ``(output node, cotangent)`` pairs back through ``order``
+    (every node the outputs depend on, children before parents).
+
+    Returns the adjoints of the leaves reached, and of the interior nodes whose ids are in
+    ``keep``, keyed by ``id(node)``.  Adjoints of interior nodes live only during the
+    sweep, so running it again on the same graph gives the same result, and a node used
+    twice receives both contributions.
+    """
+    adjoints: dict[int, Any] = {}
+    kept: dict[int, Any] = {}
+    for node, ct in seeds:
+        key = id(node)
+        adjoints[key] = ct if key not in adjoints else adjoints[key] + ct
+    pop, get = adjoints.pop, adjoints.get
+    for node in order:
+        g = pop(id(node), None)
+        if g is None:
+            continue
+        if keep and id(node) in keep:
+            kept[id(node)] = g
+        prim, args, kwargs, ans = node._prim, node._args, node._kwargs, node._value
+        for argnum, parent in node._parents:
+            try:
+                rule = prim.vjps[argnum]
+            except KeyError:
+                raise NotImplementedError(
+                    f"reverse mode has no rule for argument {argnum} of {prim.name}"
+                ) from None
+            contribution = rule(g, ans, *args, **kwargs)
+            if prim.broadcasts:
+                contribution = unbroadcast(contribution, np.shape(value_of(args[argnum])))
+            key = id(parent)
+            previous = get(key)
+            adjoints[key] = contribution if previous is None else previous + contribution
+    adjoints.update(kept)
+    return adjoints
