@@ -1,11 +1,12 @@
-# Two entry points: `make test` (the whole suite) and, with the grading pipeline, `make demo`.
-# Both build their own virtual environment from nothing, so a fresh clone needs only Python 3.
+# Entry points (see README.md). Each builds its own virtual environment from nothing, so a
+# fresh clone needs only Python 3 and make.
 
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+JOBS ?= 2
 
-.PHONY: test lint bench clean
+.PHONY: test lint lab release bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -13,6 +14,11 @@ $(BIN)/python:
 
 $(VENV)/.test-installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 > /dev/null
+	touch $@
+
+$(VENV)/.lab-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[lab]'
 	touch $@
 
 $(VENV)/.bench-installed: pyproject.toml | $(BIN)/python
@@ -23,11 +29,21 @@ lint: $(VENV)/.test-installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# The whole suite: lint, the package and grader tests, and every master notebook under nbval.
 test: lint
-	$(BIN)/pytest
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/pytest -n $(JOBS) --dist loadfile tests course/source --nbval-lax
+
+# Students: JupyterLab on the student edition.
+lab: $(VENV)/.lab-installed
+	$(BIN)/jupyter lab notebooks/
+
+# Instructors: regenerate the student edition (notebooks/) from the masters (course/source/).
+release: $(VENV)/.test-installed
+	$(BIN)/python -m grader.release
 
 bench: $(VENV)/.bench-installed
 	$(BIN)/python bench/bench_core.py
+	$(BIN)/python bench/bench_algorithms.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -39,7 +39,7 @@ class Traceable:
         raise NotImplementedError
 
 
-class Primitive:
+class Primitive(Protocol):
     """A differentiable function: a NumPy implementation plus rules registered for it.
 
     ``vjps[i](g, ans, *args, **kwargs)`` is the vector-Jacobian product for argument ``i``
@@ -49,26 +49,42 @@ class Primitive:
     their tangents broadcast to the output's shape by the traces, not by every rule.
     """
 
-    def __init__(self, impl: Callable, name: str | None = None, broadcasts: bool = False):
-        self.impl = impl
-        self.name = name or impl.__name__
-        self.vjps: dict[int, Callable] = {}
-        self.jvps: dict[int, Callable] = {}
-        self.broadcasts = broadcasts
-        self.__doc__ = impl.__doc__
-        self.__wrapped__ = impl
+    name: str
+    impl: Callable
+    vjps: dict[int, Callable]
+    jvps: dict[int, Callable]
+    broadcasts: bool
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+    def __call__(self, *args: Any, **kwargs: Any) -> Any: ...
+
+
+def make_primitive(impl: Callable, name: str | None = None, broadcasts: bool = False) -> Primitive:
+    """Wrap ``impl`` as a primitive.
+
+    On plain arguments it calls ``impl`` directly; otherwise it hands the call to the
+    highest-level tracer among the arguments.  (A closure, not a class with ``__call__``:
+    it is called for every operation and every rule, and a plain function call costs a
+    third as much.)
+    """
+
+    def primitive(*args: Any, **kwargs: Any) -> Any:
         top = None
         for arg in args:
             if isinstance(arg, Traceable) and (top is None or arg._level > top._level):
                 top = arg
         if top is None:
-            return self.impl(*args, **kwargs)
-        return top._dispatch(self, args, kwargs)
+            return impl(*args, **kwargs) if kwargs else impl(*args)
+        return top._dispatch(primitive, args, kwargs)
 
-    def __repr__(self) -> str:
-        return f"<primitive {self.name}>"
+    primitive.name = name or impl.__name__
+    primitive.__name__ = primitive.__qualname__ = primitive.name
+    primitive.__doc__ = impl.__doc__
+    primitive.__wrapped__ = impl
+    primitive.impl = impl
+    primitive.vjps = {}
+    primitive.jvps = {}
+    primitive.broadcasts = broadcasts
+    return primitive
 
 
 def new_level() -> int:

@@ -28,17 +28,22 @@ class Dual(Tracer):
 
     def _dispatch(self, prim: Primitive, args: tuple, kwargs: dict) -> Dual:
         level = self._level
-        primals = list(args)
+        primals = []
         tangents = []
         nested = False
-        for i, arg in enumerate(args):
+        i = 0
+        for arg in args:
+            if isinstance(arg, Dual) and arg._level == level:
+                tangents.append((i, arg._tangent))
+                arg = arg._value
             if isinstance(arg, Traceable):
-                if isinstance(arg, Dual) and arg._level == level:
-                    tangents.append((i, arg._tangent))
-                    arg = primals[i] = arg._value
-                if isinstance(arg, Traceable):
-                    nested = True
-        ans = prim(*primals, **kwargs) if nested else prim.impl(*primals, **kwargs)
+                nested = True
+            primals.append(arg)
+            i += 1
+        if nested:
+            ans = prim(*primals, **kwargs)
+        else:
+            ans = prim.impl(*primals, **kwargs) if kwargs else prim.impl(*primals)
         out = None
         for argnum, t in tangents:
             try:

@@ -39,18 +39,23 @@ class Node(Tracer):
 
     def _dispatch(self, prim: Primitive, args: tuple, kwargs: dict) -> Node:
         level = self._level
-        values = list(args)
+        values = []
         parents = []
         nested = False
-        for i, arg in enumerate(args):
+        i = 0
+        for arg in args:
+            if isinstance(arg, Node) and arg._level == level:
+                parents.append((i, arg))
+                arg = arg._value
             if isinstance(arg, Traceable):
-                if isinstance(arg, Node) and arg._level == level:
-                    parents.append((i, arg))
-                    arg = values[i] = arg._value
-                if isinstance(arg, Traceable):
-                    nested = True
+                nested = True
+            values.append(arg)
+            i += 1
         node = object.__new__(Node)
-        node._value = prim(*values, **kwargs) if nested else prim.impl(*values, **kwargs)
+        if nested:
+            node._value = prim(*values, **kwargs)
+        else:
+            node._value = prim.impl(*values, **kwargs) if kwargs else prim.impl(*values)
         node._level = level
         node._prim = prim
         node._args = values
@@ -95,7 +100,7 @@ def backward(
                 raise NotImplementedError(
                     f"reverse mode has no rule for argument {argnum} of {prim.name}"
                 ) from None
-            contribution = rule(g, ans, *args, **kwargs)
+            contribution = rule(g, ans, *args, **kwargs) if kwargs else rule(g, ans, *args)
             if prim.broadcasts:
                 contribution = unbroadcast(contribution, np.shape(value_of(args[argnum])))
             key = id(parent)

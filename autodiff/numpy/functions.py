@@ -69,8 +69,16 @@ def outer(a, b):
 
 
 def inner(a, b):
-    """Sum of products over the last axis."""
-    return p.sum_(p.multiply(a, b), axis=-1)
+    """Sums of products over the last axes, for every pair of leading indices (as
+    ``np.inner``: shape ``a.shape[:-1] + b.shape[:-1]``)."""
+    a_shape, b_shape = np.shape(value_of(a)), np.shape(value_of(b))
+    if not a_shape or not b_shape:
+        return p.multiply(a, b)
+    if a_shape[-1] != b_shape[-1]:
+        raise ValueError(f"inner: last axes differ, shapes {a_shape} and {b_shape}")
+    k = a_shape[-1]
+    product = p.matmul(p.reshape(a, (-1, k)), p.transpose(p.reshape(b, (-1, k))))
+    return p.reshape(product, a_shape[:-1] + b_shape[:-1])
 
 
 def log_softmax(x, axis: int = -1):

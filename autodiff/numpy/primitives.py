@@ -11,14 +11,14 @@ from typing import Any
 
 import numpy as np
 
-from autodiff.core import Primitive, value_of
+from autodiff.core import make_primitive, value_of
 
 
 def primitive(impl=None, *, broadcasts: bool = False, name: str | None = None):
-    """Wrap a NumPy function as a ``Primitive`` (usable as a decorator)."""
+    """Wrap a NumPy function as a primitive (usable as a decorator)."""
     if impl is None:
-        return lambda f: Primitive(f, name=name, broadcasts=broadcasts)
-    return Primitive(impl, name=name, broadcasts=broadcasts)
+        return lambda f: make_primitive(f, name=name, broadcasts=broadcasts)
+    return make_primitive(impl, name=name, broadcasts=broadcasts)
 
 
 # -- elementwise, one argument ------------------------------------------------------------

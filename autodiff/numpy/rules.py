@@ -82,6 +82,14 @@ def _balanced_eq(x, z, y):
     return (x == z) / (1.0 + (x == y))
 
 
+def _inverse_axes(axes, x):
+    """The permutation that undoes ``transpose(x, axes)`` (negative axes allowed)."""
+    if axes is None:
+        return None
+    ndim = np.ndim(value_of(x))
+    return tuple(int(i) for i in np.argsort([a % ndim for a in axes]))
+
+
 def _swap(a):
     return p.transpose(a, (*range(np.ndim(value_of(a)) - 2), -1, -2))
 
@@ -260,8 +268,7 @@ defjvp(p.logsumexp, lambda t, ans, x, axis=None, keepdims=False:
 
 # shape
 defvjp(p.reshape,       lambda g, ans, x, shape: p.reshape(g, np.shape(value_of(x))))
-defvjp(p.transpose,     lambda g, ans, x, axes=None:
-                            p.transpose(g, None if axes is None else tuple(np.argsort(axes))))
+defvjp(p.transpose,     lambda g, ans, x, axes=None: p.transpose(g, _inverse_axes(axes, x)))
 defvjp(p.broadcast_to,  lambda g, ans, x, shape: unbroadcast(g, np.shape(value_of(x))))
 defvjp(p.getitem,       lambda g, ans, x, index: p.untake(g, index, np.shape(value_of(x))))
 defvjp(p.untake,        lambda g, ans, y, index, shape: p.getitem(g, index))

@@ -1,0 +1,108 @@
+"""What a graded check is made of.
+
+A ``Check`` is declarative: it generates seeded cases (plain inputs), says how to call the
+student's function on a case, computes the reference answer with ``autodiff``, compares
+with tolerances, and lists the typical mistakes it can recognise.  A ``Mistake`` is a
+model of a wrong answer: a function computing what a student who made that mistake would
+return, so that a wrong output can be matched against it and named, with the equation to
+reread.  Running the student's function (``grader.collect``) and judging its outputs
+(``grader.judge``) are separate steps that share nothing but plain data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Case:
+    """One test input: a readable name and the arguments passed to the student's function
+    (arrays and numbers only)."""
+
+    name: str
+    args: tuple = ()
+    kwargs: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """A typical mistake: ``model(case)`` returns what a function with this mistake returns
+    on ``case``; ``explanation`` says what went wrong, ``equation`` what to reread."""
+
+    name: str
+    explanation: str
+    equation: str
+    model: Callable[[Case], Any]
+
+
+class Check:
+    """A graded task.  Subclasses set the class attributes and define ``cases`` and
+    ``reference``; the rest has sensible defaults.
+
+    ``outputs`` names the parts of the answer (a tuple of that length is expected when
+    there are several); ``implement_yourself`` lists ``autodiff`` functions the task asks
+    the student to write without (the grading pipeline scores their use 0).
+    """
+
+    name: str = ""
+    title: str = ""
+    equation: str = ""
+    points: float = 1.0
+    outputs: tuple[str, ...] = ("output",)
+    rtol: float = 1e-6
+    atol: float = 1e-8
+    implement_yourself: tuple[str, ...] = ()
+
+    def cases(self, rng: np.random.Generator) -> list[Case]:
+        """The hidden cases, drawn from ``rng``."""
+        raise NotImplementedError
+
+    def visible_cases(self, rng: np.random.Generator) -> list[Case]:
+        """The cases of the students' self-check (by default: hidden-style cases from a
+        different seed, at most three)."""
+        return self.cases(rng)[:3]
+
+    def reference(self, case: Case) -> Any:
+        """The correct answer for ``case``, computed with ``autodiff``."""
+        raise NotImplementedError
+
+    def call(self, function: Callable, case: Case) -> Any:
+        """Call the student's function on ``case`` (override to adapt a signature)."""
+        return function(*case.args, **case.kwargs)
+
+    def student_function(self, answer: Callable[[Case], Any]) -> Callable:
+        """Something with the signature students implement that returns ``answer(case)``:
+        how the tests feed the reference and each mistake model through ``call`` (override
+        together with ``call``)."""
+        return lambda *args, **kwargs: answer(Case("", args, kwargs))
+
+    def mistakes(self) -> list[Mistake]:
+        """The typical mistakes this check recognises, most specific first."""
+        return []
+
+    def as_parts(self, answer: Any) -> list[Any]:
+        """Split an answer into its named outputs."""
+        if len(self.outputs) == 1:
+            return [answer]
+        if not isinstance(answer, (tuple, list)) or len(answer) != len(self.outputs):
+            raise AnswerShapeError(
+                f"expected a tuple of {len(self.outputs)} values "
+                f"({', '.join(self.outputs)}), got {_describe(answer)}"
+            )
+        return list(answer)
+
+
+class AnswerShapeError(ValueError):
+    """An answer that does not have the structure the check expects."""
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, (tuple, list)):
+        return f"a {type(value).__name__} of {len(value)} values"
+    if isinstance(value, np.ndarray):
+        return f"an array of shape {value.shape}"
+    return f"a value of type {type(value).__name__}"
