@@ -125,6 +125,7 @@ _SCALAR_OPERATORS: dict[str, Callable] = {
     "subtract": lambda x, y: x - y,
     "multiply": lambda x, y: x * y,
     "true_divide": lambda x, y: x / y,
+    "divide": lambda x, y: x / y,
     "power": _power,
     "negative": lambda x: -x,
 }

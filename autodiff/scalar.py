@@ -16,8 +16,11 @@ from __future__ import annotations
 
 import itertools
 import math
+import numbers
 from collections.abc import Iterable
 from operator import attrgetter
+
+import numpy as np
 
 from autodiff.core import ScalarLike
 
@@ -55,7 +58,8 @@ class Scalar(ScalarLike):
         if type(exponent) is Scalar:
             return (self.log() * exponent).exp()
         n = _number(exponent)
-        return Scalar(self.data**n, (self,), (n * self.data ** (n - 1),), f"**{n:g}")
+        local = 0.0 if n == 0 else n * self.data ** (n - 1)
+        return Scalar(self.data**n, (self,), (local,), f"**{n:g}")
 
     def __neg__(self) -> Scalar:
         return Scalar(-self.data, (self,), (-1.0,), "neg")
@@ -177,14 +181,13 @@ class Scalar(ScalarLike):
 
 
 def _number(x: object) -> float:
-    if isinstance(x, (int, float)):
+    """A real number (Python or NumPy, or a 0-d array) as a float; anything else is an error."""
+    if isinstance(x, (int, float)) and not isinstance(x, bool):
         return x
-    try:
-        return float(x)  # NumPy scalars and 0-d arrays
-    except TypeError:
-        raise TypeError(
-            f"Scalar arithmetic needs a Scalar or a number, got {type(x).__name__}"
-        ) from None
+    if isinstance(x, numbers.Real) or (isinstance(x, np.ndarray) and x.ndim == 0):
+        if np.issubdtype(np.asarray(x).dtype, np.number):
+            return float(x)
+    raise TypeError(f"Scalar arithmetic needs a Scalar or a real number, got {type(x).__name__}")
 
 
 def _value(x: Scalar | Number) -> float:

@@ -160,7 +160,16 @@ def stack_args(axis, *arrays):
 
 
 # -- linear algebra ------------------------------------------------------------------------
-matmul = primitive(np.matmul)
+@primitive
+def matmul(a, b):
+    """Matrix product ``a @ b`` with NumPy's rules for 1-D operands and stacks."""
+    try:
+        return np.matmul(a, b)
+    except ValueError:
+        raise ValueError(
+            f"matmul: shapes {np.shape(a)} and {np.shape(b)} do not align (the last axis of "
+            f"the first must equal the second-to-last axis of the second)"
+        ) from None
 
 
 def sign(x):
