@@ -1,0 +1,115 @@
+"""The checks of the two-layer assignment against independent routes: plain NumPy solutions
+(no ``autodiff``) earn full marks, the cases can reveal a transposed weight matrix, and the
+training cases are ones where gradient descent makes progress."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from grader.api import seed_for
+from grader.checks import get_check
+from grader.collect import collect
+from grader.judge import judge
+
+
+def forward(W1, b1, W2, b2, X):
+    Z = np.tanh(X @ W1.T + b1)
+    return Z, Z @ W2.T + b2
+
+
+def backprop(W1, b1, W2, b2, X, T):
+    """A per-point loop over (8.21)-(8.23), summed as in (8.14): a different route from
+    the matrix form and from the autodiff reference."""
+    grads = [np.zeros_like(p) for p in (W1, b1, W2, b2)]
+    for x, t in zip(X, T):
+        z = np.tanh(W1 @ x + b1)
+        delta_k = W2 @ z + b2 - t
+        delta_j = (1.0 - z**2) * (W2.T @ delta_k)
+        for g, part in zip(grads, (np.outer(delta_j, x), delta_j, np.outer(delta_k, z), delta_k)):
+            g += part
+    return tuple(grads)
+
+
+def backprop_skip(W1, b1, W2, b2, Ws, X, T):
+    """The same loop with skip-layer weights (Exercise 8.4): dE/dw_ki^(s) = delta_k x_i."""
+    grads = [np.zeros_like(p) for p in (W1, b1, W2, b2, Ws)]
+    for x, t in zip(X, T):
+        z = np.tanh(W1 @ x + b1)
+        delta_k = W2 @ z + b2 + Ws @ x - t
+        delta_j = (1.0 - z**2) * (W2.T @ delta_k)
+        parts = (np.outer(delta_j, x), delta_j, np.outer(delta_k, z), delta_k, np.outer(delta_k, x))
+        for g, part in zip(grads, parts):
+            g += part
+    return tuple(grads)
+
+
+def train(W1, b1, W2, b2, X, T, learning_rate, steps):
+    def error(params):
+        return 0.5 * np.sum((forward(*params, X)[1] - T) ** 2)
+
+    params, losses = [W1, b1, W2, b2], []
+    for _ in range(steps):
+        losses.append(error(params))
+        params = [p - learning_rate * g for p, g in zip(params, backprop(*params, X, T))]
+    losses.append(error(params))
+    return (*params, np.array(losses))
+
+
+SOLUTIONS = {
+    "two_layer_forward": forward,
+    "two_layer_backprop": backprop,
+    "two_layer_gradient_descent": train,
+    "skip_layer_backprop": backprop_skip,
+}
+
+
+def hidden(name):
+    check = get_check(name)
+    return check, check.cases(np.random.default_rng(seed_for(name, "hidden")))
+
+
+def visible(name):
+    check = get_check(name)
+    return check.visible_cases(np.random.default_rng(seed_for(name, "visible")))
+
+
+@pytest.mark.parametrize("name", sorted(SOLUTIONS))
+def test_numpy_solution_scores_full_marks(name):
+    check, cases = hidden(name)
+    verdict = judge(check, cases, collect(check, SOLUTIONS[name], cases))
+    assert verdict.points == check.points, [r.problem for r in verdict.results]
+
+
+@pytest.mark.parametrize("name", ["two_layer_forward", "two_layer_backprop", "skip_layer_backprop"])
+def test_a_square_network_is_among_hidden_and_visible_cases(name):
+    """Only with D = M = K does a transposed weight matrix give an answer of the right shape,
+    so that the mistake can be recognised rather than just failing."""
+
+    def square(case):
+        W1, _, W2 = case.args[:3]
+        return W1.shape[0] == W1.shape[1] == W2.shape[0]
+
+    assert any(square(c) for c in hidden(name)[1])
+    assert any(square(c) for c in visible(name))
+
+
+def test_training_cases_lower_the_error():
+    check, cases = hidden("two_layer_gradient_descent")
+    for case in cases + visible("two_layer_gradient_descent"):
+        losses = check.reference(case)[4]
+        assert losses.shape == (case.args[7] + 1,)
+        if case.args[7]:
+            assert losses[-1] < losses[0], case.name
+
+
+def test_training_with_the_mean_gradient_is_diagnosed():
+    """A step N times too small (the gradient averaged over the batch) is recognised."""
+
+    def mean_train(W1, b1, W2, b2, X, T, learning_rate, steps):
+        return train(W1, b1, W2, b2, X, T, learning_rate / X.shape[0], steps)
+
+    check, cases = hidden("two_layer_gradient_descent")
+    verdict = judge(check, cases, collect(check, mean_train, cases))
+    assert verdict.points < check.points
+    assert any("averaged" in r.diagnosis for r in verdict.results if not r.passed)
