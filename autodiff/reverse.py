@@ -20,14 +20,16 @@ from autodiff.numpy.primitives import unbroadcast
 class Node(Tracer):
     """A primal variable recorded by reverse mode at trace level ``_level``.
 
-    Nodes made by primitives are appended to their trace's ``_tape`` in the order they are
-    made; since every node is made after its parents, the reversed tape is an order in which
-    the backward sweep can run, with no graph search.
+    Nodes made by primitives are appended to their trace's tape in the order they are made;
+    since every node is made after its parents, the reversed tape is an order in which the
+    backward sweep can run, with no graph search.  Nodes do not refer to the tape (only the
+    transform holding it does), so a finished trace is freed at once, without waiting for
+    the cycle collector.
     """
 
-    __slots__ = ("_level", "_prim", "_args", "_kwargs", "_parents", "_tape")
+    __slots__ = ("_level", "_prim", "_args", "_kwargs", "_parents")
 
-    def __init__(self, value: Any, level: int, tape: list | None) -> None:
+    def __init__(self, value: Any, level: int) -> None:
         """A leaf: an input of the trace, with no parents."""
         self._value = value
         self._level = level
@@ -35,10 +37,12 @@ class Node(Tracer):
         self._args = ()
         self._kwargs = {}
         self._parents = ()
-        self._tape = tape
 
-    def _dispatch(self, prim: Primitive, args: tuple, kwargs: dict) -> Node:
+    def _dispatch(self, prim: Primitive, args: tuple, kwargs: dict) -> Any:
         level = self._level
+        tape = _TAPES.get(level)
+        if tape is None:  # the transform has returned: this trace records nothing more
+            return prim(*[value_of_level(a, level) for a in args], **kwargs)
         values = []
         parents = []
         nested = False
@@ -61,12 +65,30 @@ class Node(Tracer):
         node._args = values
         node._kwargs = kwargs
         node._parents = parents
-        node._tape = tape = self._tape
         tape.append(node)
         return node
 
     def __repr__(self) -> str:
         return f"Node(level={self._level}, value={value_of(self)!r})"
+
+
+_TAPES: dict[int, list[Node]] = {}
+
+
+def open_tape(level: int) -> list[Node]:
+    """Start recording the nodes of trace ``level``."""
+    tape = _TAPES[level] = []
+    return tape
+
+
+def close_tape(level: int) -> None:
+    """Stop recording trace ``level`` (its tape stays with whoever holds it)."""
+    _TAPES.pop(level, None)
+
+
+def value_of_level(x: Any, level: int) -> Any:
+    """``x`` without its wrapper of trace ``level``, if it has one."""
+    return x._value if isinstance(x, Node) and x._level == level else x
 
 
 def backward(

@@ -76,11 +76,8 @@ class Scalar(ScalarLike):
         other = _number(other)
         return Scalar(self.data / other, (self,), (1.0 / other,), "/")
 
-    def __radd__(self, other: Number) -> Scalar:
-        return self + other
-
-    def __rmul__(self, other: Number) -> Scalar:
-        return self * other
+    __radd__ = __add__
+    __rmul__ = __mul__
 
     def __rsub__(self, other: Number) -> Scalar:
         return Scalar(_number(other) - self.data, (self,), (-1.0,), "-")
@@ -141,18 +138,20 @@ class Scalar(ScalarLike):
         self.grad += 1.0
         for node in order:
             g = node.grad
-            for parent, local in zip(node._parents, node._local):
-                parent.grad += local * g
+            if g:  # a zero adjoint adds nothing to any parent
+                for parent, local in zip(node._parents, node._local):
+                    parent.grad += local * g
 
     def graph(self) -> list[Scalar]:
         """Every node this value depends on, itself first, each before its parents."""
         seen = {self}
         stack = [self]
+        add, push, pop = seen.add, stack.append, stack.pop
         while stack:
-            for parent in stack.pop()._parents:
+            for parent in pop()._parents:
                 if parent not in seen:
-                    seen.add(parent)
-                    stack.append(parent)
+                    add(parent)
+                    push(parent)
         return sorted(seen, key=_by_id, reverse=True)
 
     def zero_grad(self) -> None:

@@ -37,7 +37,7 @@ class Tensor(Node):
     def __init__(self, data: Any, requires_grad: bool = False) -> None:
         data = value_of(data) if isinstance(data, Tensor) else data
         array = np.array(data, dtype=np.float64)
-        super().__init__(array, TENSOR_LEVEL, None)
+        super().__init__(array, TENSOR_LEVEL)
         self._id = next(_ids)
         self.grad: np.ndarray | None = None
         self.requires_grad = requires_grad
@@ -58,7 +58,6 @@ class Tensor(Node):
         out._args = values
         out._kwargs = kwargs
         out._parents = parents
-        out._tape = None
         out._id = next(_ids)
         out.grad = None
         out.requires_grad = bool(parents)

@@ -19,7 +19,7 @@ from autodiff import numpy as anp
 from autodiff.core import Traceable, new_level, value_of
 from autodiff.forward import Dual
 from autodiff.pytree import describe, flatten, unflatten
-from autodiff.reverse import Node, backward
+from autodiff.reverse import Node, backward, close_tape, open_tape
 
 ArgNums = int | Sequence[int]
 
@@ -49,9 +49,12 @@ def vjp(f: Callable, *primals: Any) -> tuple[Any, Callable]:
     """
     level = new_level()
     leaves, treedef = flatten(primals)
-    tape: list[Node] = []
-    nodes = [Node(_as_input(x, "vjp"), level, tape) for x in leaves]
-    out = f(*unflatten(treedef, nodes))
+    nodes = [Node(_as_input(x, "vjp"), level) for x in leaves]
+    tape = open_tape(level)
+    try:
+        out = f(*unflatten(treedef, nodes))
+    finally:
+        close_tape(level)
     out_leaves, out_def = flatten(out)
 
     def vjp_fn(cotangent: Any) -> tuple:

@@ -43,10 +43,10 @@ DEFAULT_EPS_GRID = np.logspace(-14, -1, 53)
 def network_error_function(
     net: TwoLayerNet, X: np.ndarray, T: np.ndarray
 ) -> Callable[[np.ndarray], float]:
-    """``E(w)``: the batch sum-of-squares error (8.18), (8.1) of ``net``'s architecture.
+    """``E(w)``: the batch sum-of-squares error (8.17), (8.1) of ``net``'s architecture.
 
     ``w`` is a flat parameter vector in :meth:`TwoLayerNet.flatten` order.  The
-    forward propagation (8.19)-(8.20) is written with ``autodiff.numpy``, so the same
+    forward propagation (8.18)-(8.20) is written with ``autodiff.numpy``, so the same
     function is evaluated on plain arrays by finite differences and differentiated
     by :func:`autodiff.grad`.
     """
@@ -157,7 +157,7 @@ def figure_8_2_data(
     data_points: int = 5,
     seed: int = 0,
 ) -> StepSizeStudy:
-    """:func:`step_size_study` for the error of a random two-layer network (8.18).
+    """:func:`step_size_study` for the error of a random two-layer network (8.17).
 
     The network, inputs and targets are drawn from ``seed``; the exact gradient with
     respect to all W weights and biases comes from :func:`autodiff.grad`.
