@@ -138,6 +138,16 @@ def value_of(x: Any) -> Any:
     return x
 
 
+def shape_of(x: Any) -> tuple[int, ...]:
+    """The shape of an array, a number or a traced value (arrays take the fast path)."""
+    return x.shape if type(x) is np.ndarray else np.shape(value_of(x))
+
+
+def ndim_of(x: Any) -> int:
+    """The number of dimensions of an array, a number or a traced value."""
+    return x.ndim if type(x) is np.ndarray else np.ndim(value_of(x))
+
+
 class Tracer(Traceable):
     """A value under differentiation at some trace level.
 

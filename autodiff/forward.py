@@ -10,9 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
-from autodiff.core import Primitive, Traceable, Tracer, value_of
+from autodiff.core import Primitive, Traceable, Tracer, shape_of, value_of
 from autodiff.numpy.primitives import broadcast_as
 
 
@@ -54,7 +52,7 @@ class Dual(Tracer):
                 ) from None
             contribution = rule(t, ans, *primals, **kwargs)
             if prim.broadcasts:
-                contribution = broadcast_as(contribution, np.shape(value_of(ans)))
+                contribution = broadcast_as(contribution, shape_of(ans))
             out = contribution if out is None else out + contribution
         return Dual(ans, out, level)
 

@@ -11,9 +11,7 @@ from __future__ import annotations
 from collections.abc import Container, Iterable
 from typing import Any
 
-import numpy as np
-
-from autodiff.core import Primitive, Traceable, Tracer, value_of
+from autodiff.core import Primitive, Traceable, Tracer, shape_of, value_of
 from autodiff.numpy.primitives import unbroadcast
 
 
@@ -124,7 +122,7 @@ def backward(
                 ) from None
             contribution = rule(g, ans, *args, **kwargs) if kwargs else rule(g, ans, *args)
             if prim.broadcasts:
-                contribution = unbroadcast(contribution, np.shape(value_of(args[argnum])))
+                contribution = unbroadcast(contribution, shape_of(args[argnum]))
             key = id(parent)
             previous = get(key)
             adjoints[key] = contribution if previous is None else previous + contribution

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from autodiff import numpy as anp
-from autodiff.core import Traceable, new_level, value_of
+from autodiff.core import Traceable, new_level, shape_of, value_of
 from autodiff.forward import Dual
 from autodiff.pytree import describe, flatten, unflatten
 from autodiff.reverse import Node, backward, close_tape, open_tape
@@ -66,10 +66,10 @@ def vjp(f: Callable, *primals: Any) -> tuple[Any, Callable]:
             )
         seeds = []
         for i, (o, ct) in enumerate(zip(out_leaves, ct_leaves)):
-            if np.shape(value_of(ct)) != np.shape(value_of(o)):
+            if shape_of(ct) != shape_of(o):
                 raise ValueError(
-                    f"cotangent for output {i} has shape {np.shape(value_of(ct))}, "
-                    f"but the output has shape {np.shape(value_of(o))}"
+                    f"cotangent for output {i} has shape {shape_of(ct)}, "
+                    f"but the output has shape {shape_of(o)}"
                 )
             if isinstance(o, Node) and o._level == level:
                 seeds.append((o, ct))
@@ -96,10 +96,9 @@ def jvp(f: Callable, primals: Sequence, tangents: Sequence) -> tuple[Any, Any]:
     duals = []
     for i, (x, t) in enumerate(zip(p_leaves, t_leaves)):
         x, t = _as_input(x, "jvp"), _as_input(t, "jvp")
-        if np.shape(value_of(x)) != np.shape(value_of(t)):
+        if shape_of(x) != shape_of(t):
             raise ValueError(
-                f"tangent {i} has shape {np.shape(value_of(t))}, "
-                f"but its primal has shape {np.shape(value_of(x))}"
+                f"tangent {i} has shape {shape_of(t)}, but its primal has shape {shape_of(x)}"
             )
         duals.append(Dual(x, t, level))
     out = f(*unflatten(p_def, duals))
@@ -147,7 +146,7 @@ def value_and_grad(f: Callable, argnums: ArgNums = 0, has_aux: bool = False) -> 
                 return out[0]
 
         value, vjp_fn = vjp(partial, *chosen)
-        shape = np.shape(value_of(value))
+        shape = shape_of(value)
         if shape != ():
             raise TypeError(
                 f"grad needs f to return a scalar, but it returned shape {shape}; use jacrev "
@@ -180,7 +179,7 @@ def grad(f: Callable, argnums: ArgNums = 0, has_aux: bool = False) -> Callable:
 
 
 def _basis(leaves: list) -> tuple[int, list[tuple[int, ...]]]:
-    shapes = [np.shape(value_of(x)) for x in leaves]
+    shapes = [shape_of(x) for x in leaves]
     return sum(int(np.prod(s)) for s in shapes), shapes
 
 
@@ -228,7 +227,7 @@ def jacfwd(f: Callable, argnums: ArgNums = 0) -> Callable:
         for j in range(n):
             out, tangent = jvp(partial, chosen, _units_for(j, in_shapes, in_def, single))
             t_leaves, out_def = flatten(tangent)
-            out_shapes = [np.shape(value_of(t)) for t in t_leaves]
+            out_shapes = [shape_of(t) for t in t_leaves]
             columns.append(anp.concatenate([anp.ravel(t) for t in t_leaves]))
         if n == 0:
             raise ValueError("jacfwd: the input has no elements")
@@ -257,7 +256,7 @@ def jacrev(f: Callable, argnums: ArgNums = 0) -> Callable:
         for i in range(m):
             grads = vjp_fn(_unit_tree(i, out_shapes, out_def))
             g_leaves, in_def = flatten(grads[0] if single else grads)
-            in_shapes = [np.shape(value_of(g)) for g in g_leaves]
+            in_shapes = [shape_of(g) for g in g_leaves]
             rows.append(anp.concatenate([anp.ravel(g) for g in g_leaves]))
         if m == 0:
             raise ValueError("jacrev: the output has no elements")

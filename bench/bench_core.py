@@ -36,19 +36,22 @@ def available(module: str) -> bool:
     return importlib.util.find_spec(module) is not None
 
 
-def best_time(fn, repeat: int, number: int) -> float:
-    """Best of ``repeat`` timings of ``number`` calls, in seconds per call (GC paused, as
-    in ``timeit``)."""
-    fn()
+def best_times(fns: dict, repeat: int, number: int) -> dict[str, float]:
+    """Best of ``repeat`` rounds of ``number`` calls of each function, in CPU seconds per
+    call.  Rounds interleave the functions, so a change of load on the machine affects
+    them all alike, and CPU time leaves out time the process spent descheduled."""
+    for fn in fns.values():
+        fn()
     enabled = gc.isenabled()
     gc.disable()
+    best = dict.fromkeys(fns, float("inf"))
     try:
-        best = float("inf")
         for _ in range(repeat):
-            start = time.perf_counter()
-            for _ in range(number):
-                fn()
-            best = min(best, (time.perf_counter() - start) / number)
+            for name, fn in fns.items():
+                start = time.process_time()
+                for _ in range(number):
+                    fn()
+                best[name] = min(best[name], (time.process_time() - start) / number)
     finally:
         if enabled:
             gc.enable()
@@ -97,24 +100,21 @@ def numpy_forward(params, X, T):
 
 def bench_mlp(shape, repeat, number):
     params, X, T = mlp_data(*shape)
-    rows = {}
-    t_numpy = best_time(lambda: numpy_value_and_grad(params, X, T), repeat, number)
-    t_numpy_fwd = best_time(lambda: numpy_forward(params, X, T), repeat, number)
     ours = autodiff.value_and_grad(mlp_loss(anp))
     reference = numpy_value_and_grad(params, X, T)[1]
-    got = ours(params, X, T)[1]
-    err = max(float(np.max(np.abs(a - b))) for a, b in zip(got, reference))
-    t_ours = best_time(lambda: ours(params, X, T), repeat, number)
-    t_ours_fwd = best_time(lambda: mlp_loss(anp)(params, X, T), repeat, number)
-    rows["autodiff"] = (t_ours / t_numpy, t_ours / t_ours_fwd)
-    rows["hand-written NumPy"] = (1.0, t_numpy / t_numpy_fwd)
+    err = max(float(np.max(np.abs(a - b))) for a, b in zip(ours(params, X, T)[1], reference))
+    fns = {
+        "hand-written NumPy": lambda: numpy_value_and_grad(params, X, T),
+        "hand-written NumPy/forward": lambda: numpy_forward(params, X, T),
+        "autodiff": lambda: ours(params, X, T),
+        "autodiff/forward": lambda: mlp_loss(anp)(params, X, T),
+    }
     if available("autograd"):
         import autograd
         import autograd.numpy as agnp
 
         theirs = autograd.value_and_grad(mlp_loss(agnp))
-        t = best_time(lambda: theirs(params, X, T), repeat, number)
-        rows["HIPS autograd"] = (t / t_numpy, t / t_numpy_fwd)
+        fns["HIPS autograd"] = lambda: theirs(params, X, T)
     if available("torch"):
         import torch
 
@@ -129,8 +129,15 @@ def bench_mlp(shape, repeat, number):
             loss.backward()
             return loss
 
-        t = best_time(torch_step, repeat, number)
-        rows["PyTorch (CPU)"] = (t / t_numpy, t / t_numpy_fwd)
+        fns["PyTorch (CPU)"] = torch_step
+    t = best_times(fns, repeat, number)
+    base, base_fwd = t["hand-written NumPy"], t["hand-written NumPy/forward"]
+    rows = {}
+    for name, seconds in t.items():
+        if name.endswith("/forward"):
+            continue
+        forward = t.get(f"{name}/forward", base_fwd)
+        rows[name] = (seconds / base, seconds / forward)
     return rows, err
 
 
@@ -148,17 +155,14 @@ def chain(m, length):
 
 def bench_chain(length, repeat, number):
     x = np.array([0.1, 0.2, 0.3])
-    ops = length + 1
-    rows = {}
-    rows["NumPy (no derivative)"] = best_time(lambda: chain(np, length)(x), repeat, number)
     ours = autodiff.value_and_grad(chain(anp, length))
-    rows["autodiff"] = best_time(lambda: ours(x), repeat, number)
+    fns = {"NumPy (no derivative)": lambda: chain(np, length)(x), "autodiff": lambda: ours(x)}
     if available("autograd"):
         import autograd
         import autograd.numpy as agnp
 
         theirs = autograd.value_and_grad(chain(agnp, length))
-        rows["HIPS autograd"] = best_time(lambda: theirs(x), repeat, number)
+        fns["HIPS autograd"] = lambda: theirs(x)
     if available("torch"):
         import torch
 
@@ -168,8 +172,8 @@ def bench_chain(length, repeat, number):
             tx.grad = None
             chain(torch, length)(tx).backward()
 
-        rows["PyTorch (CPU)"] = best_time(torch_step, repeat, number)
-    return {k: v / ops * 1e6 for k, v in rows.items()}
+        fns["PyTorch (CPU)"] = torch_step
+    return {k: v / (length + 1) * 1e6 for k, v in best_times(fns, repeat, number).items()}
 
 
 # -- scalar engine against micrograd ------------------------------------------------------
@@ -237,16 +241,16 @@ def bench_scalar(repeat):
 
 
 def _best(fn, repeat, gc_on):
-    """Best single-call time of ``fn`` with the cyclic garbage collector on or paused."""
+    """Best single-call CPU time of ``fn`` with the cyclic garbage collector on or paused."""
     enabled = gc.isenabled()
     best = float("inf")
     try:
         for _ in range(repeat):
             gc.collect()
             (gc.enable if gc_on else gc.disable)()
-            start = time.perf_counter()
+            start = time.process_time()
             fn()
-            best = min(best, time.perf_counter() - start)
+            best = min(best, time.process_time() - start)
     finally:
         (gc.enable if enabled else gc.disable)()
     return best
@@ -263,15 +267,20 @@ def bench_hvp(sizes, repeat):
         def f(x, m=anp):
             return m.sum(m.tanh(A @ x) ** 2) + 0.1 * m.sum(x**4)
 
-        t_hvp = best_time(lambda: autodiff.hvp(f, x, v), repeat, 3)
-        t_hess = best_time(lambda: autodiff.hessian(f)(x), 1, 1) if n <= 400 else float("nan")
-        row = {"W": n, "hvp_ms": t_hvp * 1e3, "hessian_ms": t_hess * 1e3}
+        fns = {"hvp": lambda: autodiff.hvp(f, x, v)}
         if available("autograd"):
             import autograd
             import autograd.numpy as agnp
 
             ag_hvp = autograd.hessian_vector_product(lambda x: f(x, agnp))
-            row["autograd_hvp_ms"] = best_time(lambda: ag_hvp(x, v), repeat, 3) * 1e3
+            fns["autograd_hvp"] = lambda: ag_hvp(x, v)
+        t = best_times(fns, repeat, 3)
+        hessian = best_times({"h": lambda: autodiff.hessian(f)(x)}, 1, 1)["h"] if n <= 400 else None
+        row = {"W": n, "hvp_ms": t["hvp"] * 1e3, "hessian_ms": float("nan")}
+        if hessian is not None:
+            row["hessian_ms"] = hessian * 1e3
+        if "autograd_hvp" in t:
+            row["autograd_hvp_ms"] = t["autograd_hvp"] * 1e3
         rows.append(row)
     return rows
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from autodiff.core import Traceable, value_of
+from autodiff.core import Traceable, ndim_of, shape_of, value_of
 from autodiff.numpy import primitives as p
 
 
@@ -53,12 +53,12 @@ def asarray(obj: Any, dtype=None):
 def dot(a, b):
     """Inner product of vectors, matrix-vector or matrix-matrix product (as ``np.dot`` on
     arrays of at most two dimensions; use ``matmul`` for stacks of matrices)."""
-    if np.ndim(value_of(a)) == 0 or np.ndim(value_of(b)) == 0:
+    if ndim_of(a) == 0 or ndim_of(b) == 0:
         return p.multiply(a, b)
-    if np.ndim(value_of(a)) > 2 or np.ndim(value_of(b)) > 2:
+    if ndim_of(a) > 2 or ndim_of(b) > 2:
         raise ValueError(
-            f"dot takes arrays of at most 2 dimensions, got shapes {np.shape(value_of(a))} and "
-            f"{np.shape(value_of(b))}; use matmul for stacks of matrices"
+            f"dot takes arrays of at most 2 dimensions, got shapes {shape_of(a)} and "
+            f"{shape_of(b)}; use matmul for stacks of matrices"
         )
     return p.matmul(a, b)
 
@@ -71,7 +71,7 @@ def outer(a, b):
 def inner(a, b):
     """Sums of products over the last axes, for every pair of leading indices (as
     ``np.inner``: shape ``a.shape[:-1] + b.shape[:-1]``)."""
-    a_shape, b_shape = np.shape(value_of(a)), np.shape(value_of(b))
+    a_shape, b_shape = shape_of(a), shape_of(b)
     if not a_shape or not b_shape:
         return p.multiply(a, b)
     if a_shape[-1] != b_shape[-1]:
@@ -93,17 +93,17 @@ def softmax(x, axis: int = -1):
 
 def expand_dims(x, axis: int):
     """Insert a length-1 axis at ``axis``."""
-    return p.reshape(x, np.expand_dims(np.empty(np.shape(value_of(x)), dtype=bool), axis).shape)
+    return p.reshape(x, np.expand_dims(np.empty(shape_of(x), dtype=bool), axis).shape)
 
 
 def squeeze(x, axis=None):
     """Remove length-1 axes."""
-    return p.reshape(x, np.squeeze(np.empty(np.shape(value_of(x)), dtype=bool), axis).shape)
+    return p.reshape(x, np.squeeze(np.empty(shape_of(x), dtype=bool), axis).shape)
 
 
 def swapaxes(x, axis1: int, axis2: int):
     """Interchange two axes."""
-    axes = list(range(np.ndim(value_of(x))))
+    axes = list(range(ndim_of(x)))
     axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
     return p.transpose(x, tuple(axes))
 
@@ -115,7 +115,7 @@ def ravel(x):
 
 def trace(x):
     """Sum of the main diagonal of a matrix."""
-    n = min(np.shape(value_of(x)))
+    n = min(shape_of(x))
     return p.sum_(p.getitem(x, (np.arange(n), np.arange(n))))
 
 
@@ -141,11 +141,11 @@ def ones_like(x, dtype=None):
 
 
 def shape(x) -> tuple[int, ...]:
-    return np.shape(value_of(x))
+    return shape_of(x)
 
 
 def ndim(x) -> int:
-    return np.ndim(value_of(x))
+    return ndim_of(x)
 
 
 def size(x) -> int:

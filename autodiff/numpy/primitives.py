@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from autodiff.core import make_primitive, value_of
+from autodiff.core import make_primitive, shape_of, value_of
 
 
 def primitive(impl=None, *, broadcasts: bool = False, name: str | None = None):
@@ -61,7 +61,16 @@ add = primitive(np.add, broadcasts=True)
 subtract = primitive(np.subtract, broadcasts=True)
 multiply = primitive(np.multiply, broadcasts=True)
 true_divide = primitive(np.true_divide, broadcasts=True)
-power = primitive(np.power, broadcasts=True)
+
+
+@primitive(broadcasts=True)
+def power(x, y):
+    """``x ** y`` elementwise (NumPy's fast paths for small integer powers included)."""
+    if isinstance(y, (int, float)) or np.ndim(y) == 0:
+        return np.asarray(x) ** y
+    return np.power(x, y)
+
+
 maximum = primitive(np.maximum, broadcasts=True)
 minimum = primitive(np.minimum, broadcasts=True)
 divide = true_divide
@@ -77,7 +86,7 @@ def where(condition, x, y):
 # -- reductions -----------------------------------------------------------------------------
 @primitive(name="sum")
 def sum_(x, axis=None, keepdims=False):
-    return np.sum(x, axis=axis, keepdims=keepdims)
+    return np.add.reduce(np.asarray(x), axis=axis, keepdims=keepdims)
 
 
 @primitive
@@ -180,7 +189,7 @@ def sign(x):
 def unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:
     """Sum ``g`` over the axes NumPy broadcasting added or stretched to reach ``g``'s shape
     from ``shape``: the adjoint of broadcasting."""
-    g_shape = np.shape(value_of(g))
+    g_shape = shape_of(g)
     if g_shape == shape:
         return g
     lead = len(g_shape) - len(shape)
@@ -194,6 +203,6 @@ def unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:
 
 def broadcast_as(t: Any, shape: tuple[int, ...]) -> Any:
     """Broadcast a tangent to ``shape`` when broadcasting left it smaller."""
-    if np.shape(value_of(t)) == shape:
+    if shape_of(t) == shape:
         return t
     return broadcast_to(t, shape)

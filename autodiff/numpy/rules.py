@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from autodiff.core import Tracer, value_of
+from autodiff.core import Tracer, ndim_of, shape_of, value_of
 from autodiff.numpy import primitives as p
 from autodiff.numpy.primitives import unbroadcast
 
@@ -47,7 +47,7 @@ def deflinear(prim, *argnums):
 
 def _expand(g, x, axis, keepdims):
     """Reinsert the axes a reduction removed, then broadcast ``g`` to ``x``'s shape."""
-    shape = np.shape(value_of(x))
+    shape = shape_of(x)
     if axis is not None and not keepdims:
         g = p.reshape(g, _kept_shape(shape, axis))
     return p.broadcast_to(g, shape)
@@ -60,7 +60,7 @@ def _kept_shape(shape, axis):
 
 
 def _count(x, axis):
-    shape = np.shape(value_of(x))
+    shape = shape_of(x)
     if axis is None:
         return int(np.prod(shape))
     axes = (axis,) if np.ndim(axis) == 0 else axis
@@ -86,39 +86,39 @@ def _inverse_axes(axes, x):
     """The permutation that undoes ``transpose(x, axes)`` (negative axes allowed)."""
     if axes is None:
         return None
-    ndim = np.ndim(value_of(x))
+    ndim = ndim_of(x)
     return tuple(int(i) for i in np.argsort([a % ndim for a in axes]))
 
 
 def _swap(a):
-    return p.transpose(a, (*range(np.ndim(value_of(a)) - 2), -1, -2))
+    return p.transpose(a, (*range(ndim_of(a) - 2), -1, -2))
 
 
 def _as_matrices(g, a, b):
     """Promote 1-D operands of ``a @ b`` to matrices (NumPy's rule) and ``g`` to match."""
-    a_shape, b_shape = np.shape(value_of(a)), np.shape(value_of(b))
+    a_shape, b_shape = shape_of(a), shape_of(b)
     A = a if len(a_shape) > 1 else p.reshape(a, (1, a_shape[0]))
     B = b if len(b_shape) > 1 else p.reshape(b, (b_shape[0], 1))
-    A_shape, B_shape = np.shape(value_of(A)), np.shape(value_of(B))
+    A_shape, B_shape = shape_of(A), shape_of(B)
     batch = np.broadcast_shapes(A_shape[:-2], B_shape[:-2])
     G = p.reshape(g, (*batch, A_shape[-2], B_shape[-1]))
     return G, A, B
 
 
 def _matmul_vjp_0(g, ans, a, b):
-    if np.ndim(value_of(a)) == 2 and np.ndim(value_of(b)) == 2:
+    if ndim_of(a) == 2 and ndim_of(b) == 2:
         return g @ p.transpose(b)
     G, A, B = _as_matrices(g, a, b)
-    grad = unbroadcast(G @ _swap(B), np.shape(value_of(A)))
-    return p.reshape(grad, np.shape(value_of(a)))
+    grad = unbroadcast(G @ _swap(B), shape_of(A))
+    return p.reshape(grad, shape_of(a))
 
 
 def _matmul_vjp_1(g, ans, a, b):
-    if np.ndim(value_of(a)) == 2 and np.ndim(value_of(b)) == 2:
+    if ndim_of(a) == 2 and ndim_of(b) == 2:
         return p.transpose(a) @ g
     G, A, B = _as_matrices(g, a, b)
-    grad = unbroadcast(_swap(A) @ G, np.shape(value_of(B)))
-    return p.reshape(grad, np.shape(value_of(b)))
+    grad = unbroadcast(_swap(A) @ G, shape_of(B))
+    return p.reshape(grad, shape_of(b))
 
 
 class _PerArgument(dict):
@@ -134,14 +134,14 @@ class _PerArgument(dict):
 
 
 def _part_index(ans, axis, part):
-    index = [slice(None)] * np.ndim(value_of(ans))
+    index = [slice(None)] * ndim_of(ans)
     index[axis] = part
     return tuple(index)
 
 
 def _concatenate_vjp(argnum):
     def rule(g, ans, axis, *arrays):
-        sizes = [np.shape(value_of(a))[axis] for a in arrays]
+        sizes = [shape_of(a)[axis] for a in arrays]
         start = sum(sizes[: argnum - 1])
         return p.getitem(g, _part_index(ans, axis, slice(start, start + sizes[argnum - 1])))
 
@@ -158,7 +158,7 @@ def _one_tangent(prim):
 
     def factory(argnum):
         def rule(t, ans, axis, *arrays):
-            parts = [np.zeros(np.shape(value_of(a))) for a in arrays]
+            parts = [np.zeros(shape_of(a)) for a in arrays]
             parts[argnum - 1] = t
             return prim(axis, *parts)
 
@@ -169,10 +169,12 @@ def _one_tangent(prim):
 
 def _power_dx(x, y):
     """d(x**y)/dx = y x**(y-1), and 0 where y = 0 (also at x = 0)."""
-    yv = value_of(y)
-    if np.ndim(yv) == 0 and not isinstance(y, Tracer):
+    if isinstance(y, (int, float)) or (np.ndim(y) == 0 and not isinstance(y, Tracer)):
+        yv = float(y)
+        if yv == 2:
+            return 2.0 * x
         return y * x ** (y - 1) if yv != 0 else 0.0 * x
-    return y * x ** p.where(yv != 0, y - 1, 1.0)
+    return y * x ** p.where(value_of(y) != 0, y - 1, 1.0)
 
 
 def _safe_log(x):
@@ -267,10 +269,10 @@ defjvp(p.logsumexp, lambda t, ans, x, axis=None, keepdims=False:
                         p.sum_(t * p.exp(x - _expand(ans, x, axis, keepdims)), axis, keepdims))
 
 # shape
-defvjp(p.reshape,       lambda g, ans, x, shape: p.reshape(g, np.shape(value_of(x))))
+defvjp(p.reshape,       lambda g, ans, x, shape: p.reshape(g, shape_of(x)))
 defvjp(p.transpose,     lambda g, ans, x, axes=None: p.transpose(g, _inverse_axes(axes, x)))
-defvjp(p.broadcast_to,  lambda g, ans, x, shape: unbroadcast(g, np.shape(value_of(x))))
-defvjp(p.getitem,       lambda g, ans, x, index: p.untake(g, index, np.shape(value_of(x))))
+defvjp(p.broadcast_to,  lambda g, ans, x, shape: unbroadcast(g, shape_of(x)))
+defvjp(p.getitem,       lambda g, ans, x, index: p.untake(g, index, shape_of(x)))
 defvjp(p.untake,        lambda g, ans, y, index, shape: p.getitem(g, index))
 
 # linear algebra
