@@ -86,6 +86,13 @@ def _judge_case(check: Check, case: Case, record: dict | None) -> CaseResult:
         received = check.as_parts(record.get("answer"))
     except AnswerShapeError as error:
         return CaseResult(case.name, False, str(error), warnings=warnings)
+    if len(received) != len(expected):
+        return CaseResult(
+            case.name,
+            False,
+            f"expected {len(expected)} values, got {len(received)}",
+            warnings=warnings,
+        )
     for name, want, got in zip(check.outputs, expected, received):
         problem, details = _compare(name, want, got, check.rtol, check.atol)
         if problem:
