@@ -68,6 +68,10 @@ def make_primitive(impl: Callable, name: str | None = None, broadcasts: bool = F
     """
 
     def primitive(*args: Any, **kwargs: Any) -> Any:
+        if len(args) == 1:  # the common case, without the search
+            if isinstance(args[0], Traceable):
+                return args[0]._dispatch(primitive, args, kwargs)
+            return impl(*args, **kwargs) if kwargs else impl(args[0])
         top = None
         for arg in args:
             if isinstance(arg, Traceable) and (top is None or arg._level > top._level):

@@ -41,6 +41,17 @@ class Node(Tracer):
         tape = _TAPES.get(level)
         if tape is None:  # the transform has returned: this trace records nothing more
             return prim(*[value_of_level(a, level) for a in args], **kwargs)
+        if len(args) == 1 and not kwargs:  # one argument, which is this node
+            value = self._value
+            node = object.__new__(Node)
+            node._value = prim(value) if isinstance(value, Traceable) else prim.impl(value)
+            node._level = level
+            node._prim = prim
+            node._args = (value,)
+            node._kwargs = kwargs
+            node._parents = ((0, self),)
+            tape.append(node)
+            return node
         values = []
         parents = []
         nested = False
