@@ -1,0 +1,248 @@
+"""Autograde a class: every submission in parallel sandboxes, one writer to the gradebook.
+
+Each submission runs through the real ``nbgrader autograde`` in its own sandboxed worker;
+the main process judges what came back (``grader.pipeline.verdicts``), writes the gradebook
+and saves the trusted result to ``grading/<student>/<assignment>/result.json`` -- in that
+order, so an interrupted run resumes where it stopped and a finished one is not redone.
+A submission that breaks in any way is graded as far as it can be and reported; it never
+stops the batch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from grader.pipeline import gradebook
+from grader.pipeline.course import Assignment, Course
+from grader.pipeline.run import Execution, execute
+from grader.pipeline.sandbox import Limits
+from grader.pipeline.verdicts import decide
+from grader.release import generate_release
+
+RESULT_VERSION = 1
+
+
+@dataclass
+class Job:
+    student: str
+    assignment: Assignment
+    path: Path | None  # the submitted notebook, None when nothing was submitted
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def key(self) -> str:
+        return f"{self.student}/{self.assignment.name}"
+
+
+@dataclass
+class Summary:
+    graded: list[dict] = field(default_factory=list)
+    reused: int = 0
+
+    @property
+    def troubled(self) -> list[dict]:
+        return [r for r in self.graded if r["problems"] or r["flags"]]
+
+
+def discover(
+    course: Course, assignments: list[str] | None = None, students: list[str] | None = None
+) -> list[Job]:
+    """The submissions in ``submitted/<student>/<assignment>/``."""
+    wanted = (
+        [course.assignment(a) for a in assignments]
+        if assignments
+        else list(course.assignments.values())
+    )
+    jobs = []
+    for student in students or course.students():
+        for assignment in wanted:
+            folder = course.submitted / student / assignment.name
+            if not folder.is_dir():
+                continue
+            expected = folder / assignment.notebook
+            notebooks = sorted(folder.glob("*.ipynb"))
+            if expected.exists():
+                jobs.append(Job(student, assignment, expected))
+            elif len(notebooks) == 1:
+                jobs.append(
+                    Job(
+                        student,
+                        assignment,
+                        notebooks[0],
+                        [
+                            f"the notebook is named {notebooks[0].name}, "
+                            f"expected {assignment.notebook}"
+                        ],
+                    )
+                )
+            else:
+                reason = (
+                    "no notebook was submitted"
+                    if not notebooks
+                    else f"{len(notebooks)} notebooks and none named {assignment.notebook}"
+                )
+                jobs.append(Job(student, assignment, None, [reason]))
+    return jobs
+
+
+def fingerprint(path: Path | None) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path is not None else "none"
+
+
+def up_to_date(course: Course, job: Job) -> bool:
+    """True when a result exists for exactly this submission."""
+    path = course.result_path(job.student, job.assignment.name)
+    try:
+        stored = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return False
+    return stored.get("version") == RESULT_VERSION and stored.get(
+        "submission_sha256"
+    ) == fingerprint(job.path)
+
+
+def autograde(
+    course: Course,
+    assignments: list[str] | None = None,
+    students: list[str] | None = None,
+    jobs: int | None = None,
+    force: bool = False,
+    limits: Limits | None = None,
+    use_bubblewrap: bool = True,
+    on_done: Callable[[dict, int, int], None] | None = None,
+) -> Summary:
+    """Grade every submission (``force``: also those already graded)."""
+    limits = limits or Limits()
+    jobs = jobs or os.cpu_count() or 1
+    generate_release(course.root)  # the gradebook knows every assignment and its cells
+    todo, summary = [], Summary()
+    for job in discover(course, assignments, students):
+        if not force and up_to_date(course, job):
+            summary.reused += 1
+        else:
+            todo.append(job)
+    if not todo:
+        return summary
+    work = Path(tempfile.mkdtemp(prefix="grader-"))
+    running: dict = {}
+    try:
+        template = _template_gradebook(course, work)
+        releases = {
+            a.name: nbformat.read(str(course.release_path(a)), as_version=4)
+            for a in {j.assignment for j in todo}
+        }
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            futures: dict[Future, Job] = {}
+            for job in todo:
+                futures[
+                    pool.submit(
+                        _execute,
+                        job,
+                        releases[job.assignment.name],
+                        template,
+                        work,
+                        course,
+                        limits,
+                        use_bubblewrap,
+                        running,
+                    )
+                ] = job
+            try:
+                for done, future in enumerate(as_completed(futures), 1):
+                    job = futures[future]
+                    result = _record(course, job, future)
+                    summary.graded.append(result)
+                    if on_done:
+                        on_done(result, done, len(futures))
+            except BaseException:
+                for future in futures:
+                    future.cancel()
+                for process in list(running.values()):
+                    process.kill()
+                raise
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return summary
+
+
+def _execute(
+    job: Job,
+    release,
+    template: Path,
+    work: Path,
+    course: Course,
+    limits: Limits,
+    use_bubblewrap: bool,
+    running: dict,
+) -> Execution:
+    if job.path is None:
+        execution = Execution(job.student, job.assignment.name, readable=False)
+        return execution
+    scratch = work / "jobs" / f"{job.student}__{job.assignment.name}"
+    return execute(
+        job.student,
+        job.assignment,
+        job.path,
+        release,
+        template,
+        scratch,
+        [course.root],
+        limits,
+        use_bubblewrap,
+        running,
+    )
+
+
+def _record(course: Course, job: Job, future: Future) -> dict:
+    """Judge, write the gradebook, then the result file (the order makes resuming safe)."""
+    try:
+        execution = future.result()
+    except Exception as error:  # noqa: BLE001 - a failure of one job must not stop the batch
+        execution = Execution(
+            job.student,
+            job.assignment.name,
+            readable=False,
+            problems=[f"the grading of this submission failed: {error}"],
+        )
+    execution.problems[:0] = job.problems
+    result = decide(job.assignment, execution)
+    result["version"] = RESULT_VERSION
+    result["submission_sha256"] = fingerprint(job.path)
+    result["notebook"] = job.assignment.notebook
+    gradebook.write(_db_url(course), result, job.assignment.notebook)
+    if execution.notebook is not None:
+        target = course.root / "autograded" / job.student / job.assignment.name
+        target.mkdir(parents=True, exist_ok=True)
+        nbformat.write(execution.notebook, str(target / job.assignment.notebook))
+    path = course.result_path(job.student, job.assignment.name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".tmp")
+    partial.write_text(json.dumps(result, indent=1))
+    partial.replace(path)
+    return result
+
+
+def _db_url(course: Course) -> str:
+    return "sqlite:///" + str(course.root / "gradebook.db")
+
+
+def _template_gradebook(course: Course, work: Path) -> Path:
+    """A gradebook with the assignments and their cells but no student in it, for the
+    sandboxes (the real one holds every student's grades)."""
+    template = work / "template"
+    (template / "source").mkdir(parents=True)
+    shutil.copy(course.root / "nbgrader_config.py", template)
+    for assignment in course.assignments.values():
+        shutil.copytree(assignment.master_path.parent, template / "source" / assignment.name)
+    generate_release(template)
+    return template / "gradebook.db"

@@ -1,0 +1,61 @@
+"""The one writer to nbgrader's gradebook.
+
+Only the pipeline's main process calls this, one submission at a time, so the gradebook
+never sees two writers.  Each submission is written in one transaction: the student, the
+submission and every graded cell's automatic score (the trusted points; ``None`` for a
+written answer waiting for a person), exactly the rows ``nbgrader autograde`` writes, so
+the Formgrader shows them and manual grading goes on as usual.
+"""
+
+from __future__ import annotations
+
+import warnings
+from datetime import datetime, timezone
+from typing import Any
+
+from nbgrader.api import Gradebook
+from sqlalchemy.exc import SAWarning
+
+
+def write(db_url: str, result: dict[str, Any], notebook: str) -> None:
+    """Store ``result`` (from ``grader.pipeline.verdicts.decide``) for its student."""
+    with warnings.catch_warnings():
+        # nbgrader's own update_or_create_submission trips SQLAlchemy's autoflush warnings
+        warnings.simplefilter("ignore", SAWarning)
+        _write(db_url, result, notebook)
+
+
+def _write(db_url: str, result: dict[str, Any], notebook: str) -> None:
+    student, assignment = result["student"], result["assignment"]
+    with Gradebook(db_url) as gb:
+        gb.update_or_create_student(student)
+        gb.update_or_create_submission(
+            assignment, student, timestamp=datetime.now(timezone.utc).replace(tzinfo=None)
+        )
+        for item in result["items"]:
+            grade = gb.find_grade(
+                item["grade_id"], notebook.removesuffix(".ipynb"), assignment, student
+            )
+            grade.auto_score = item["points"]
+            grade.needs_manual_grade = grade.manual_score is not None or item["points"] is None
+            comment = (
+                gb.find_comment(
+                    item["grade_id"], notebook.removesuffix(".ipynb"), assignment, student
+                )
+                if item["check"] == ""
+                else None
+            )
+            if comment is not None:
+                comment.auto_comment = "No response." if item["note"] == "no answer" else None
+        gb.db.commit()
+
+
+def totals(db_url: str) -> dict[tuple[str, str], float]:
+    """Points per (student, assignment) as the gradebook holds them (manual scores count
+    where a person has given one)."""
+    out = {}
+    with Gradebook(db_url) as gb:
+        for assignment in gb.assignments:
+            for submission in assignment.submissions:
+                out[(submission.student.id, assignment.name)] = float(submission.score)
+    return out

@@ -1,0 +1,133 @@
+"""Read a submitted notebook defensively and restore the master's graded structure.
+
+Students' notebooks arrive malformed, with graded cells deleted, duplicated or turned into
+another type, with megabytes of output.  ``repair`` turns whatever arrived into a notebook
+nbgrader can autograde -- every graded cell of the master present exactly once, with its
+type -- and lists what it had to change, so the report can say so.  A file that is not a
+notebook at all cannot be repaired; it raises ``UnreadableSubmission`` with the reason.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+MAX_BYTES = 50 * 1024**2
+
+
+class UnreadableSubmission(Exception):
+    """The file cannot be read as a notebook."""
+
+
+@dataclass
+class Repaired:
+    notebook: nbformat.NotebookNode
+    problems: list[str] = field(default_factory=list)
+
+
+def _meta(cell) -> dict:
+    meta = cell.get("metadata", {}).get("nbgrader", {})
+    return meta if isinstance(meta, dict) else {}
+
+
+def _grade_id(cell) -> str | None:
+    gid = _meta(cell).get("grade_id")
+    return gid if isinstance(gid, str) else None
+
+
+def read_submission(path: Path) -> nbformat.NotebookNode:
+    """Parse ``path`` as a version-4 notebook or raise ``UnreadableSubmission``."""
+    size = path.stat().st_size
+    if size > MAX_BYTES:
+        raise UnreadableSubmission(f"the file is {size / 1024**2:.0f} MB, over the limit")
+    text = path.read_bytes().decode("utf-8", errors="replace")
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise UnreadableSubmission(f"the file is not valid JSON ({error})") from None
+    if not isinstance(raw, dict) or not isinstance(raw.get("cells"), list):
+        raise UnreadableSubmission("the file is JSON but not a notebook (no list of cells)")
+    try:
+        nb = nbformat.reads(text, as_version=4)
+    except Exception as error:  # noqa: BLE001 - nbformat raises many kinds
+        raise UnreadableSubmission(f"the notebook cannot be read ({error})") from None
+    for cell in nb.cells:
+        if cell.get("cell_type") not in ("code", "markdown", "raw"):
+            raise UnreadableSubmission(f"a cell has an unknown type {cell.get('cell_type')!r}")
+        if not isinstance(cell.get("source", ""), str):
+            cell["source"] = "".join(cell.get("source", []))
+    return nb
+
+
+def repair(
+    submitted: nbformat.NotebookNode, master: nbformat.NotebookNode, release: nbformat.NotebookNode
+) -> Repaired:
+    """``submitted`` with the graded structure of ``master`` restored.
+
+    ``release`` is the student edition of the master: a deleted solution cell comes back
+    blank from it (its task then scores nothing); a deleted or altered test cell is put
+    back by nbgrader itself from the master, so here it only needs to exist.
+    """
+    problems = []
+    master_cells = {gid: c for c in master.cells if (gid := _grade_id(c))}
+    release_cells = {gid: c for c in release.cells if (gid := _grade_id(c))}
+    kept, seen = [], set()
+    for cell in submitted.cells:
+        gid = _grade_id(cell)
+        if gid is None:
+            if "nbgrader" in cell.get("metadata", {}):
+                del cell.metadata["nbgrader"]
+            kept.append(cell)
+            continue
+        if gid not in master_cells:
+            problems.append(f"a cell claims the unknown grade id {gid!r}: treated as ordinary")
+            del cell.metadata["nbgrader"]
+            kept.append(cell)
+            continue
+        if gid in seen:
+            problems.append(f"graded cell {gid!r} appears more than once: the copy was ignored")
+            del cell.metadata["nbgrader"]
+            kept.append(cell)
+            continue
+        seen.add(gid)
+        wanted = master_cells[gid].cell_type
+        if cell.cell_type != wanted:
+            problems.append(f"graded cell {gid!r} was changed from {wanted} to {cell.cell_type}")
+            cell = _retyped(cell, wanted)
+        kept.append(cell)
+    for position, (gid, master_cell) in enumerate(master_cells.items()):
+        if gid in seen:
+            continue
+        problems.append(f"graded cell {gid!r} was deleted: restored from the assignment")
+        restored = copy.deepcopy(release_cells.get(gid, master_cell))
+        kept.insert(_insert_at(kept, master, gid, position), restored)
+    submitted.cells = kept
+    for cell in submitted.cells:
+        if cell.cell_type == "code":
+            cell.outputs = []
+            cell.execution_count = None
+    return Repaired(submitted, problems)
+
+
+def _retyped(cell, cell_type: str):
+    meta = copy.deepcopy(cell.metadata)
+    if cell_type == "code":
+        new = nbformat.v4.new_code_cell(cell.source)
+    else:
+        new = nbformat.v4.new_markdown_cell(cell.source)
+    new.metadata = meta
+    return new
+
+
+def _insert_at(cells: list, master, gid: str, position: int) -> int:
+    """Where a missing graded cell goes: after the cell that precedes it in the master."""
+    order = [_grade_id(c) for c in master.cells if _grade_id(c)]
+    previous = order[: order.index(gid)]
+    for i in range(len(cells) - 1, -1, -1):
+        if _grade_id(cells[i]) in previous:
+            return i + 1
+    return min(position, len(cells))
