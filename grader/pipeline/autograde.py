@@ -1,6 +1,7 @@
 """Autograde a class: every submission in parallel sandboxes, one writer to the gradebook.
 
-Each submission runs through the real ``nbgrader autograde`` in its own sandboxed worker;
+Each submission runs through the real ``nbgrader autograde`` in a sandboxed worker (one per
+parallel job, each grading one submission after another);
 the main process judges what came back (``grader.pipeline.verdicts``), writes the gradebook
 and saves the trusted result to ``grading/<student>/<assignment>/result.json`` -- in that
 order, so an interrupted run resumes where it stopped and a finished one is not redone.
@@ -19,12 +20,13 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
+from queue import Queue
 
 import nbformat
 
 from grader.pipeline import gradebook
 from grader.pipeline.course import Assignment, Course
-from grader.pipeline.run import Execution, execute
+from grader.pipeline.run import Execution, Worker, execute
 from grader.pipeline.sandbox import Limits
 from grader.pipeline.verdicts import decide
 from grader.release import generate_release
@@ -124,7 +126,7 @@ def autograde(
     """Grade every submission (``force``: also those already graded)."""
     limits = limits or Limits()
     jobs = jobs or os.cpu_count() or 1
-    generate_release(course.root)  # the gradebook knows every assignment and its cells
+    _release_if_stale(course)  # the gradebook knows every assignment and its cells
     todo, summary = [], Summary()
     for job in discover(course, assignments, students):
         if not force and up_to_date(course, job):
@@ -134,29 +136,20 @@ def autograde(
     if not todo:
         return summary
     work = Path(tempfile.mkdtemp(prefix="grader-"))
-    running: dict = {}
+    workers: Queue[Worker] = Queue()
     try:
         template = _template_gradebook(course, work)
         releases = {
             a.name: nbformat.read(str(course.release_path(a)), as_version=4)
             for a in {j.assignment for j in todo}
         }
+        for i in range(min(jobs, len(todo))):
+            workers.put(Worker(work / f"worker{i}", [course.root], limits, use_bubblewrap))
         with ThreadPoolExecutor(max_workers=jobs) as pool:
-            futures: dict[Future, Job] = {}
-            for job in todo:
-                futures[
-                    pool.submit(
-                        _execute,
-                        job,
-                        releases[job.assignment.name],
-                        template,
-                        work,
-                        course,
-                        limits,
-                        use_bubblewrap,
-                        running,
-                    )
-                ] = job
+            futures: dict[Future, Job] = {
+                pool.submit(_execute, job, releases[job.assignment.name], template, workers): job
+                for job in todo
+            }
             try:
                 for done, future in enumerate(as_completed(futures), 1):
                     job = futures[future]
@@ -167,40 +160,24 @@ def autograde(
             except BaseException:
                 for future in futures:
                     future.cancel()
-                for process in list(running.values()):
-                    process.kill()
+                for runner in list(workers.queue):
+                    runner.stop()
                 raise
     finally:
+        while not workers.empty():
+            workers.get().stop()
         shutil.rmtree(work, ignore_errors=True)
     return summary
 
 
-def _execute(
-    job: Job,
-    release,
-    template: Path,
-    work: Path,
-    course: Course,
-    limits: Limits,
-    use_bubblewrap: bool,
-    running: dict,
-) -> Execution:
+def _execute(job: Job, release, template: Path, workers: Queue) -> Execution:
     if job.path is None:
-        execution = Execution(job.student, job.assignment.name, readable=False)
-        return execution
-    scratch = work / "jobs" / f"{job.student}__{job.assignment.name}"
-    return execute(
-        job.student,
-        job.assignment,
-        job.path,
-        release,
-        template,
-        scratch,
-        [course.root],
-        limits,
-        use_bubblewrap,
-        running,
-    )
+        return Execution(job.student, job.assignment.name, readable=False)
+    runner = workers.get()
+    try:
+        return execute(job.student, job.assignment, job.path, release, template, runner)
+    finally:
+        workers.put(runner)
 
 
 def _record(course: Course, job: Job, future: Future) -> dict:
@@ -236,13 +213,36 @@ def _db_url(course: Course) -> str:
     return "sqlite:///" + str(course.root / "gradebook.db")
 
 
+def _release_if_stale(course: Course) -> None:
+    """Release the assignments (nbgrader generate_assignment) unless the gradebook and every
+    released notebook are newer than their masters."""
+    db = course.root / "gradebook.db"
+    fresh = db.exists() and all(
+        course.release_path(a).exists()
+        and course.release_path(a).stat().st_mtime >= a.master_path.stat().st_mtime
+        for a in course.assignments.values()
+    )
+    if not fresh:
+        generate_release(course.root)
+
+
 def _template_gradebook(course: Course, work: Path) -> Path:
     """A gradebook with the assignments and their cells but no student in it, for the
-    sandboxes (the real one holds every student's grades)."""
-    template = work / "template"
-    (template / "source").mkdir(parents=True)
-    shutil.copy(course.root / "nbgrader_config.py", template)
+    sandboxes (the real one holds every student's grades).  Kept in ``grading/`` and made
+    again when a master changes."""
+    masters = hashlib.sha256()
     for assignment in course.assignments.values():
-        shutil.copytree(assignment.master_path.parent, template / "source" / assignment.name)
-    generate_release(template)
-    return template / "gradebook.db"
+        masters.update(assignment.master_path.read_bytes())
+    cached = course.root / "grading" / f"template-{masters.hexdigest()[:16]}.db"
+    if not cached.exists():
+        template = work / "template"
+        (template / "source").mkdir(parents=True)
+        shutil.copy(course.root / "nbgrader_config.py", template)
+        for assignment in course.assignments.values():
+            shutil.copytree(assignment.master_path.parent, template / "source" / assignment.name)
+        generate_release(template)
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        for old in cached.parent.glob("template-*.db"):
+            old.unlink()
+        shutil.copy(template / "gradebook.db", cached)
+    return cached

@@ -1,8 +1,8 @@
 """Run one submission through nbgrader in the sandbox, and bring back what it produced.
 
 The submission is first repaired (``grader.pipeline.repair``) in this, trusted, process.
-A private course is laid out in a scratch folder and the worker runs ``nbgrader
-autograde`` there under the sandbox.  What comes back (the executed notebook and the
+A private course is laid out in a sandboxed worker's scratch folder and the worker runs
+``nbgrader autograde`` there.  What comes back (the executed notebook and the
 hidden tests' records) was written where student code ran: it is read with size limits,
 parsed as data, and judged elsewhere.
 """
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import shutil
 import signal
 import subprocess
@@ -43,19 +44,86 @@ class Execution:
     seconds: float = 0.0
 
 
+class Worker:
+    """One sandboxed worker process that grades submissions one after another.
+
+    ``root`` is its scratch folder, the only one it can write; jobs are laid out below it.
+    A job that runs past the time limit takes the worker down with it, and a fresh one is
+    started for the next job.
+    """
+
+    def __init__(
+        self, root: Path, hidden: list[Path], limits: sandbox.Limits, use_bubblewrap: bool = True
+    ) -> None:
+        self.root, self.hidden, self.limits = root, hidden, limits
+        self.use_bubblewrap = use_bubblewrap
+        self.process: subprocess.Popen | None = None
+
+    def _start(self) -> subprocess.Popen:
+        (self.root / "home").mkdir(parents=True, exist_ok=True)
+        (self.root / worker.LIMITS).write_text(json.dumps(asdict(self.limits)))
+        isolated = self.use_bubblewrap and sandbox.bubblewrap() is not None
+        argv = [sandbox.python(), "-m", "grader.pipeline.worker", str(self.root)]
+        argv += ["--isolated"] if isolated else []
+        command = sandbox.command(argv, self.root, self.hidden, self.use_bubblewrap)
+        log = open(self.root / "worker.log", "ab")  # noqa: SIM115 - kept open by the process
+        return subprocess.Popen(
+            command,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=log,
+            start_new_session=True,
+            env=_environment(),
+        )
+
+    def run(self, folder: str, assignment: str, student: str) -> dict:
+        """Grade the job laid out in ``root/folder``; the worker's status, or why none came."""
+        if self.process is None or self.process.poll() is not None:
+            self.process = self._start()
+        job = {"folder": folder, "assignment": assignment, "student": student}
+        try:
+            self.process.stdin.write((json.dumps(job) + "\n").encode())
+            self.process.stdin.flush()
+        except (BrokenPipeError, OSError):
+            self.stop()
+            return {"success": False, "error": "the grading worker could not be started"}
+        ready, _, _ = select.select([self.process.stdout], [], [], self.limits.job_seconds)
+        line = self.process.stdout.readline() if ready else b""
+        if not line:
+            self.stop()
+            if not ready:
+                return {
+                    "success": False,
+                    "timeout": True,
+                    "error": f"the notebook did not finish within {self.limits.job_seconds} s",
+                }
+            return {"success": False, "error": "the grading worker stopped unexpectedly"}
+        try:
+            status = json.loads(line[: 1024**2])
+        except ValueError:
+            status = None
+        return (
+            status
+            if isinstance(status, dict)
+            else {"success": False, "error": "unreadable worker status"}
+        )
+
+    def stop(self) -> None:
+        if self.process is not None:
+            _kill(self.process)
+            self.process.wait()
+            self.process = None
+
+
 def execute(
     student: str,
     assignment: Assignment,
     submission: Path,
     release: nbformat.NotebookNode,
     template_db: Path,
-    scratch: Path,
-    hidden: list[Path],
-    limits: sandbox.Limits,
-    use_bubblewrap: bool = True,
-    running: dict | None = None,
+    runner: Worker,
 ) -> Execution:
-    """Repair, lay out, run sandboxed and collect one submission."""
+    """Repair, lay out, grade in the sandboxed worker, and collect one submission."""
     start = time.perf_counter()
     result = Execution(student, assignment.name)
     try:
@@ -71,60 +139,49 @@ def execute(
     result.problems.extend(repaired.problems)
     result.submitted = repaired.notebook
 
-    course = _lay_out(scratch, student, assignment, repaired.notebook, template_db, limits)
-    argv = [
-        sandbox.python(),
-        "-m",
-        "grader.pipeline.worker",
-        str(scratch),
-        assignment.name,
-        student,
-    ]
-    command = sandbox.command(argv, scratch, hidden, use_bubblewrap)
-    process = subprocess.Popen(
-        command,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        stdin=subprocess.DEVNULL,
-        start_new_session=True,
-        env=_environment(),
-    )
-    if running is not None:
-        running[id(process)] = process
+    folder = f"{student}__{assignment.name}"
+    job = runner.root / folder
     try:
-        _, stderr = process.communicate(timeout=limits.job_seconds)
-    except subprocess.TimeoutExpired:
-        _kill(process)
-        process.communicate()
-        result.problems.append(
-            f"the notebook did not finish within {limits.job_seconds} s and was stopped"
-        )
-        stderr = b""
+        course = _lay_out(job, student, assignment, repaired.notebook, template_db, runner.limits)
+        status = runner.run(folder, assignment.name, student)
+        if status.get("timeout"):
+            result.problems.append(status["error"] + " and was stopped")
+        elif not status.get("success"):
+            result.problems.append(_failure(status))
+        result.records = _read_records(job / worker.RECORDS, result.problems)
+        autograded = course / "autograded" / student / assignment.name / assignment.notebook
+        result.notebook = _read_notebook(autograded, result.problems)
     finally:
-        if running is not None:
-            running.pop(id(process), None)
-    status = _read_json(scratch / worker.STATUS) or {}
-    if not status.get("success"):
-        reason = status.get("error") or status.get("log") or stderr.decode(errors="replace")
-        result.problems.append("nbgrader could not complete the autograde: " + _last_line(reason))
-    result.records = _read_records(scratch / worker.RECORDS, result.problems)
-    autograded = course / "autograded" / student / assignment.name / assignment.notebook
-    result.notebook = _read_notebook(autograded, result.problems)
+        shutil.rmtree(job, ignore_errors=True)
     result.seconds = time.perf_counter() - start
     return result
 
 
+def _failure(status: dict) -> str:
+    """Why nbgrader could not finish, in words a student can read."""
+    text = f"{status.get('error', '')}\n{status.get('log', '')}"
+    if "DeadKernelError" in text or "Kernel died" in text or "kernel died" in text:
+        return (
+            "the kernel died while running the notebook (the process exited or crashed, "
+            "for example by os._exit or by exceeding the memory limit); the cells after "
+            "that point were not run"
+        )
+    return "nbgrader could not complete the autograde: " + _last_line(
+        status.get("error") or status.get("log") or ""
+    )
+
+
 def _lay_out(
-    scratch: Path,
+    job: Path,
     student: str,
     assignment: Assignment,
     notebook,
     template_db: Path,
     limits: sandbox.Limits,
 ) -> Path:
-    if scratch.exists():
-        shutil.rmtree(scratch)
-    course = scratch / "course"
+    if job.exists():
+        shutil.rmtree(job)
+    course = job / "course"
     (course / "source").mkdir(parents=True)
     shutil.copytree(assignment.master_path.parent, course / "source" / assignment.name)
     shutil.copy(assignment.master_path.parents[2] / "nbgrader_config.py", course)
@@ -132,8 +189,7 @@ def _lay_out(
     target = course / "submitted" / student / assignment.name / assignment.notebook
     target.parent.mkdir(parents=True)
     nbformat.write(notebook, str(target))
-    (scratch / "home").mkdir()
-    (scratch / worker.LIMITS).write_text(json.dumps(asdict(limits)))
+    (job / worker.LIMITS).write_text(json.dumps(asdict(limits)))
     return course
 
 

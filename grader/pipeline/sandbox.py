@@ -2,9 +2,10 @@
 
 Inside the sandbox the whole file system is read-only, the course folder (every other
 student's work, the gradebook, the sources) is hidden behind an empty directory, ``/tmp``
-is private, the network is a bare loopback, and only the job's own scratch folder is
-writable.  The worker process then caps its own memory, file sizes and CPU time before it
-starts nbgrader, and the kernel that runs the student's code inherits those caps.
+is private, the network is a bare loopback, and only the worker's own scratch folder is
+writable.  The worker process then caps its memory and file sizes before it starts
+nbgrader, and the kernels that run the students' code inherit those caps; time is limited
+per cell by nbgrader and per submission by the caller.
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ class Limits:
     file_bytes: int = 256 * 1024**2  # largest file the job may write
     cell_seconds: int = 60  # nbgrader stops a cell after this long
     job_seconds: int = 900  # the whole submission, kernel start included
-    cpu_seconds: int = 1800  # CPU time of the worker and its kernel
 
 
 class SandboxUnavailableWarning(UserWarning):
@@ -75,7 +75,6 @@ def limit_resources(limits: Limits) -> None:
     for name, value in (
         ("RLIMIT_AS", limits.memory_bytes),
         ("RLIMIT_FSIZE", limits.file_bytes),
-        ("RLIMIT_CPU", limits.cpu_seconds),
         ("RLIMIT_CORE", 0),
     ):
         kind = getattr(resource, name, None)

@@ -1,50 +1,64 @@
-"""One submission's autograde, run inside the sandbox.
+"""The sandboxed grading worker: ``python -m grader.pipeline.worker ROOT [--isolated]``.
 
-    python -m grader.pipeline.worker SCRATCH ASSIGNMENT STUDENT
-
-``SCRATCH/course`` is a private nbgrader course holding only this assignment's master, this
-student's (already repaired) submission and a gradebook with no other student in it.  The
-worker caps its resources, points the hidden tests' records at ``SCRATCH/records.jsonl``
-and runs the real ``nbgrader autograde``.  It writes ``SCRATCH/status.json``; everything it
-produces is treated by the caller as untrusted data.
+It runs inside the sandbox for a whole batch, so that the interpreter and nbgrader are
+loaded once, and grades one submission per line of standard input (a JSON job naming a
+folder under ``ROOT``).  Each job's folder holds a private nbgrader course with only that
+assignment's master, that student's repaired submission and a gradebook with no other
+student; the worker runs the real ``nbgrader autograde`` there with the job's own home,
+temporary and Jupyter folders, and answers one JSON line.  With ``--isolated`` (it is alone
+in its own process namespace, as under bubblewrap) it then kills whatever the student's code
+left running and empties ``/tmp``, so nothing of one student reaches the next.  Everything
+it writes is untrusted data to the caller.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
+import signal
 import sys
+import tempfile
 import traceback
 from pathlib import Path
 
 from grader.api import RECORD_VARIABLE
+from grader.collect import CASE_SECONDS_VARIABLE
 from grader.pipeline.sandbox import Limits, limit_resources
 
 RECORDS = "records.jsonl"
-STATUS = "status.json"
 LIMITS = "limits.json"
 
 
-def run(scratch: Path, assignment: str, student: str) -> dict:
-    limits = Limits(**json.loads((scratch / LIMITS).read_text()))
-    limit_resources(limits)
-    os.environ[RECORD_VARIABLE] = str(scratch / RECORDS)
-    os.environ.setdefault("HOME", str(scratch / "home"))
-    (scratch / "home").mkdir(exist_ok=True)
-    os.environ["JUPYTER_RUNTIME_DIR"] = str(scratch / "home" / "runtime")
-
-    from nbgrader.apps import NbGraderAPI  # imported after the limits are in place
+def grade(job: Path, assignment: str, student: str) -> dict:
+    """Autograde the submission laid out in ``job``; report success and nbgrader's log."""
+    limits = Limits(**json.loads((job / LIMITS).read_text()))
+    home = job / "home"
+    for folder in (home, job / "tmp"):
+        folder.mkdir(exist_ok=True)
+    os.environ.update(
+        {
+            RECORD_VARIABLE: str(job / RECORDS),
+            CASE_SECONDS_VARIABLE: str(max(1, limits.cell_seconds // 3)),
+            "HOME": str(home),
+            "TMPDIR": str(job / "tmp"),
+            "IPYTHONDIR": str(home / ".ipython"),
+            "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
+            "JUPYTER_DATA_DIR": str(home / "data"),
+            "JUPYTER_CONFIG_DIR": str(home / "config"),
+        }
+    )
+    tempfile.tempdir = None  # tempfile caches TMPDIR: forget the previous job's
+    from nbgrader.apps import NbGraderAPI
 
     from grader.release import course_config
 
-    course = scratch / "course"
-    config = course_config(course)
+    config = course_config(job / "course")
     config.ExecutePreprocessor.timeout = limits.cell_seconds
     config.Execute.timeout = limits.cell_seconds
     config.Execute.interrupt_on_timeout = True
     config.Execute.raise_on_iopub_timeout = False
-    api = NbGraderAPI(config=config)
-    result = api.autograde(assignment, student, force=True, create=True)
+    result = NbGraderAPI(config=config).autograde(assignment, student, force=True, create=True)
     return {
         "success": bool(result.get("success")),
         "log": str(result.get("log", ""))[-4000:],
@@ -52,21 +66,50 @@ def run(scratch: Path, assignment: str, student: str) -> dict:
     }
 
 
-def main(argv: list[str]) -> int:
-    scratch, assignment, student = Path(argv[0]), argv[1], argv[2]
+def clean_up(root: Path, isolated: bool) -> None:
+    """Kill every other process of the sandbox and empty its private ``/tmp`` (but for the
+    folders leading to ``root``, which is mounted from outside)."""
+    if not isolated:
+        return
     try:
-        status = run(scratch, assignment, student)
-    except BaseException as error:  # noqa: BLE001 - every failure is reported to the caller
-        status = {
-            "success": False,
-            "log": "",
-            "error": "".join(traceback.format_exception(type(error), error, error.__traceback__))[
-                -4000:
-            ],
-        }
-    (scratch / STATUS).write_text(json.dumps(status))
-    return 0 if status["success"] else 1
+        os.kill(-1, signal.SIGKILL)  # all but this process and the namespace's init
+    except ProcessLookupError:
+        pass
+    for entry in Path("/tmp").iterdir():
+        if root.resolve().is_relative_to(entry.resolve()):
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+
+
+def serve(root: Path, isolated: bool) -> int:
+    # Nothing but the replies may reach standard output: keep it for them, send the rest
+    # (nbgrader's and the kernels' chatter) to standard error.
+    replies = os.fdopen(os.dup(1), "w")
+    os.dup2(2, 1)
+    sys.modules.setdefault("rfc3987_syntax", None)  # an optional jsonschema plug-in, slow to load
+    limit_resources(Limits(**json.loads((root / LIMITS).read_text())))
+    for line in sys.stdin:
+        try:
+            job = json.loads(line)
+            status = grade(root / job["folder"], job["assignment"], job["student"])
+        except BaseException as error:  # noqa: BLE001 - every failure goes back as data
+            if isinstance(error, KeyboardInterrupt):
+                raise
+            status = {
+                "success": False,
+                "log": "",
+                "error": "".join(
+                    traceback.format_exception(type(error), error, error.__traceback__)
+                )[-4000:],
+            }
+        clean_up(root, isolated)
+        replies.write(json.dumps(status) + "\n")
+        replies.flush()
+    return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(serve(Path(sys.argv[1]), "--isolated" in sys.argv[2:]))
