@@ -77,8 +77,11 @@ def _judge_case(check: Check, case: Case, record: dict | None) -> CaseResult:
         return CaseResult(case.name, False, "no answer was recorded for this case")
     warnings = [str(w) for w in record.get("warnings", [])][:5]
     if "error" in record:
-        problem = f"your function raised {record['error']}"
-        if str(record["error"]).startswith("NotImplementedError"):
+        error = str(record["error"])
+        problem = f"your function raised {error}"
+        if error.startswith(("stopped after", "not run", "the answer is not numbers")):
+            problem = error
+        if error.startswith("NotImplementedError"):
             problem = "not implemented yet: replace `raise NotImplementedError()` with your code"
         return CaseResult(case.name, False, problem, warnings=warnings)
     expected = check.as_parts(to_plain(check.reference(case)))

@@ -4,7 +4,9 @@ For each graded test cell of the master, the cases are regenerated here from the
 seed and the records the hidden test wrote are judged against references computed here.
 The points the kernel itself claimed (nbgrader's partial credit) are only compared: a
 disagreement is flagged, never believed.  Tasks that must be implemented without
-``autodiff`` score 0 when the function reaches a forbidden transform.
+``autodiff`` score 0 when the function reaches a forbidden transform.  The records are
+written in the student's kernel, so a notebook whose code reaches the hidden tests' cases,
+references or record file (``grader.pipeline.static_checks``) gets no automatic points.
 """
 
 from __future__ import annotations
@@ -17,20 +19,37 @@ from nbgrader.utils import compute_checksum, determine_grade
 from grader.api import hidden_cases
 from grader.judge import CaseResult, Verdict, judge
 from grader.pipeline.course import Assignment, GradedItem
-from grader.pipeline.implement_yourself import forbidden_uses
 from grader.pipeline.run import Execution
+from grader.pipeline.static_checks import Reach, forbidden_uses, grading_reach
 
 
 def decide(assignment: Assignment, execution: Execution) -> dict[str, Any]:
     """The result of one submission: items with points and messages, problems, flags."""
-    items, flags = [], []
-    cells = _cells_by_id(execution.notebook) if execution.notebook is not None else {}
+    flags = []
+    reach = Reach()
+    if execution.submitted is not None:
+        reach = grading_reach(execution.submitted, assignment.master)
+    if reach.channel:
+        flags.append(
+            f"the notebook reaches into the hidden tests' records ({', '.join(reach.channel)}): "
+            f"its automatic points are withheld"
+        )
+    if reach.dynamic:
+        flags.append(
+            f"the notebook runs code that a reading cannot follow ({', '.join(reach.dynamic)}): "
+            f"an instructor should review it"
+        )
+    executed = _cells_by_id(execution.notebook)
+    # Written answers are read from the executed notebook, or from the submission itself
+    # when the kernel died and nbgrader wrote no notebook.
+    answers = executed if execution.notebook is not None else _cells_by_id(execution.submitted)
+    items = []
     for item in assignment.items:
         if item.written:
-            items.append(_written(item, cells.get(item.grade_id), execution))
-            continue
-        entry = _graded(item, execution, cells.get(item.grade_id), flags)
-        items.append(entry)
+            items.append(_written(item, answers.get(item.grade_id)))
+        else:
+            withheld = bool(reach.channel)
+            items.append(_graded(item, execution, executed.get(item.grade_id), withheld, flags))
     auto = sum(i["points"] for i in items if i["points"] is not None)
     return {
         "student": execution.student,
@@ -45,7 +64,9 @@ def decide(assignment: Assignment, execution: Execution) -> dict[str, Any]:
     }
 
 
-def _graded(item: GradedItem, execution: Execution, cell, flags: list[str]) -> dict[str, Any]:
+def _graded(
+    item: GradedItem, execution: Execution, cell, withheld: bool, flags: list[str]
+) -> dict[str, Any]:
     check, cases = hidden_cases(item.check)
     runs = execution.records.get(item.check, [])
     if not runs:
@@ -69,8 +90,11 @@ def _graded(item: GradedItem, execution: Execution, cell, flags: list[str]) -> d
         )
         verdict.points = 0.0
         flags.append(f"{item.check}: uses {', '.join(forbidden)} in a task to implement oneself")
+    if withheld:
+        note = "automatic points withheld: the notebook reaches into the hidden tests' records"
+        verdict.points = 0.0
     kernel = _kernel_points(cell)
-    if kernel is not None and abs(kernel - verdict.points) > 1e-6 and runs:
+    if kernel is not None and abs(kernel - verdict.points) > 1e-6:
         flags.append(
             f"{item.check}: the notebook's own result ({kernel:g} points) disagrees with the "
             f"grader's ({verdict.points:g}); the grader's counts"
@@ -96,8 +120,9 @@ def _no_record(check, cases, execution: Execution) -> Verdict:
     return Verdict(check.name, check.title, check.equation, 0.0, check.points, results)
 
 
-def _written(item: GradedItem, cell, execution: Execution) -> dict[str, Any]:
-    """A written answer: 0 when left as released, otherwise waiting for a person."""
+def _written(item: GradedItem, cell) -> dict[str, Any]:
+    """A written answer: 0 when left as released (its checksum is the one nbgrader
+    stored at release), otherwise waiting for a person."""
     answered = cell is not None and cell.metadata.get("nbgrader", {}).get(
         "checksum"
     ) != compute_checksum(cell)
@@ -124,7 +149,7 @@ def _kernel_points(cell) -> float | None:
 
 def _cells_by_id(notebook) -> dict[str, Any]:
     cells = {}
-    for cell in notebook.cells:
+    for cell in notebook.cells if notebook is not None else ():
         gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
         if isinstance(gid, str):
             cells.setdefault(gid, cell)
