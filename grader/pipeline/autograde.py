@@ -32,6 +32,7 @@ from grader.pipeline.verdicts import decide
 from grader.release import generate_release
 
 RESULT_VERSION = 1
+REPOSITORY_COURSE = Path(__file__).resolve().parents[2] / "course"  # masters with solutions
 
 
 @dataclass
@@ -144,7 +145,8 @@ def autograde(
             for a in {j.assignment for j in todo}
         }
         for i in range(min(jobs, len(todo))):
-            workers.put(Worker(work / f"worker{i}", [course.root], limits, use_bubblewrap))
+            hidden = [course.root, REPOSITORY_COURSE]
+            workers.put(Worker(work / f"worker{i}", hidden, limits, use_bubblewrap))
         with ThreadPoolExecutor(max_workers=jobs) as pool:
             futures: dict[Future, Job] = {
                 pool.submit(_execute, job, releases[job.assignment.name], template, workers): job
@@ -227,8 +229,9 @@ def _release_if_stale(course: Course) -> None:
 
 
 def _template_gradebook(course: Course, work: Path) -> Path:
-    """A gradebook with the assignments and their cells but no student in it, for the
-    sandboxes (the real one holds every student's grades).  Kept in ``grading/`` and made
+    """A gradebook with the assignments and their cells but no student and no solution in
+    it, for the sandboxes (the real one holds every student's grades, the masters hold the
+    solutions).  Kept in ``grading/`` and made
     again when a master changes."""
     masters = hashlib.sha256()
     for assignment in course.assignments.values():
@@ -239,7 +242,7 @@ def _template_gradebook(course: Course, work: Path) -> Path:
         (template / "source").mkdir(parents=True)
         shutil.copy(course.root / "nbgrader_config.py", template)
         for assignment in course.assignments.values():
-            shutil.copytree(assignment.master_path.parent, template / "source" / assignment.name)
+            assignment.copy_for_grading(template / "source" / assignment.name)
         generate_release(template)
         cached.parent.mkdir(parents=True, exist_ok=True)
         for old in cached.parent.glob("template-*.db"):

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import ast
+import copy
 import re
+import shutil
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -60,6 +62,36 @@ class Assignment:
     @property
     def max_points(self) -> float:
         return sum(item.points for item in self.items)
+
+    def copy_for_grading(self, folder: Path) -> None:
+        """Write this assignment's source folder to ``folder`` with the solutions taken out
+        (see ``without_solutions``): what the sandbox gets, since student code can read it."""
+        shutil.copytree(self.master_path.parent, folder)
+        nbformat.write(without_solutions(self.master), str(folder / self.notebook))
+
+
+def without_solutions(master: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """The master with every solution region emptied and every model answer replaced by
+    nbgrader's prompt; hidden tests stay.  nbgrader releases it into exactly the same student
+    edition, checksums included, so it can stand in for the master when grading."""
+    stripped = copy.deepcopy(master)
+    for cell in stripped.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if not meta.get("solution"):
+            continue
+        if cell.cell_type == "code":
+            kept, inside = [], False
+            for line in cell.source.splitlines():
+                if "### END SOLUTION" in line:
+                    inside = False
+                if not inside:
+                    kept.append(line)
+                if "### BEGIN SOLUTION" in line:
+                    inside = True
+            cell.source = "\n".join(kept)
+        else:
+            cell.source = "YOUR ANSWER HERE"
+    return stripped
 
 
 class Course:

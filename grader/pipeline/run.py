@@ -183,7 +183,7 @@ def _lay_out(
         shutil.rmtree(job)
     course = job / "course"
     (course / "source").mkdir(parents=True)
-    shutil.copytree(assignment.master_path.parent, course / "source" / assignment.name)
+    assignment.copy_for_grading(course / "source" / assignment.name)
     shutil.copy(assignment.master_path.parents[2] / "nbgrader_config.py", course)
     shutil.copy(template_db, course / "gradebook.db")
     target = course / "submitted" / student / assignment.name / assignment.notebook

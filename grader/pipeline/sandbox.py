@@ -60,6 +60,8 @@ def command(
             _warned = True
         return argv
     args = [bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
+    for folder in _needed():  # the interpreter and this project, wherever they live
+        args += ["--ro-bind", str(folder), str(folder)]
     for folder in hidden:
         if folder.exists():
             args += ["--tmpfs", str(folder.resolve())]
@@ -68,6 +70,18 @@ def command(
     args += ["--unshare-net", "--unshare-pid", "--unshare-ipc", "--die-with-parent"]
     args += ["--setenv", "HOME", str(scratch / "home"), "--setenv", "TMPDIR", str(scratch)]
     return args + ["--", *argv]
+
+
+def _needed() -> list[Path]:
+    """Folders the worker must read even when they lie under the private ``/tmp``: the
+    Python installation, the environment, and the folder holding this project's packages."""
+    import autodiff
+    import grader
+
+    folders = {Path(sys.prefix), Path(sys.base_prefix), Path(sys.exec_prefix)}
+    folders |= {Path(m.__file__).resolve().parent.parent for m in (autodiff, grader)}
+    tmp = Path("/tmp").resolve()
+    return sorted(f.resolve() for f in folders if f.resolve().is_relative_to(tmp))
 
 
 def limit_resources(limits: Limits) -> None:

@@ -1,0 +1,62 @@
+"""What the sandbox sees of an assignment: the master without its solutions, releasing into
+exactly the student edition, so that nbgrader grades the same way."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from grader.pipeline.course import Course
+from grader.release import generate_release
+
+ROOT = Path(__file__).resolve().parents[2]
+COURSE = Course(ROOT / "course")
+
+
+def region(source: str) -> list[str]:
+    """The lines between the solution markers of a code cell."""
+    lines, inside = [], False
+    for line in source.splitlines():
+        if "### END SOLUTION" in line:
+            inside = False
+        if inside and line.strip():
+            lines.append(line)
+        if "### BEGIN SOLUTION" in line:
+            inside = True
+    return lines
+
+
+def by_grade_id(nb) -> dict:
+    return {c.metadata["nbgrader"]["grade_id"]: c for c in nb.cells if "nbgrader" in c.metadata}
+
+
+@pytest.mark.parametrize("name", sorted(COURSE.assignments))
+def test_grading_copy_holds_no_solution(tmp_path, name):
+    assignment = COURSE.assignment(name)
+    assignment.copy_for_grading(tmp_path / name)
+    copy = by_grade_id(nbformat.read(str(tmp_path / name / assignment.notebook), 4))
+    for gid, cell in by_grade_id(assignment.master).items():
+        if not cell.metadata["nbgrader"].get("solution"):
+            continue
+        if cell.cell_type == "markdown":
+            assert copy[gid].source == "YOUR ANSWER HERE", gid
+        else:
+            assert region(cell.source), f"{gid}: the master has an empty solution region"
+            assert not region(copy[gid].source), gid
+    text = (tmp_path / name / assignment.notebook).read_text()
+    assert "BEGIN HIDDEN TESTS" in text
+
+
+def test_grading_copies_release_into_the_student_edition(tmp_path):
+    (tmp_path / "source").mkdir()
+    shutil.copy(COURSE.root / "nbgrader_config.py", tmp_path)
+    for assignment in COURSE.assignments.values():
+        assignment.copy_for_grading(tmp_path / "source" / assignment.name)
+    generate_release(tmp_path)
+    for assignment in COURSE.assignments.values():
+        released = tmp_path / "release" / assignment.name / assignment.notebook
+        student = ROOT / "notebooks" / assignment.notebook
+        assert nbformat.read(str(released), 4) == nbformat.read(str(student), 4), assignment.name
