@@ -41,8 +41,11 @@ demo: $(VENV)/.test-installed sandbox
 	$(BIN)/grader demo --out build/demo --jobs $(JOBS)
 
 # The whole suite: lint, the package and grader tests, and every master notebook under nbval.
+# The end-to-end grading tests run in a process of their own, after the rest.
 test: lint sandbox
-	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/pytest -n $(JOBS) --dist loadfile tests course/source --nbval-lax
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/pytest -n $(JOBS) --dist loadfile tests course/source \
+		--nbval-lax --ignore tests/pipeline/test_end_to_end.py
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/pytest tests/pipeline/test_end_to_end.py
 
 # Students: JupyterLab on the student edition.
 lab: $(VENV)/.lab-installed
