@@ -75,30 +75,13 @@ def _check(f, args, order, modes, eps, rtol, atol, rng, current):
     if order == 1:
         return
     tangents = tuple(directions)
-    if "fwd" in modes:
-        _check(
-            lambda *a: jvp(f, a, tangents)[1],
-            args,
-            order - 1,
-            modes,
-            eps,
-            rtol,
-            atol,
-            rng,
-            current + 1,
-        )
-    if "rev" in modes:
-        _check(
-            lambda *a: _concat(vjp(f, *a)[1](cotangent)),
-            args,
-            order - 1,
-            modes,
-            eps,
-            rtol,
-            atol,
-            rng,
-            current + 1,
-        )
+    derivatives = {
+        "fwd": lambda *a: jvp(f, a, tangents)[1],
+        "rev": lambda *a: _concat(vjp(f, *a)[1](cotangent)),
+    }
+    for mode in MODES:
+        if mode in modes:
+            _check(derivatives[mode], args, order - 1, modes, eps, rtol, atol, rng, current + 1)
 
 
 def _concat(arrays):
