@@ -15,9 +15,11 @@ import hashlib
 import json
 import os
 import shutil
+import sqlite3
 import tempfile
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from queue import Queue
@@ -29,9 +31,12 @@ from grader.pipeline.course import Assignment, Course
 from grader.pipeline.run import Execution, Worker, execute
 from grader.pipeline.sandbox import Limits
 from grader.pipeline.verdicts import decide
+from grader.pipeline.zygote import course_imports
 from grader.release import generate_release
 
 RESULT_VERSION = 1
+# nbgrader's gradebook tables that hold students and their work, children first
+STUDENT_TABLES = ("comment", "grade", "submitted_notebook", "submitted_assignment", "student")
 REPOSITORY_COURSE = Path(__file__).resolve().parents[2] / "course"  # masters with solutions
 
 
@@ -139,14 +144,17 @@ def autograde(
     work = Path(tempfile.mkdtemp(prefix="grader-"))
     workers: Queue[Worker] = Queue()
     try:
+        hidden = [course.root, REPOSITORY_COURSE]
+        preload = tuple(course_imports([a.master_path for a in course.assignments.values()]))
+        for i in range(min(jobs, len(todo))):
+            runner = Worker(work / f"worker{i}", hidden, limits, use_bubblewrap, preload)
+            runner.start()  # its imports overlap with what follows
+            workers.put(runner)
         template = _template_gradebook(course, work)
         releases = {
             a.name: nbformat.read(str(course.release_path(a)), as_version=4)
             for a in {j.assignment for j in todo}
         }
-        for i in range(min(jobs, len(todo))):
-            hidden = [course.root, REPOSITORY_COURSE]
-            workers.put(Worker(work / f"worker{i}", hidden, limits, use_bubblewrap))
         with ThreadPoolExecutor(max_workers=jobs) as pool:
             futures: dict[Future, Job] = {
                 pool.submit(_execute, job, releases[job.assignment.name], template, workers): job
@@ -229,23 +237,16 @@ def _release_if_stale(course: Course) -> None:
 
 
 def _template_gradebook(course: Course, work: Path) -> Path:
-    """A gradebook with the assignments and their cells but no student and no solution in
-    it, for the sandboxes (the real one holds every student's grades, the masters hold the
-    solutions).  Kept in ``grading/`` and made
-    again when a master changes."""
-    masters = hashlib.sha256()
-    for assignment in course.assignments.values():
-        masters.update(assignment.master_path.read_bytes())
-    cached = course.root / "grading" / f"template-{masters.hexdigest()[:16]}.db"
-    if not cached.exists():
-        template = work / "template"
-        (template / "source").mkdir(parents=True)
-        shutil.copy(course.root / "nbgrader_config.py", template)
-        for assignment in course.assignments.values():
-            assignment.copy_for_grading(template / "source" / assignment.name)
-        generate_release(template)
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        for old in cached.parent.glob("template-*.db"):
-            old.unlink()
-        shutil.copy(template / "gradebook.db", cached)
-    return cached
+    """The course's gradebook with every student taken out: the assignments and their cells,
+    for the sandboxes (the real one holds every student's grades).  nbgrader stores the cells
+    as released, so no solution is in it.  Deleted rows are overwritten and the file rebuilt,
+    so no trace of a student's grade is left in it for student code to read."""
+    template = work / "template.db"
+    shutil.copy(course.root / "gradebook.db", template)
+    with closing(sqlite3.connect(template)) as db:
+        db.execute("PRAGMA secure_delete = ON")
+        with db:
+            for table in STUDENT_TABLES:
+                db.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
+        db.execute("VACUUM")
+    return template

@@ -49,15 +49,27 @@ class Worker:
 
     ``root`` is its scratch folder, the only one it can write; jobs are laid out below it.
     A job that runs past the time limit takes the worker down with it, and a fresh one is
-    started for the next job.
+    started for the next job.  ``preload``: the modules its kernels start with (the ones the
+    course imports), imported once by the worker's zygote.
     """
 
     def __init__(
-        self, root: Path, hidden: list[Path], limits: sandbox.Limits, use_bubblewrap: bool = True
+        self,
+        root: Path,
+        hidden: list[Path],
+        limits: sandbox.Limits,
+        use_bubblewrap: bool = True,
+        preload: tuple[str, ...] = (),
     ) -> None:
         self.root, self.hidden, self.limits = root, hidden, limits
         self.use_bubblewrap = use_bubblewrap
+        self.preload = preload
         self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        """Start the worker process unless it is running (``run`` does it when needed)."""
+        if self.process is None or self.process.poll() is not None:
+            self.process = self._start()
 
     def _start(self) -> subprocess.Popen:
         (self.root / "home").mkdir(parents=True, exist_ok=True)
@@ -65,6 +77,7 @@ class Worker:
         isolated = self.use_bubblewrap and sandbox.bubblewrap() is not None
         argv = [sandbox.python(), "-m", "grader.pipeline.worker", str(self.root)]
         argv += ["--isolated"] if isolated else []
+        argv += ["--preload", *self.preload] if self.preload else []
         command = sandbox.command(argv, self.root, self.hidden, self.use_bubblewrap)
         log = open(self.root / "worker.log", "ab")  # noqa: SIM115 - kept open by the process
         return subprocess.Popen(
@@ -78,8 +91,7 @@ class Worker:
 
     def run(self, folder: str, assignment: str, student: str) -> dict:
         """Grade the job laid out in ``root/folder``; the worker's status, or why none came."""
-        if self.process is None or self.process.poll() is not None:
-            self.process = self._start()
+        self.start()
         job = {"folder": folder, "assignment": assignment, "student": student}
         try:
             self.process.stdin.write((json.dumps(job) + "\n").encode())

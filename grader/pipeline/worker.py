@@ -1,18 +1,22 @@
-"""The sandboxed grading worker: ``python -m grader.pipeline.worker ROOT [--isolated]``.
+"""The sandboxed grading worker:
+``python -m grader.pipeline.worker ROOT [--isolated] [--preload MODULE ...]``.
 
 It runs inside the sandbox for a whole batch, so that the interpreter and nbgrader are
 loaded once, and grades one submission per line of standard input (a JSON job naming a
 folder under ``ROOT``).  Each job's folder holds a private nbgrader course with only that
 assignment's master, that student's repaired submission and a gradebook with no other
 student; the worker runs the real ``nbgrader autograde`` there with the job's own home,
-temporary and Jupyter folders, and answers one JSON line.  With ``--isolated`` (it is alone
-in its own process namespace, as under bubblewrap) it then kills whatever the student's code
-left running and empties ``/tmp``, so nothing of one student reaches the next.  Everything
-it writes is untrusted data to the caller.
+temporary and Jupyter folders, and answers one JSON line.  The kernels are forked from a
+zygote that has imported ipykernel and the ``--preload`` modules once
+(``grader.pipeline.zygote``).  With ``--isolated`` (it is alone in its own process
+namespace, as under bubblewrap) it then kills whatever the student's code left running but
+the zygote, and empties ``/tmp``, so nothing of one student reaches the next.  Everything it
+writes is untrusted data to the caller.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import shutil
@@ -24,7 +28,9 @@ from pathlib import Path
 
 from grader.api import RECORD_VARIABLE
 from grader.collect import CASE_SECONDS_VARIABLE
+from grader.pipeline.kernels import Zygote, use_zygote
 from grader.pipeline.sandbox import Limits, limit_resources
+from grader.pipeline.zygote import undumpable
 
 RECORDS = "records.jsonl"
 LIMITS = "limits.json"
@@ -58,6 +64,7 @@ def grade(job: Path, assignment: str, student: str) -> dict:
     config.Execute.timeout = limits.cell_seconds
     config.Execute.interrupt_on_timeout = True
     config.Execute.raise_on_iopub_timeout = False
+    config.Execute.kernel_manager_class = "grader.pipeline.kernels.ForkingKernelManager"
     result = NbGraderAPI(config=config).autograde(assignment, student, force=True, create=True)
     return {
         "success": bool(result.get("success")),
@@ -66,15 +73,14 @@ def grade(job: Path, assignment: str, student: str) -> dict:
     }
 
 
-def clean_up(root: Path, isolated: bool) -> None:
-    """Kill every other process of the sandbox and empty its private ``/tmp`` (but for the
-    folders leading to ``root``, which is mounted from outside)."""
+def clean_up(root: Path, isolated: bool, zygote: Zygote) -> None:
+    """Kill every other process of the sandbox but the zygote, and empty its private
+    ``/tmp`` (but for the folders leading to ``root``, which is mounted from outside)."""
     if not isolated:
         return
-    try:
-        os.kill(-1, signal.SIGKILL)  # all but this process and the namespace's init
-    except ProcessLookupError:
-        pass
+    if not _kill_all_but(zygote.pid):
+        zygote.stop()
+        _kill_all_but(None)
     for entry in Path("/tmp").iterdir():
         if root.resolve().is_relative_to(entry.resolve()):
             continue
@@ -84,13 +90,40 @@ def clean_up(root: Path, isolated: bool) -> None:
             entry.unlink(missing_ok=True)
 
 
-def serve(root: Path, isolated: bool) -> int:
+def _kill_all_but(spared: int | None, rounds: int = 20) -> bool:
+    """SIGKILL every process of the namespace but this one, its init and ``spared``, again
+    until none is left (a process may fork while the others die); False if some remain."""
+    if spared is None:
+        try:
+            os.kill(-1, signal.SIGKILL)  # all but this process and the namespace's init
+        except ProcessLookupError:
+            pass
+        return True
+    keep = {1, os.getpid(), spared}
+    for _ in range(rounds):
+        others = [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit()]
+        others = [pid for pid in others if pid not in keep]
+        if not others:
+            return True
+        for pid in others:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+    return False
+
+
+def serve(root: Path, isolated: bool, preload: list[str]) -> int:
     # Nothing but the replies may reach standard output: keep it for them, send the rest
     # (nbgrader's and the kernels' chatter) to standard error.
     replies = os.fdopen(os.dup(1), "w")
     os.dup2(2, 1)
     sys.modules.setdefault("rfc3987_syntax", None)  # an optional jsonschema plug-in, slow to load
     limit_resources(Limits(**json.loads((root / LIMITS).read_text())))
+    undumpable()  # student code, in a kernel below, cannot trace this process
+    zygote = Zygote(preload, str(root))
+    zygote.start()
+    use_zygote(zygote)
     for line in sys.stdin:
         try:
             job = json.loads(line)
@@ -105,11 +138,20 @@ def serve(root: Path, isolated: bool) -> int:
                     traceback.format_exception(type(error), error, error.__traceback__)
                 )[-4000:],
             }
-        clean_up(root, isolated)
+        clean_up(root, isolated, zygote)
         replies.write(json.dumps(status) + "\n")
         replies.flush()
     return 0
 
 
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m grader.pipeline.worker")
+    parser.add_argument("root", type=Path, help="the worker's scratch folder")
+    parser.add_argument("--isolated", action="store_true", help="alone in a pid namespace")
+    parser.add_argument("--preload", nargs="*", default=[], help="modules for the zygote")
+    args = parser.parse_args(argv)
+    return serve(args.root, args.isolated, args.preload)
+
+
 if __name__ == "__main__":
-    sys.exit(serve(Path(sys.argv[1]), "--isolated" in sys.argv[2:]))
+    sys.exit(main())

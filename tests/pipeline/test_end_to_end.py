@@ -108,6 +108,17 @@ grader.grade = grader.api.grade = _forged
 grader.self_check = grader.api.self_check = _claim
 """
 
+KILL_PARENT = """\
+# Leave a process running, then kill the process that started this kernel.
+import os
+import signal
+import subprocess
+import sys
+
+subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)", os.getcwd()])
+os.kill(os.getppid(), signal.SIGKILL)
+"""
+
 HAZARDS = [
     Scripted(
         "careless",
@@ -144,6 +155,13 @@ HAZARDS = [
         honest=False,
     ),
     Scripted("empty", TWO_LAYER, "an empty submission folder", file="missing"),
+    Scripted(
+        "parricide",
+        TWO_LAYER,
+        "complete, but leaves a process running and kills its kernel's parent after the tests",
+        extra=(("backprop_skip_tests", KILL_PARENT),),
+        honest=False,
+    ),
 ]
 CLASS = demo_submissions(DEFAULT_ASSIGNMENTS) + HAZARDS
 SPECS = {(s.student, s.assignment): s for s in CLASS}
@@ -564,6 +582,13 @@ def test_dead_kernel_keeps_the_written_answer(graded):
 def test_dead_kernel_is_named_as_the_cause(graded):
     problems = graded.results[("runaway", TWO_LAYER)]["problems"]
     assert any("kernel died" in p.lower() for p in problems), problems
+
+
+def test_killing_the_kernels_parent_keeps_the_grades_and_harms_no_one(graded):
+    # the other students graded after it in the same worker are checked by the other tests;
+    # the process it left behind, by test_workers_leave_no_process_behind
+    result = assert_scores(graded, "parricide", TWO_LAYER, written=False)
+    assert result["auto_points"] == sum(i["max_points"] for i in result["items"] if i["check"])
 
 
 def test_empty_submission_folder_is_reported(graded):

@@ -1,0 +1,171 @@
+"""Kernels forked from the zygote (``grader.pipeline.zygote``), for nbgrader's executor.
+
+``ForkingKernelManager`` is a jupyter_client kernel manager whose kernels are forked by a
+zygote instead of started as new interpreters; nbgrader uses it when the configuration
+names it (``Execute.kernel_manager_class``).  Everything else (the connection file, the
+ports, interrupting, shutting down, the dead-kernel check) is jupyter_client's own.  A
+kernel command that is not the standard ipykernel one, or a zygote that cannot start, falls
+back to an ordinary launch.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from typing import Any
+
+from jupyter_client import AsyncKernelManager
+from jupyter_client.provisioning import LocalProvisioner
+
+ZYGOTE_START_SECONDS = 120
+LAUNCHER = ("-m", "ipykernel_launcher")
+
+
+class ZygoteError(RuntimeError):
+    """The zygote could not start or answer."""
+
+
+class Zygote:
+    """The worker's handle on its fork server, restarted if the previous one died (a
+    student's kernel may have killed its parent).  It keeps the environment it was made in,
+    so that a restart does not inherit a job's folders."""
+
+    def __init__(self, modules: list[str], worker: str = "") -> None:
+        self.modules, self.worker = modules, worker
+        self.env = dict(os.environ)
+        self.process: subprocess.Popen | None = None
+        self.ready = False
+
+    def start(self) -> None:
+        """Start importing now; the first ``fork`` waits for the imports to finish."""
+        self.stop()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "grader.pipeline.zygote", "--worker", self.worker]
+            + self.modules,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=self.env,
+        )
+        self.ready = False
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process is not None else None
+
+    def fork(self, argv: list[str], env: dict[str, str], cwd: str) -> int:
+        """Fork a kernel running ``python argv`` in ``cwd`` with ``env``; its pid."""
+        process = self._running()
+        request = json.dumps({"argv": argv, "env": env, "cwd": cwd})
+        try:
+            process.stdin.write((request + "\n").encode())
+            process.stdin.flush()
+            return int(self._answer(process, 30)["pid"])
+        except (OSError, KeyError, TypeError, ValueError) as error:
+            self.stop()
+            raise ZygoteError(f"the kernel fork server did not answer: {error}") from error
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
+            self.process = None
+
+    def _running(self) -> subprocess.Popen:
+        if self.process is None or self.process.poll() is not None:
+            self.start()
+        if not self.ready:
+            try:
+                self.ready = bool(self._answer(self.process, ZYGOTE_START_SECONDS)["ready"])
+            except (OSError, KeyError, TypeError, ValueError) as error:
+                self.stop()
+                raise ZygoteError(f"the kernel fork server did not start: {error}") from error
+        return self.process
+
+    @staticmethod
+    def _answer(process: subprocess.Popen, seconds: float) -> dict:
+        ready, _, _ = select.select([process.stdout], [], [], seconds)
+        line = process.stdout.readline() if ready else b""
+        if not line:
+            raise ZygoteError("no answer")
+        return json.loads(line)
+
+
+_zygote: Zygote | None = None
+
+
+def use_zygote(zygote: Zygote | None) -> None:
+    """Make ``ForkingKernelManager`` fork its kernels from ``zygote`` (None: launch them)."""
+    global _zygote
+    _zygote = zygote
+
+
+class ForkedKernel:
+    """The part of ``subprocess.Popen`` that jupyter_client uses, for a kernel that is not
+    this process's child (the zygote reaps it)."""
+
+    stdin = stdout = stderr = None
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+
+    def poll(self) -> int | None:
+        try:
+            os.kill(self.pid, 0)
+        except ProcessLookupError:
+            return -signal.SIGKILL  # gone; its status went to the zygote
+        except PermissionError:
+            return None
+        return None
+
+    def wait(self, timeout: float | None = None) -> int:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while (status := self.poll()) is None:
+            if deadline is not None and time.monotonic() > deadline:
+                raise subprocess.TimeoutExpired(f"kernel {self.pid}", timeout)
+            time.sleep(0.02)
+        return status
+
+    def send_signal(self, signum: int) -> None:
+        os.kill(self.pid, signum)
+
+    def terminate(self) -> None:
+        self.send_signal(signal.SIGTERM)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+
+class ForkProvisioner(LocalProvisioner):
+    """A local provisioner that asks the zygote for the kernel process."""
+
+    async def launch_kernel(self, cmd: list[str], **kwargs: Any):
+        if _zygote is None or tuple(cmd[1:3]) != LAUNCHER:
+            return await super().launch_kernel(cmd, **kwargs)
+        env = dict(kwargs.get("env") or os.environ)
+        cwd = str(kwargs.get("cwd") or os.getcwd())
+        try:
+            pid = _zygote.fork(list(cmd[1:]), env, cwd)
+        except ZygoteError:
+            return await super().launch_kernel(cmd, **kwargs)
+        self.process = ForkedKernel(pid)
+        self.pid = self.pgid = pid  # the child made itself a session (and group) leader
+        self.cwd = cwd
+        return self.connection_info
+
+
+class ForkingKernelManager(AsyncKernelManager):
+    """jupyter_client's kernel manager, with kernels forked from the zygote."""
+
+    async def _async_pre_start_kernel(self, **kw: Any):
+        self.kernel_id = self.kernel_id or kw.pop("kernel_id", str(uuid.uuid4()))
+        if self.provisioner is None:
+            self.provisioner = ForkProvisioner(
+                kernel_id=self.kernel_id, kernel_spec=self.kernel_spec, parent=self
+            )
+        return await super()._async_pre_start_kernel(**kw)

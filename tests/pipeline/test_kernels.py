@@ -1,0 +1,110 @@
+"""Kernels forked from the zygote behave like freshly started ones."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Iterator
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from grader.pipeline import kernels
+from grader.pipeline.kernels import ForkingKernelManager, Zygote
+from grader.pipeline.zygote import course_imports
+
+
+@pytest.fixture(scope="module")
+def zygote() -> Iterator[Zygote]:
+    server = Zygote(["numpy", "json"])
+    kernels.use_zygote(server)
+    try:
+        yield server
+    finally:
+        kernels.use_zygote(None)
+        server.stop()
+
+
+def run(*sources: str, timeout: int = 30) -> list[str]:
+    """Execute one notebook of ``sources`` in a forked kernel; each cell's text output."""
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell(source) for source in sources]
+    NotebookClient(
+        notebook,
+        kernel_name="python3",
+        kernel_manager_class=ForkingKernelManager,
+        timeout=timeout,
+        interrupt_on_timeout=True,
+        allow_errors=True,
+    ).execute()
+    return [
+        "".join(o.get("text", "") or o.get("ename", "") for o in cell.outputs)
+        for cell in notebook.cells
+    ]
+
+
+def test_kernel_is_forked_with_the_modules_already_imported(zygote):
+    first, parent = run(
+        "import sys\nprint('numpy' in sys.modules)", "import os\nprint(os.getppid())"
+    )
+    assert first.strip() == "True"
+    assert int(parent) == zygote.pid
+
+
+def test_each_kernel_draws_its_own_random_numbers(zygote):
+    draw = "import numpy, random\nprint(numpy.random.rand(), random.random())"
+    assert run(draw) != run(draw)
+
+
+def test_kernel_runs_in_a_session_of_its_own_with_the_callers_environment(zygote, tmp_path):
+    os.environ["GRADER_TEST_MARK"] = "seen"
+    try:
+        session, mark = run(
+            "import os\nprint(os.getsid(0) == os.getpid())",
+            "import os\nprint(os.environ.get('GRADER_TEST_MARK'))",
+        )
+    finally:
+        del os.environ["GRADER_TEST_MARK"]
+    assert (session.strip(), mark.strip()) == ("True", "seen")
+
+
+def test_kernel_cannot_be_traced_by_its_own_code(zygote):
+    (dumpable,) = run("import ctypes\nprint(ctypes.CDLL(None).prctl(3, 0, 0, 0, 0))")
+    assert dumpable.strip() == "0"  # PR_GET_DUMPABLE: /proc of the zygote stays closed
+
+
+def test_a_cell_past_its_time_is_interrupted_and_the_next_one_runs(zygote):
+    start = time.monotonic()
+    stuck, after = run("import time\ntime.sleep(60)", "print('next')", timeout=2)
+    assert "KeyboardInterrupt" in stuck
+    assert after.strip() == "next"
+    assert time.monotonic() - start < 30
+
+
+def test_killing_the_zygote_costs_only_that_kernel(zygote):
+    first = zygote.pid
+    run("import os, signal\nos.kill(os.getppid(), signal.SIGKILL)")
+    assert zygote.process.wait(timeout=10) == -signal.SIGKILL
+    (parent,) = run("import os\nprint(os.getppid())")
+    assert int(parent) == zygote.pid != first  # a new zygote took over
+
+
+def test_without_a_zygote_kernels_are_started_as_usual(monkeypatch):
+    monkeypatch.setattr(kernels, "_zygote", None)
+    (parent,) = run("import os\nprint(os.getppid())")
+    assert int(parent) == os.getpid()
+
+
+def test_course_imports_are_read_from_the_code_cells(tmp_path):
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [
+        nbformat.v4.new_code_cell("%matplotlib inline\nimport numpy as np\nfrom a.b import c"),
+        nbformat.v4.new_markdown_cell("import not_code"),
+        nbformat.v4.new_code_cell("from . import relative\nimport numpy, os.path\nthis is not("),
+        nbformat.v4.new_code_cell("import json"),
+    ]
+    path = tmp_path / "n.ipynb"
+    nbformat.write(notebook, str(path))
+    assert course_imports([path]) == ["numpy", "a.b", "json"]
