@@ -8,7 +8,9 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from nbgrader.api import Gradebook
 
+from grader.pipeline.autograde import _template_gradebook
 from grader.pipeline.course import Course
 from grader.release import generate_release
 
@@ -60,3 +62,24 @@ def test_grading_copies_release_into_the_student_edition(tmp_path):
         released = tmp_path / "release" / assignment.name / assignment.notebook
         student = ROOT / "notebooks" / assignment.notebook
         assert nbformat.read(str(released), 4) == nbformat.read(str(student), 4), assignment.name
+
+
+def test_template_gradebook_holds_no_student_and_no_solution(tmp_path):
+    course_root = tmp_path / "course"
+    shutil.copytree(COURSE.root, course_root, ignore=shutil.ignore_patterns("gradebook.db"))
+    generate_release(course_root)  # the course's gradebook, made from the masters
+    secret = "student-with-a-secret-id"
+    with Gradebook("sqlite:///" + str(course_root / "gradebook.db")) as gb:
+        gb.add_student(secret, first_name="Confidential")
+    template = _template_gradebook(Course(course_root), tmp_path)
+    with Gradebook("sqlite:///" + str(template)) as gb:
+        assert gb.students == []
+        assert sorted(a.name for a in gb.assignments) == sorted(COURSE.assignments)
+    stored = template.read_bytes()
+    assert secret.encode() not in stored and b"Confidential" not in stored
+    for assignment in COURSE.assignments.values():
+        released = (ROOT / "notebooks" / assignment.notebook).read_text()
+        for cell in assignment.master.cells:
+            for line in region(cell.source) if cell.cell_type == "code" else []:
+                if len(line.strip()) > 30 and line.strip() not in released:
+                    assert line.strip().encode() not in stored, (assignment.name, line)
