@@ -60,7 +60,7 @@ class Zygote:
 
     def fork(self, argv: list[str], env: dict[str, str], cwd: str) -> int:
         """Fork a kernel running ``python argv`` in ``cwd`` with ``env``; its pid."""
-        process = self._running()
+        process = self.running()
         request = json.dumps({"argv": argv, "env": env, "cwd": cwd})
         try:
             process.stdin.write((request + "\n").encode())
@@ -76,7 +76,8 @@ class Zygote:
             self.process.wait()
             self.process = None
 
-    def _running(self) -> subprocess.Popen:
+    def running(self) -> subprocess.Popen:
+        """The zygote process, started if need be, once it has finished its imports."""
         if self.process is None or self.process.poll() is not None:
             self.start()
         if not self.ready:

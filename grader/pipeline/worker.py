@@ -118,7 +118,6 @@ def serve(root: Path, isolated: bool, preload: list[str]) -> int:
     # (nbgrader's and the kernels' chatter) to standard error.
     replies = os.fdopen(os.dup(1), "w")
     os.dup2(2, 1)
-    sys.modules.setdefault("rfc3987_syntax", None)  # an optional jsonschema plug-in, slow to load
     limit_resources(Limits(**json.loads((root / LIMITS).read_text())))
     undumpable()  # student code, in a kernel below, cannot trace this process
     zygote = Zygote(preload, str(root))
