@@ -46,11 +46,12 @@ class Zygote:
         """Start importing now; the first ``fork`` waits for the imports to finish."""
         self.stop()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "grader.pipeline.zygote", "--worker", self.worker]
+            [sys.executable, "-s", "-m", "grader.pipeline.zygote", "--worker", self.worker]
             + self.modules,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             env=self.env,
+            cwd="/",  # read-only, like the worker's: see grader.pipeline.run.Worker
         )
         self.ready = False
 
@@ -149,6 +150,7 @@ class ForkProvisioner(LocalProvisioner):
         if _zygote is None or tuple(cmd[1:3]) != LAUNCHER:
             return await super().launch_kernel(cmd, **kwargs)
         env = dict(kwargs.get("env") or os.environ)
+        env["JPY_PARENT_PID"] = str(os.getpid())  # as jupyter_client's launcher sets it
         cwd = str(kwargs.get("cwd") or os.getcwd())
         try:
             pid = _zygote.fork(list(cmd[1:]), env, cwd)

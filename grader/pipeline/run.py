@@ -75,7 +75,9 @@ class Worker:
         (self.root / "home").mkdir(parents=True, exist_ok=True)
         (self.root / worker.LIMITS).write_text(json.dumps(asdict(self.limits)))
         isolated = self.use_bubblewrap and sandbox.bubblewrap() is not None
-        argv = [sandbox.python(), "-m", "grader.pipeline.worker", str(self.root)]
+        # -s and a read-only working folder: nothing student code wrote in the scratch folder
+        # (a user site-packages, a package named like ours) is imported if the worker restarts
+        argv = [sandbox.python(), "-s", "-m", "grader.pipeline.worker", str(self.root)]
         argv += ["--isolated"] if isolated else []
         argv += ["--preload", *self.preload] if self.preload else []
         command = sandbox.command(argv, self.root, self.hidden, self.use_bubblewrap)
@@ -87,6 +89,7 @@ class Worker:
             stderr=log,
             start_new_session=True,
             env=_environment(),
+            cwd="/",
         )
 
     def run(self, folder: str, assignment: str, student: str) -> dict:

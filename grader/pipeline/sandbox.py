@@ -66,7 +66,8 @@ def command(
         if folder.exists():
             args += ["--tmpfs", str(folder.resolve())]
     scratch = scratch.resolve()
-    args += ["--bind", str(scratch), str(scratch), "--chdir", str(scratch)]
+    # The working folder is read-only: ``python -m`` puts it first on the import path.
+    args += ["--bind", str(scratch), str(scratch), "--chdir", "/"]
     args += ["--unshare-net", "--unshare-pid", "--unshare-ipc", "--die-with-parent"]
     args += ["--setenv", "HOME", str(scratch / "home"), "--setenv", "TMPDIR", str(scratch)]
     return args + ["--", *argv]

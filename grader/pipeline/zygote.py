@@ -96,6 +96,8 @@ def become_kernel(request: dict) -> None:
 
 
 def serve(modules: list[str]) -> int:
+    if sys.path and sys.path[0] in ("", os.getcwd()):
+        del sys.path[0]  # ``python -m`` put the working folder there: kernels get their own
     replies = os.fdopen(os.dup(1), "w")
     os.dup2(2, 1)  # whatever the imports print goes to standard error
     undumpable()
