@@ -81,7 +81,7 @@ class Worker:
         argv += ["--isolated"] if isolated else []
         argv += ["--preload", *self.preload] if self.preload else []
         command = sandbox.command(argv, self.root, self.hidden, self.use_bubblewrap)
-        log = open(self.root / "worker.log", "ab")  # noqa: SIM115 - kept open by the process
+        log = open(self.root / worker.LOG, "ab")  # noqa: SIM115 - kept open by the process
         return subprocess.Popen(
             command,
             stdin=subprocess.PIPE,

@@ -34,6 +34,7 @@ from grader.pipeline.zygote import undumpable
 
 RECORDS = "records.jsonl"
 LIMITS = "limits.json"
+LOG = "worker.log"  # the worker's standard error, kept by the caller
 
 
 def grade(job: Path, assignment: str, student: str) -> dict:
@@ -73,21 +74,30 @@ def grade(job: Path, assignment: str, student: str) -> dict:
     }
 
 
-def clean_up(root: Path, isolated: bool, zygote: Zygote) -> None:
-    """Kill every other process of the sandbox but the zygote, and empty its private
-    ``/tmp`` (but for the folders leading to ``root``, which is mounted from outside)."""
+def clean_up(root: Path, isolated: bool, zygote: Zygote, job: str | None) -> None:
+    """Remove what the job left in ``root`` but its own folder (the caller reads it) and
+    the worker's files; when isolated, also kill every other process of the sandbox but
+    the zygote, and empty its private ``/tmp`` (but for the folders leading to ``root``,
+    which is mounted from outside)."""
+    for entry in root.iterdir():
+        if entry.name not in (LIMITS, LOG, job):
+            _remove(entry)
+    (root / "home").mkdir(exist_ok=True)
     if not isolated:
         return
     if not _kill_all_but(zygote.pid):
         zygote.stop()
         _kill_all_but(None)
     for entry in Path("/tmp").iterdir():
-        if root.resolve().is_relative_to(entry.resolve()):
-            continue
-        if entry.is_dir() and not entry.is_symlink():
-            shutil.rmtree(entry, ignore_errors=True)
-        else:
-            entry.unlink(missing_ok=True)
+        if not root.resolve().is_relative_to(entry.resolve()):
+            _remove(entry)
+
+
+def _remove(entry: Path) -> None:
+    if entry.is_dir() and not entry.is_symlink():
+        shutil.rmtree(entry, ignore_errors=True)
+    else:
+        entry.unlink(missing_ok=True)
 
 
 def _kill_all_but(spared: int | None, rounds: int = 20) -> bool:
@@ -124,6 +134,7 @@ def serve(root: Path, isolated: bool, preload: list[str]) -> int:
     zygote.start()
     use_zygote(zygote)
     for line in sys.stdin:
+        job = {}
         try:
             job = json.loads(line)
             status = grade(root / job["folder"], job["assignment"], job["student"])
@@ -137,7 +148,7 @@ def serve(root: Path, isolated: bool, preload: list[str]) -> int:
                     traceback.format_exception(type(error), error, error.__traceback__)
                 )[-4000:],
             }
-        clean_up(root, isolated, zygote)
+        clean_up(root, isolated, zygote, job.get("folder") if isinstance(job, dict) else None)
         replies.write(json.dumps(status) + "\n")
         replies.flush()
     return 0

@@ -1,0 +1,50 @@
+"""The sandboxed worker leaves nothing of one job to the next."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from grader.pipeline import worker
+from grader.pipeline.kernels import Zygote
+from grader.pipeline.run import Worker
+from grader.pipeline.sandbox import Limits
+
+
+def plant(root: Path) -> None:
+    """What a student's code could leave in its worker's scratch folder for the next
+    process started there: a package named like ours and a user site-packages hook."""
+    (root / "grader").mkdir(parents=True)
+    (root / "grader" / "__init__.py").write_text("raise SystemExit('planted')\n")
+    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    site = root / "home" / ".local" / "lib" / version / "site-packages"
+    site.mkdir(parents=True)
+    (site / "planted.pth").write_text("import sys; sys.exit('planted')\n")
+
+
+def test_a_restarted_worker_imports_nothing_planted_in_its_scratch_folder(tmp_path):
+    root = tmp_path / "worker"
+    plant(root)
+    runner = Worker(root, [], Limits(job_seconds=120))
+    try:
+        status = runner.run("no-such-job", "assignment", "student")  # answered, as an error
+    finally:
+        runner.stop()
+    assert "stopped unexpectedly" not in status["error"]
+    assert "planted" not in json.dumps(status)
+
+
+def test_after_a_job_only_its_folder_and_the_workers_files_are_left(tmp_path):
+    for name in (worker.LIMITS, worker.LOG, "planted.py"):
+        (tmp_path / name).write_text("{}")
+    for folder in ("job", "home/.config", "elsewhere/deeper"):
+        (tmp_path / folder).mkdir(parents=True)
+        (tmp_path / folder / "file").write_text("left behind")
+    (tmp_path / "link").symlink_to(tmp_path / "job")
+    worker.clean_up(tmp_path, isolated=False, zygote=Zygote([]), job="job")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [worker.LIMITS, worker.LOG, "job", "home"]
+    )
+    assert list((tmp_path / "home").iterdir()) == []
+    assert (tmp_path / "job" / "file").read_text() == "left behind"
