@@ -143,17 +143,39 @@ class ForkedKernel:
         self.send_signal(signal.SIGKILL)
 
 
+def forkable(cmd: list[str]) -> list[str] | None:
+    """The arguments for the zygote if ``cmd`` starts an IPython kernel with this
+    interpreter (``python [-X option ...] -m ipykernel_launcher ...``), else None.  The
+    ``-X`` options of ipykernel's own kernel spec only serve its debugger: they are dropped."""
+    if not cmd or not _this_interpreter(cmd[0]):
+        return None
+    i = 1
+    while i < len(cmd) and cmd[i].startswith("-X"):
+        i += 1 if len(cmd[i]) > 2 else 2
+    return list(cmd[i:]) if tuple(cmd[i : i + 2]) == LAUNCHER else None
+
+
+def _this_interpreter(path: str) -> bool:
+    """The same program, from the same environment (another virtual environment's
+    ``python`` may link to the same program but sees other packages)."""
+    ours = sys.executable
+    return os.path.dirname(os.path.abspath(path)) == os.path.dirname(
+        os.path.abspath(ours)
+    ) and os.path.realpath(path) == os.path.realpath(ours)
+
+
 class ForkProvisioner(LocalProvisioner):
     """A local provisioner that asks the zygote for the kernel process."""
 
     async def launch_kernel(self, cmd: list[str], **kwargs: Any):
-        if _zygote is None or tuple(cmd[1:3]) != LAUNCHER:
+        argv = forkable(cmd)
+        if _zygote is None or argv is None:
             return await super().launch_kernel(cmd, **kwargs)
         env = dict(kwargs.get("env") or os.environ)
         env["JPY_PARENT_PID"] = str(os.getpid())  # as jupyter_client's launcher sets it
         cwd = str(kwargs.get("cwd") or os.getcwd())
         try:
-            pid = _zygote.fork(list(cmd[1:]), env, cwd)
+            pid = _zygote.fork(argv, env, cwd)
         except ZygoteError:
             return await super().launch_kernel(cmd, **kwargs)
         self.process = ForkedKernel(pid)

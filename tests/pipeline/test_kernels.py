@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import time
 from collections.abc import Iterator
 
@@ -12,7 +13,7 @@ import pytest
 from nbclient import NotebookClient
 
 from grader.pipeline import kernels
-from grader.pipeline.kernels import ForkingKernelManager, Zygote
+from grader.pipeline.kernels import ForkingKernelManager, Zygote, forkable
 from grader.pipeline.zygote import course_imports
 
 
@@ -85,7 +86,8 @@ def test_a_cell_past_its_time_is_interrupted_and_the_next_one_runs(zygote):
 
 def test_killing_the_zygote_costs_only_that_kernel(zygote):
     first = zygote.pid
-    run("import os, signal\nos.kill(os.getppid(), signal.SIGKILL)")
+    # (checked first: a kernel started otherwise would kill the test process)
+    run(f"import os, signal\nif os.getppid() == {first}: os.kill({first}, signal.SIGKILL)")
     assert zygote.process.wait(timeout=10) == -signal.SIGKILL
     (parent,) = run("import os\nprint(os.getppid())")
     assert int(parent) == zygote.pid != first  # a new zygote took over
@@ -95,6 +97,33 @@ def test_without_a_zygote_kernels_are_started_as_usual(monkeypatch):
     monkeypatch.setattr(kernels, "_zygote", None)
     (parent,) = run("import os\nprint(os.getppid())")
     assert int(parent) == os.getpid()
+
+
+@pytest.mark.parametrize(
+    "options", [[], ["-Xfrozen_modules=off"], ["-X", "frozen_modules=off", "-Xdev"]]
+)
+def test_kernel_commands_of_this_interpreter_are_forked(options):
+    rest = ["-m", "ipykernel_launcher", "-f", "connection.json"]
+    assert forkable([sys.executable, *options, *rest]) == rest
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["/usr/bin/env", "python", "-m", "ipykernel_launcher", "-f", "c.json"],
+        [sys.executable, "-E", "-m", "ipykernel_launcher", "-f", "c.json"],
+        [sys.executable, "-m", "other_kernel", "-f", "c.json"],
+        [],
+    ],
+)
+def test_other_kernel_commands_are_launched(command):
+    assert forkable(command) is None
+
+
+def test_the_same_program_in_another_environment_is_launched(tmp_path):
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "python").symlink_to(os.path.realpath(sys.executable))
+    assert forkable([str(tmp_path / "bin" / "python"), "-m", "ipykernel_launcher"]) is None
 
 
 def test_course_imports_are_read_from_the_code_cells(tmp_path):
