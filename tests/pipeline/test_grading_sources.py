@@ -10,8 +10,10 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
+from grader.checks import get_check
 from grader.pipeline.autograde import _template_gradebook
 from grader.pipeline.course import Course
+from grader.pipeline.static_checks import forbidden_uses
 from grader.release import generate_release
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -83,3 +85,13 @@ def test_template_gradebook_holds_no_student_and_no_solution(tmp_path):
             for line in region(cell.source) if cell.cell_type == "code" else []:
                 if len(line.strip()) > 30 and line.strip() not in released:
                     assert line.strip().encode() not in stored, (assignment.name, line)
+
+
+@pytest.mark.parametrize("name", sorted(COURSE.assignments))
+def test_model_solutions_use_nothing_their_task_forbids(name):
+    """The reading that gives 0 to a function calling the reference must not find it in the
+    masters' own solutions, whatever the demonstrations around them use."""
+    assignment = COURSE.assignment(name)
+    for item in assignment.items:
+        forbidden = get_check(item.check).implement_yourself if item.check else ()
+        assert forbidden_uses(assignment.master, item.function, forbidden) == [], item.check

@@ -99,6 +99,8 @@ FORGING = [
     ("import grader.collect\nrecords = grader.collect.collect(c, f, cs)", "grader.collect.collect"),
     ("import grader.api\ngrader.api.collect = lambda *a, **k: []", "grader.collect.collect"),
     ("from grader.plain import encode as e\nplain = e(1.0)", "grader.plain.encode"),
+    ("from grader.plain import *\nplain = encode(1.0)", "grader.plain.encode"),
+    ("from grader.collect import *\nrecords = collect(c, f, cs)", "grader.collect.collect"),
     ("from grader import judge as j\nverdict = j.judge(c, cs, r)", "grader.judge.judge"),
     ("import grader.api\nverdict = grader.api.judge(c, cs, r)", "grader.judge.judge"),
     ("import grader\nwrite = getattr(grader.api, 'seed_for')", "seed_for"),
@@ -235,12 +237,52 @@ def test_a_notebook_defining_its_own_compile_is_not_dynamic():
         "from autodiff import jacfwd as j\n\ndef helper(x):\n    return j(f)(x)\n\n"
         "def forward(x):\n    return helper(x)",
         "%%time\nimport autodiff\n\ndef forward(x):\n    return autodiff.jacfwd(f)(x)",
+        "from autodiff.transforms import jacfwd\n\ndef forward(x):\n    return jacfwd(f)(x)",
+        "import autodiff.transforms as t\n\ndef forward(x):\n    return t.jacfwd(f)(x)",
+        "from autodiff import *\n\ndef forward(x):\n    return jacfwd(f)(x)",
+        "import autodiff\nJ = autodiff.jacfwd\n\ndef forward(x):\n    return J(f)(x)",
+        "import autodiff\nforward = lambda x: autodiff.jacfwd(f)(x)",
+        "import autodiff\n\n@autodiff.jacfwd\ndef forward(x):\n    return f(x)",
+        "import autodiff\n\ndef forward(x, j=autodiff.jacfwd):\n    return j(f)(x)",
+        "import autodiff\n\nclass A:\n    def go(self, x):\n        return autodiff.jacfwd(f)(x)"
+        "\n\ndef forward(x):\n    return A().go(x)",
     ],
 )
 def test_a_forbidden_transform_is_found_through_aliases_and_helpers(body):
     notebook = submission(solution=body)
     assert forbidden_uses(notebook, "forward", ("autodiff.jacfwd",)) == ["autodiff.jacfwd"]
     assert forbidden_uses(notebook, "forward", ("autodiff.hessian",)) == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "from autodiff.algorithms.jacobian import two_layer_jacobian as j\n\n"
+        "def forward(x):\n    return j(x)",
+        "from autodiff.algorithms import jacobian\n\ndef forward(x):\n"
+        "    return jacobian.two_layer_jacobian(x)",
+    ],
+)
+def test_anything_from_a_forbidden_module_is_found(body):
+    notebook = submission(solution=body)
+    forbidden = ("autodiff.algorithms.jacobian",)
+    assert forbidden_uses(notebook, "forward", forbidden) == list(forbidden)
+
+
+def test_a_local_variable_named_like_a_demo_result_is_not_followed():
+    notebook = submission(
+        "import autodiff\nJ = autodiff.jacfwd(f)(x0)  # a demonstration, outside the task",
+        solution="def forward(x):\n    J = x @ x.T\n    return J\n\ndef helper(J):\n    return J",
+    )
+    assert forbidden_uses(notebook, "forward", ("autodiff.jacfwd",)) == []
+    assert forbidden_uses(notebook, "helper", ("autodiff.jacfwd",)) == []
+
+
+def test_the_same_name_from_elsewhere_is_not_the_reference():
+    notebook = submission(
+        solution="from mylib import jacfwd\n\ndef forward(x):\n    return jacfwd(f)(x)"
+    )
+    assert forbidden_uses(notebook, "forward", ("autodiff.jacfwd",)) == []
 
 
 # -- The verdict ----------------------------------------------------------------------------
