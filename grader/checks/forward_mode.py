@@ -24,17 +24,8 @@ import autodiff
 import autodiff.numpy as anp
 from grader.checks import register
 from grader.checks.cases import normal, sizes
+from grader.checks.forbidden import DERIVATIVE_TRANSFORMS
 from grader.framework import Case, Check, Mistake
-
-TRANSFORMS = (
-    "autodiff.grad",
-    "autodiff.value_and_grad",
-    "autodiff.jvp",
-    "autodiff.vjp",
-    "autodiff.jacfwd",
-    "autodiff.jacrev",
-)
-"""The transforms every task of this assignment asks the student to do without."""
 
 
 def _pair(answer: Any, what: str, names: str) -> list[np.ndarray]:
@@ -84,7 +75,7 @@ class SoftReluDyDw1(Check):
     equation = "(8.48)"
     points = 2.0
     outputs = ("dy/dw1",)
-    implement_yourself = TRANSFORMS
+    implement_yourself = DERIVATIVE_TRANSFORMS
 
     def cases(self, rng):
         cases = []
@@ -188,7 +179,7 @@ class LogisticMapDerivative(Check):
     equation = "(Exercise 8.14)"
     points = 2.0
     outputs = ("L_n", "dL_n/dx")
-    implement_yourself = TRANSFORMS
+    implement_yourself = DERIVATIVE_TRANSFORMS
 
     def cases(self, rng):
         cases = []
@@ -280,7 +271,7 @@ class TangentTrace849(Check):
     equation = "(8.50)-(8.64)"
     points = 2.0
     outputs = ("v", "v_dot")
-    implement_yourself = TRANSFORMS
+    implement_yourself = DERIVATIVE_TRANSFORMS
 
     def cases(self, rng):
         cases = []
@@ -575,7 +566,7 @@ class DualNumberJvp(Check):
     equation = "(8.57)"
     points = 4.0
     outputs = ("value", "tangent")
-    implement_yourself = TRANSFORMS
+    implement_yourself = DERIVATIVE_TRANSFORMS
 
     def cases(self, rng):
         cases = []
@@ -637,7 +628,7 @@ class ForwardJacobianVectorProduct(Check):
     equation = "(8.67)"
     points = 2.0
     outputs = ("J r",)
-    implement_yourself = TRANSFORMS
+    implement_yourself = DERIVATIVE_TRANSFORMS
 
     def cases(self, rng):
         return _vector_cases(rng, with_direction=True)
@@ -691,7 +682,7 @@ class ForwardJacobianColumns(Check):
     equation = "(8.66)"
     points = 2.0
     outputs = ("J",)
-    implement_yourself = TRANSFORMS
+    implement_yourself = DERIVATIVE_TRANSFORMS
 
     def cases(self, rng):
         return _vector_cases(rng, with_direction=False)

@@ -22,14 +22,11 @@ from autodiff.algorithms.dag_backprop import Network, Unit, forward
 from autodiff.core import value_of
 from grader.checks import register
 from grader.checks.cases import normal, sizes
+from grader.checks.forbidden import DERIVATIVE_TRANSFORMS
 from grader.framework import AnswerShapeError, Case, Check, Mistake
 
 BACKPROP_BY_HAND = (
-    "autodiff.grad",
-    "autodiff.value_and_grad",
-    "autodiff.vjp",
-    "autodiff.jacrev",
-    "autodiff.jacfwd",
+    *DERIVATIVE_TRANSFORMS,
     "autodiff.algorithms.dag_backprop.backprop",
     "autodiff.algorithms.dag_backprop.backward_deltas",
     "autodiff.algorithms.layered.layered_backprop",

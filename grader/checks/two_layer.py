@@ -15,14 +15,11 @@ import autodiff.numpy as anp
 from autodiff.algorithms.network import TwoLayerNet
 from grader.checks import register
 from grader.checks.cases import normal, sizes
+from grader.checks.forbidden import DERIVATIVE_TRANSFORMS
 from grader.framework import Case, Check, Mistake
 
 BACKPROP_BY_HAND = (
-    "autodiff.grad",
-    "autodiff.value_and_grad",
-    "autodiff.vjp",
-    "autodiff.jacrev",
-    "autodiff.jacfwd",
+    *DERIVATIVE_TRANSFORMS,
     "autodiff.algorithms.two_layer.two_layer_backprop",
     "autodiff.algorithms.two_layer.two_layer_flat_gradient",
 )
