@@ -131,8 +131,9 @@ def serve(root: Path, isolated: bool, preload: list[str]) -> int:
     limit_resources(Limits(**json.loads((root / LIMITS).read_text())))
     undumpable()  # student code, in a kernel below, cannot trace this process
     zygote = Zygote(preload, str(root))
-    zygote.start()
-    use_zygote(zygote)
+    if sys.platform.startswith("linux"):  # elsewhere forking after these imports is unsafe
+        zygote.start()
+        use_zygote(zygote)
     for line in sys.stdin:
         job = {}
         try:
