@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections import Counter
 from typing import Any
 
 from jupyter_client import AsyncKernelManager
@@ -99,6 +100,9 @@ class Zygote:
 
 
 _zygote: Zygote | None = None
+LAUNCHES: Counter[str] = Counter()
+"""Kernels started by ``ForkingKernelManager`` since the caller last cleared it, by how:
+``forked`` from the zygote or ``launched`` as a new interpreter."""
 
 
 def use_zygote(zygote: Zygote | None) -> None:
@@ -170,18 +174,23 @@ class ForkProvisioner(LocalProvisioner):
     async def launch_kernel(self, cmd: list[str], **kwargs: Any):
         argv = forkable(cmd)
         if _zygote is None or argv is None:
-            return await super().launch_kernel(cmd, **kwargs)
+            return await self._launch(cmd, **kwargs)
         env = dict(kwargs.get("env") or os.environ)
         env["JPY_PARENT_PID"] = str(os.getpid())  # as jupyter_client's launcher sets it
         cwd = str(kwargs.get("cwd") or os.getcwd())
         try:
             pid = _zygote.fork(argv, env, cwd)
         except ZygoteError:
-            return await super().launch_kernel(cmd, **kwargs)
+            return await self._launch(cmd, **kwargs)
+        LAUNCHES["forked"] += 1
         self.process = ForkedKernel(pid)
         self.pid = self.pgid = pid  # the child made itself a session (and group) leader
         self.cwd = cwd
         return self.connection_info
+
+    async def _launch(self, cmd: list[str], **kwargs: Any):
+        LAUNCHES["launched"] += 1
+        return await super().launch_kernel(cmd, **kwargs)
 
 
 class ForkingKernelManager(AsyncKernelManager):

@@ -42,6 +42,7 @@ class Execution:
     submitted: nbformat.NotebookNode | None = None  # the repaired submission
     readable: bool = True
     seconds: float = 0.0
+    kernel_starts: dict[str, int] = field(default_factory=dict)  # forked / launched
 
 
 class Worker:
@@ -163,6 +164,7 @@ def execute(
             result.problems.append(status["error"] + " and was stopped")
         elif not status.get("success"):
             result.problems.append(_failure(status))
+        result.kernel_starts = _counts(status.get("kernel_starts"))
         result.records = _read_records(job / worker.RECORDS, result.problems)
         autograded = course / "autograded" / student / assignment.name / assignment.notebook
         result.notebook = _read_notebook(autograded, result.problems)
@@ -170,6 +172,17 @@ def execute(
         shutil.rmtree(job, ignore_errors=True)
     result.seconds = time.perf_counter() - start
     return result
+
+
+def _counts(value: object) -> dict[str, int]:
+    """The worker's kernel counts, if they are what they should be (it ran student code)."""
+    if not isinstance(value, dict):
+        return {}
+    return {
+        how: count
+        for how, count in value.items()
+        if how in ("forked", "launched") and type(count) is int and 0 <= count < 1000
+    }
 
 
 def _failure(status: dict) -> str:

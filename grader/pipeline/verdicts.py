@@ -61,6 +61,7 @@ def decide(assignment: Assignment, execution: Execution) -> dict[str, Any]:
         "auto_points": round(auto, 2),
         "max_points": assignment.max_points,
         "seconds": round(execution.seconds, 2),
+        "kernel_starts": execution.kernel_starts,
     }
 
 

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from grader.api import RECORD_VARIABLE
 from grader.collect import CASE_SECONDS_VARIABLE
-from grader.pipeline.kernels import Zygote, use_zygote
+from grader.pipeline.kernels import LAUNCHES, Zygote, use_zygote
 from grader.pipeline.sandbox import Limits, limit_resources
 from grader.pipeline.zygote import undumpable
 
@@ -66,8 +66,10 @@ def grade(job: Path, assignment: str, student: str) -> dict:
     config.Execute.interrupt_on_timeout = True
     config.Execute.raise_on_iopub_timeout = False
     config.Execute.kernel_manager_class = "grader.pipeline.kernels.ForkingKernelManager"
+    LAUNCHES.clear()
     result = NbGraderAPI(config=config).autograde(assignment, student, force=True, create=True)
     return {
+        "kernel_starts": dict(LAUNCHES),
         "success": bool(result.get("success")),
         "log": str(result.get("log", ""))[-4000:],
         "error": str(result.get("error", ""))[-4000:],

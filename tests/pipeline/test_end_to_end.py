@@ -664,6 +664,13 @@ def test_same_grades_as_nbgrader_alone_for_honest_submissions(graded):
     assert compared == len(NBGRADER_ALONE) * len(graded.course.assignment(TWO_LAYER).items)
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="kernels fork on Linux")
+def test_every_kernel_was_forked_from_a_zygote(graded):
+    for key, result in graded.results.items():
+        if SPECS[key].file == "notebook":
+            assert result["kernel_starts"] == {"forked": 1}, (key, result["kernel_starts"])
+
+
 def test_workers_leave_no_process_behind(graded):
     assert _processes_mentioning(graded.scratch) == []
     assert list(graded.scratch.iterdir()) == []
