@@ -42,6 +42,7 @@ class Zygote:
         self.env = dict(os.environ)
         self.process: subprocess.Popen | None = None
         self.ready = False
+        self.unusable = ""  # why kernels cannot be forked here at all, once known
 
     def start(self) -> None:
         """Start importing now; the first ``fork`` waits for the imports to finish."""
@@ -80,14 +81,22 @@ class Zygote:
 
     def running(self) -> subprocess.Popen:
         """The zygote process, started if need be, once it has finished its imports."""
+        if self.unusable:
+            raise ZygoteError(self.unusable)
         if self.process is None or self.process.poll() is not None:
             self.start()
         if not self.ready:
             try:
-                self.ready = bool(self._answer(self.process, ZYGOTE_START_SECONDS)["ready"])
+                answer = self._answer(self.process, ZYGOTE_START_SECONDS)
+                self.ready = answer["ready"] is True
+                if not self.ready:
+                    self.unusable = str(answer.get("reason", "the zygote refused"))
             except (OSError, KeyError, TypeError, ValueError) as error:
                 self.stop()
                 raise ZygoteError(f"the kernel fork server did not start: {error}") from error
+            if not self.ready:
+                self.stop()
+                raise ZygoteError(self.unusable)
         return self.process
 
     @staticmethod

@@ -24,6 +24,7 @@ import json
 import os
 import signal
 import sys
+import threading
 from pathlib import Path
 
 PR_SET_DUMPABLE = 4
@@ -103,6 +104,11 @@ def serve(modules: list[str]) -> int:
     undumpable()
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps the children
     failed = preload(modules)
+    if threading.active_count() > 1:  # a fork keeps only this thread: its locks may be held
+        reason = f"importing {', '.join(modules)} started threads; kernels cannot be forked"
+        replies.write(json.dumps({"ready": False, "reason": reason}) + "\n")
+        replies.flush()
+        return 1
     replies.write(json.dumps({"ready": True, "failed": failed}) + "\n")
     replies.flush()
     for line in sys.stdin:

@@ -13,7 +13,7 @@ import pytest
 from nbclient import NotebookClient
 
 from grader.pipeline import kernels
-from grader.pipeline.kernels import ForkingKernelManager, Zygote, forkable
+from grader.pipeline.kernels import ForkingKernelManager, Zygote, ZygoteError, forkable
 from grader.pipeline.zygote import course_imports
 
 
@@ -124,6 +124,27 @@ def test_the_same_program_in_another_environment_is_launched(tmp_path):
     (tmp_path / "bin").mkdir()
     (tmp_path / "bin" / "python").symlink_to(os.path.realpath(sys.executable))
     assert forkable([str(tmp_path / "bin" / "python"), "-m", "ipykernel_launcher"]) is None
+
+
+def test_a_zygote_whose_imports_start_threads_refuses_once_and_kernels_launch(
+    tmp_path, monkeypatch
+):
+    (tmp_path / "threaded.py").write_text(
+        "import threading, time\nthreading.Thread(target=time.sleep, args=(60,), daemon=True)"
+        ".start()\n"
+    )
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    server = Zygote(["threaded"])
+    monkeypatch.setattr(kernels, "_zygote", server)
+    try:
+        with pytest.raises(ZygoteError, match="started threads"):
+            server.running()
+        assert server.process is None
+        (parent,) = run("import os\nprint(os.getppid())")
+        assert int(parent) == os.getpid()  # launched as usual, no second attempt to fork
+        assert server.process is None
+    finally:
+        server.stop()
 
 
 def test_course_imports_are_read_from_the_code_cells(tmp_path):
