@@ -8,7 +8,7 @@ tampering nor calling the reference).  Then the time to grade one complete submi
 whole course (every assignment under course/source).  Nothing is asserted: the figures are
 printed as a Markdown table and written to bench/results/grading.md.
 
-    python bench/bench_grading.py            # about 6 minutes on 2 cores
+    python bench/bench_grading.py            # about 4 minutes on 2 cores
     python bench/bench_grading.py --jobs 4
 """
 
