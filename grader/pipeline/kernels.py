@@ -69,7 +69,7 @@ class Zygote:
             process.stdin.write((request + "\n").encode())
             process.stdin.flush()
             return int(self._answer(process, 30)["pid"])
-        except (OSError, KeyError, TypeError, ValueError) as error:
+        except (OSError, KeyError, TypeError, ValueError, ZygoteError) as error:
             self.stop()
             raise ZygoteError(f"the kernel fork server did not answer: {error}") from error
 
@@ -86,14 +86,14 @@ class Zygote:
         if self.process is None or self.process.poll() is not None:
             self.start()
         if not self.ready:
+            # A start that fails would fail again (no student code runs before it): once.
             try:
                 answer = self._answer(self.process, ZYGOTE_START_SECONDS)
                 self.ready = answer["ready"] is True
                 if not self.ready:
                     self.unusable = str(answer.get("reason", "the zygote refused"))
-            except (OSError, KeyError, TypeError, ValueError) as error:
-                self.stop()
-                raise ZygoteError(f"the kernel fork server did not start: {error}") from error
+            except (OSError, KeyError, TypeError, ValueError, ZygoteError) as error:
+                self.unusable = f"the kernel fork server did not start: {error}"
             if not self.ready:
                 self.stop()
                 raise ZygoteError(self.unusable)

@@ -147,6 +147,16 @@ def test_a_zygote_whose_imports_start_threads_refuses_once_and_kernels_launch(
         server.stop()
 
 
+def test_a_zygote_that_cannot_start_is_not_started_again():
+    server = Zygote(["--no-such-option"])  # its argument parser exits at once
+    with pytest.raises(ZygoteError, match="did not start"):
+        server.running()
+    assert server.process is None
+    with pytest.raises(ZygoteError, match="did not start"):
+        server.fork(["-m", "ipykernel_launcher"], {}, "/")
+    assert server.process is None
+
+
 def test_course_imports_are_read_from_the_code_cells(tmp_path):
     notebook = nbformat.v4.new_notebook()
     notebook.cells = [
