@@ -51,7 +51,21 @@ DYNAMIC_BUILTINS = frozenset(
     {"exec", "eval", "compile", "__import__", "vars", "globals", "locals", "get_ipython"}
 )
 ATTRIBUTE_BUILTINS = frozenset({"getattr", "setattr", "delattr", "hasattr"})
-DYNAMIC_MODULES = ("importlib", "sys.modules", "subprocess", "pty", "os.system", "os.popen")
+DYNAMIC_MODULES = (
+    "importlib",
+    "sys.modules",
+    "subprocess",
+    "pty",
+    "os.system",
+    "os.popen",
+    "ctypes",
+    "inspect",
+    "gc.get_objects",
+    "gc.get_referents",
+    "gc.get_referrers",
+)
+# A file name that holds Python code: code written to a module and imported is not read here.
+PYTHON_FILE = re.compile(r"\.(py|pyw|pth|pyc)\s*$")
 DYNAMIC_PREFIXES = ("os.exec", "os.spawn", "os.posix_spawn")
 INTROSPECTION = frozenset(
     {
@@ -504,6 +518,8 @@ class _Reader(ast.NodeVisitor):
     def visit_Constant(self, node: ast.Constant) -> None:
         if isinstance(node.value, str):
             self.channel.update(_text_routes(node.value))
+            if PYTHON_FILE.search(node.value):
+                self.dynamic.add(f"a Python file named in the code ({node.value.strip()[-60:]})")
 
     # -- helpers --
 

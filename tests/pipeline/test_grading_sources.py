@@ -13,7 +13,7 @@ from nbgrader.api import Gradebook
 from grader.checks import get_check
 from grader.pipeline.autograde import _template_gradebook
 from grader.pipeline.course import Course
-from grader.pipeline.static_checks import forbidden_uses
+from grader.pipeline.static_checks import forbidden_uses, grading_reach
 from grader.release import generate_release
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -95,3 +95,12 @@ def test_model_solutions_use_nothing_their_task_forbids(name):
     for item in assignment.items:
         forbidden = get_check(item.check).implement_yourself if item.check else ()
         assert forbidden_uses(assignment.master, item.function, forbidden) == [], item.check
+
+
+@pytest.mark.parametrize("name", sorted(COURSE.assignments))
+def test_masters_read_clean(name):
+    """A complete, honest submission (the master itself) reaches no hidden-test channel and
+    has nothing an instructor would need to review."""
+    master = COURSE.assignment(name).master
+    found = grading_reach(master, master)
+    assert found.channel == [] and found.dynamic == [], found

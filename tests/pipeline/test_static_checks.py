@@ -212,6 +212,13 @@ DYNAMIC = [
     ("%%bash\necho hello", "the %bash magic"),
     ("import subprocess\nsubprocess.run(['ls'])", "subprocess"),
     ("import os\nos.environ.clear()", "removes environment variables"),
+    (
+        "open('helper.py', 'w').write('from autodiff import jacfwd')\nimport helper",
+        "a Python file named in the code (helper.py)",
+    ),
+    ("import ctypes\nlibc = ctypes.CDLL(None)", "ctypes"),
+    ("import gc\nobjects = gc.get_objects()", "gc.get_objects"),
+    ("import inspect\nsource = inspect.getsource(f)", "inspect"),
 ]
 
 
