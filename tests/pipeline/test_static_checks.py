@@ -322,8 +322,8 @@ def executed(notebook: nbformat.NotebookNode, kernel_points: float) -> nbformat.
     return done
 
 
-def test_a_notebook_reaching_the_records_earns_no_automatic_points(assignment):
-    notebook = submission("from grader.api import hidden_cases as h\nh('x')")
+def decide_with_correct_records(assignment: Assignment, notebook) -> dict:
+    """The verdict on ``notebook`` when its kernel recorded correct answers claiming 1."""
     execution = Execution(
         "s",
         "a",
@@ -331,7 +331,12 @@ def test_a_notebook_reaching_the_records_earns_no_automatic_points(assignment):
         notebook=executed(notebook, 1.0),
         submitted=notebook,
     )
-    result = decide(assignment, execution)
+    return decide(assignment, execution)
+
+
+def test_a_notebook_reaching_the_records_earns_no_automatic_points(assignment):
+    notebook = submission("from grader.api import hidden_cases as h\nh('x')")
+    result = decide_with_correct_records(assignment, notebook)
     (entry,) = [e for e in result["items"] if e["check"]]
     assert entry["points"] == 0.0 and "withheld" in entry["note"]
     assert any(
@@ -341,14 +346,7 @@ def test_a_notebook_reaching_the_records_earns_no_automatic_points(assignment):
 
 def test_honest_records_count_and_dynamic_code_is_only_flagged(assignment):
     notebook = submission("exec('x = 1')")
-    execution = Execution(
-        "s",
-        "a",
-        records={CHECK: [correct_records()]},
-        notebook=executed(notebook, 1.0),
-        submitted=notebook,
-    )
-    result = decide(assignment, execution)
+    result = decide_with_correct_records(assignment, notebook)
     (entry,) = [e for e in result["items"] if e["check"]]
     assert entry["points"] == entry["max_points"] == 1.0
     assert len(result["flags"]) == 1 and "exec()" in result["flags"][0]
