@@ -6,7 +6,10 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 JOBS ?= 2
 
-.PHONY: demo test lint lab release bench clean sandbox
+# Jupyter refuses to run as root unless told to (a container, a CI machine).
+AS_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
+
+.PHONY: demo test lint lab formgrader release bench clean sandbox
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -49,7 +52,11 @@ test: lint sandbox
 
 # Students: JupyterLab on the student edition.
 lab: $(VENV)/.lab-installed
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab $(AS_ROOT) notebooks/
+
+# Instructors: JupyterLab on the course folder, with nbgrader's Formgrader (menu Nbgrader).
+formgrader: $(VENV)/.test-installed
+	cd course && $(abspath $(BIN))/jupyter lab $(AS_ROOT)
 
 # Instructors: regenerate the student edition (notebooks/) from the masters (course/source/).
 release: $(VENV)/.test-installed

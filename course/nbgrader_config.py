@@ -1,6 +1,12 @@
-"""nbgrader configuration of the course (run nbgrader commands from this folder)."""
+"""nbgrader configuration of the course (run nbgrader commands from this folder).
+
+Every nbgrader entry point reads this file: the ``nbgrader`` command, the Formgrader in
+JupyterLab started in this folder, and the ``grader`` pipeline.  So whatever a fresh,
+unactivated environment lacks is set here once.
+"""
 
 import os
+import sys
 
 c = get_config()  # noqa: F821 - provided by nbgrader when it loads this file
 
@@ -9,7 +15,31 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 c.CourseDirectory.course_id = "backprop-chapter8"
 c.CourseDirectory.root = HERE
 c.CourseDirectory.db_url = "sqlite:///" + os.path.join(HERE, "gradebook.db")
-c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "*.db"]
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "*.db", ".grader"]
+
+# nbgrader creates a new gradebook by running the `alembic` command through PATH: put the
+# environment's own bin/ first, so that an unactivated `.venv/bin/nbgrader` or Formgrader
+# finds it.
+_BIN = os.path.dirname(sys.executable)
+if _BIN not in os.environ.get("PATH", "").split(os.pathsep):
+    os.environ["PATH"] = os.pathsep.join(p for p in (_BIN, os.environ.get("PATH")) if p)
+
+# The exchange (Release and Collect in Formgrader, `nbgrader release_assignment` ...) of a
+# course run on one machine: a folder next to the course's own, writable by every local
+# account.  A JupyterHub deployment sets a shared folder instead (see README.md).
+EXCHANGE = os.path.join(HERE, "exchange")
+c.Exchange.root = EXCHANGE
+try:
+    os.makedirs(EXCHANGE, exist_ok=True)
+    if os.stat(EXCHANGE).st_uid == os.getuid():
+        os.chmod(EXCHANGE, 0o777)
+except OSError:
+    pass  # a read-only copy of the course: nbgrader reports the exchange as missing
+
+# Feedback: nbgrader's own route (`nbgrader generate_feedback`, Formgrader's "Generate
+# Feedback") writes the same pages as `grader feedback`, built from the trusted results:
+# they never show a test cell, hidden or visible.
+c.GenerateFeedback.exporter_class = "grader.pipeline.feedback.FeedbackExporter"
 
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"

@@ -8,6 +8,11 @@ the trusted result and the gradebook alone: it never reads a test cell, so no hi
 can leak into it, and the instructor-only flags are left out.  Every string is escaped (a
 student's own exception messages appear in it).  ``feedback/<student>/index.html`` links a
 student's pages.
+
+nbgrader's own route to feedback (``nbgrader generate_feedback``, the Formgrader's "Generate
+Feedback" button) is configured in the course's ``nbgrader_config.py`` to use
+``FeedbackExporter``, which writes the same page for the same submission: neither route
+renders the notebook's cells.
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ import html
 import shutil
 from pathlib import Path
 from urllib.parse import quote
+
+from nbconvert.exporters import Exporter
 
 from grader.pipeline.course import Course
 from grader.pipeline.export import ItemGrade, SubmissionGrades, class_grades, number
@@ -90,6 +97,43 @@ def write_feedback(
         index.write_text(student_index(student, theirs), encoding="utf-8")
         written.append(index)
     return written
+
+
+class FeedbackExporter(Exporter):
+    """nbconvert exporter for nbgrader's ``GenerateFeedback``: the page of the submission
+    named in ``resources["nbgrader"]``, from the trusted result, whatever the notebook holds
+    (the autograded notebook has the hidden tests in it, so it is never rendered)."""
+
+    output_mimetype = "text/html"
+
+    def _file_extension_default(self):
+        return ".html"
+
+    def from_notebook_node(self, nb, resources=None, **kw):
+        nb_copy, resources = super().from_notebook_node(nb, resources, **kw)
+        about = (resources or {}).get("nbgrader", {})
+        course = Course(Path(self.parent.coursedir.root))
+        student, assignment = about.get("student"), about.get("assignment")
+        try:
+            found = class_grades(course, [str(student)], [str(assignment)])
+        except ValueError:  # no trusted result for this student or this assignment
+            found = []
+        page = submission_page(found[0]) if found else not_graded_page(student, assignment)
+        return page, resources
+
+
+def not_graded_page(student: object, assignment: object) -> str:
+    """The page of a submission the course's grader has not graded (only nbgrader's own
+    autograde ran on it): no points to show, and nothing of the notebook."""
+    e = _escape
+    body = [
+        f"<header><h1>{e(assignment)}</h1>",
+        f'<p class="sub">Feedback for {e(student)}</p></header>',
+        '<section class="box problems"><h2>Not graded yet</h2>',
+        "<p>This submission has no result from the course's grader. The instructor runs "
+        "<code>grader autograde</code>, then generates the feedback again.</p></section>",
+    ]
+    return _page(f"{assignment}: feedback for {student}", body)
 
 
 def submission_page(grades: SubmissionGrades) -> str:

@@ -16,6 +16,7 @@ import statistics
 import warnings
 from pathlib import Path
 
+import nbformat
 import numpy as np
 import pytest
 from nbgrader.api import Gradebook
@@ -208,6 +209,40 @@ def test_nbgrader_release_feedback_returns_the_page(course, pages, tmp_path):
     released = tmp_path / "exchange" / config.CourseDirectory.course_id / "feedback"
     name = f"{notebook_hash(secret=SECRET, notebook_id='a1')}.html"
     assert (released / name).read_text() == pages["bob/a1/a1.html"]
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_nbgrader_generate_feedback_writes_the_same_pages(course, pages):
+    """Formgrader's "Generate Feedback" runs nbgrader's GenerateFeedback on the autograded
+    notebooks, which hold the hidden tests: the course's configuration makes it write the
+    project's page instead, and a page saying "not graded yet" where no trusted result
+    exists, never the notebook."""
+    from nbgrader.apps import NbGraderAPI
+
+    from grader.release import course_config
+
+    released = nbformat.read(str(course.root / "source" / "a1" / "a1.ipynb"), as_version=4)
+    for student in ("bob", "carol"):  # carol: autograded by nbgrader alone, no result
+        folder = course.root / "autograded" / student / "a1"
+        folder.mkdir(parents=True, exist_ok=True)
+        nbformat.write(released, str(folder / "a1.ipynb"))
+    api = NbGraderAPI(config=course_config(course.root))
+    with Gradebook("sqlite:///" + str(course.root / "gradebook.db")) as gb:
+        gb.update_or_create_student("carol")
+        gb.update_or_create_submission("a1", "carol")
+    ours = pages["bob/a1/a1.html"]
+    page = feedback_path(course, "bob", "a1", "a1.ipynb")
+    for student in ("bob", "carol"):
+        result = api.generate_feedback("a1", student, force=True)
+        assert result["success"], result["log"]
+    assert page.read_text() == ours
+    unknown = feedback_path(course, "carol", "a1", "a1.ipynb").read_text()
+    assert "Not graded yet" in unknown
+    for text in (ours, unknown):
+        for secret in (HIDDEN_SENTINEL, VISIBLE_SENTINEL, MODEL_ANSWER, "grade(", "HIDDEN"):
+            assert secret not in text
+    shutil.rmtree(course.root / "autograded")
+    shutil.rmtree(course.root / "feedback" / "carol")
 
 
 def test_feedback_shows_points_messages_and_diagnosis(course, pages):
