@@ -39,7 +39,7 @@ except OSError:
 # Feedback: nbgrader's own route (`nbgrader generate_feedback`, Formgrader's "Generate
 # Feedback") writes the same pages as `grader feedback`, built from the trusted results:
 # they never show a test cell, hidden or visible.
-c.GenerateFeedback.exporter_class = "grader.pipeline.feedback.FeedbackExporter"
+c.GenerateFeedback.exporter_class = "grader.pipeline.outputs.feedback.FeedbackExporter"
 
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"

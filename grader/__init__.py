@@ -1,10 +1,12 @@
 """Graded checks for the course notebooks, and the grading pipeline.
 
-Notebook cells call ``self_check(name, function)`` (visible tests: the same kind of
-message, on cases students can see) and ``grade(name, function)`` (hidden tests: seeded
-cases they cannot, returning the points as the cell's value).
+Notebook cells call ``self_check(name, function)`` under each task (visible cases, messages
+that say what to fix), ``ready(task, *functions)`` before a worked example that needs a
+student's function, ``summary()`` at the end, and, in the masters' hidden tests,
+``grade(name, function)``.  See ``grader.notebook``; inside a grading sandbox the same
+names come from ``grader.kernel``.
 """
 
-from grader.api import grade, self_check
+from grader.notebook import grade, ready, self_check, summary
 
-__all__ = ["grade", "self_check"]
+__all__ = ["grade", "ready", "self_check", "summary"]

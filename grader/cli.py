@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from grader.pipeline.course import Course
+from grader.pipeline.sandbox.limits import Limits
 
 ROOT = Path(__file__).resolve().parent.parent
 EXIT_OK, EXIT_USAGE, EXIT_TROUBLE, EXIT_INTERRUPTED = 0, 2, 3, 130
@@ -34,7 +35,7 @@ def cmd_release(args) -> int:
 
 
 def cmd_collect(args) -> int:
-    from grader.pipeline.submissions import take_in
+    from grader.pipeline.intake.lms import take_in
 
     course = _course(args)
     intake = take_in(
@@ -49,8 +50,8 @@ def cmd_collect(args) -> int:
 
 def cmd_autograde(args) -> int:
     from grader.pipeline.autograde import autograde
-    from grader.pipeline.progress import Progress
-    from grader.pipeline.sandbox import Limits, bubblewrap
+    from grader.pipeline.outputs.progress import Progress
+    from grader.pipeline.sandbox.bubblewrap import SandboxUnavailable
 
     course = _course(args)
     limits = Limits(
@@ -58,9 +59,10 @@ def cmd_autograde(args) -> int:
         job_seconds=args.job_timeout,
         memory_bytes=args.memory_mb * 1024**2,
     )
-    if args.no_sandbox or bubblewrap() is None:
+    if args.no_sandbox:
         print(
-            "warning: grading WITHOUT the bubblewrap sandbox (resource limits only)",
+            "warning: grading WITHOUT the sandbox: student code runs as you, with resource "
+            "limits only",
             file=sys.stderr,
         )
     progress: list[Progress] = []
@@ -68,35 +70,39 @@ def cmd_autograde(args) -> int:
     def done(result, i, n):
         if not progress:
             progress.append(Progress("autograde", n))
-        mark = " !" if result["problems"] or result["flags"] else ""
+        mark = " !" if result.problems or result.flags else ""
         note = (
-            f"{result['student']} {result['assignment']} "
-            f"{result['auto_points']:g}/{result['max_points']:g}{mark}"
+            f"{result.student} {result.assignment} "
+            f"{result.auto_points:g}/{result.max_points:g}{mark}"
         )
         progress[0].update(i, note)
 
-    summary = autograde(
-        course,
-        args.assignment,
-        args.student,
-        args.jobs,
-        args.force,
-        limits,
-        not args.no_sandbox,
-        on_done=done,
-    )
+    try:
+        summary = autograde(
+            course,
+            args.assignment,
+            args.student,
+            args.jobs,
+            args.force,
+            limits,
+            not args.no_sandbox,
+            on_done=done,
+        )
+    except SandboxUnavailable as error:
+        print(f"grader: {error}", file=sys.stderr)
+        return EXIT_USAGE
     print(
         f"graded {len(summary.graded)} submissions, {summary.reused} already up to date",
         file=sys.stderr,
     )
     for result in summary.troubled:
-        for message in result["problems"] + result["flags"]:
-            print(f"  {result['student']}/{result['assignment']}: {message}", file=sys.stderr)
+        for message in result.problems + result.flags:
+            print(f"  {result.student}/{result.assignment}: {message}", file=sys.stderr)
     return EXIT_TROUBLE if summary.troubled else EXIT_OK
 
 
 def cmd_feedback(args) -> int:
-    from grader.pipeline.feedback import write_feedback
+    from grader.pipeline.outputs.feedback import write_feedback
 
     for path in write_feedback(_course(args), args.student, args.assignment):
         print(f"wrote {path}")
@@ -104,7 +110,7 @@ def cmd_feedback(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from grader.pipeline.export import export_grades
+    from grader.pipeline.outputs.export import export_grades
 
     course = _course(args)
     out = Path(args.out) if args.out else course.root / "reports" / "grades.csv"
@@ -113,7 +119,7 @@ def cmd_export(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from grader.pipeline.report import print_grade_table, write_report
+    from grader.pipeline.outputs.report import print_grade_table, write_report
 
     course = _course(args)
     out = Path(args.out) if args.out else course.root / "reports"
@@ -125,14 +131,23 @@ def cmd_report(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    from grader.pipeline.demo import build_demo_class
+    from grader.demo.classroom import build_demo_class
+    from grader.pipeline.sandbox.bubblewrap import SandboxUnavailable, check
 
     out = Path(args.out).resolve()
     print(f"building the demo class in {out}", file=sys.stderr)
     course = build_demo_class(out)
     common = ["--course", str(course.root)]
+    grading = ["autograde", *common, "--jobs", str(args.jobs)]
+    try:
+        check()
+    except SandboxUnavailable as error:
+        print(
+            f"note: {error}\nThe demo's scripted students are graded without it.", file=sys.stderr
+        )
+        grading.append("--no-sandbox")
     steps = [
-        ["autograde", *common, "--jobs", str(args.jobs)],
+        grading,
         ["feedback", *common],
         ["export", *common],
         ["report", *common],
@@ -183,12 +198,30 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--student", action="append", help="only this student (repeatable)")
     p.add_argument("--jobs", type=int, default=None, help="parallel workers (default: cores)")
     p.add_argument("--force", action="store_true", help="regrade submissions already graded")
-    p.add_argument("--no-sandbox", action="store_true", help="do not use bubblewrap")
-    p.add_argument("--cell-timeout", type=int, default=60, help="seconds per cell (default 60)")
     p.add_argument(
-        "--job-timeout", type=int, default=900, help="seconds per submission (default 900)"
+        "--no-sandbox",
+        action="store_true",
+        help="run student code WITHOUT the bubblewrap sandbox (as you, limits only)",
     )
-    p.add_argument("--memory-mb", type=int, default=4096, help="memory per submission (MB)")
+    defaults = Limits()
+    p.add_argument(
+        "--cell-timeout",
+        type=int,
+        default=defaults.cell_seconds,
+        help=f"seconds per cell (default {defaults.cell_seconds})",
+    )
+    p.add_argument(
+        "--job-timeout",
+        type=int,
+        default=defaults.job_seconds,
+        help=f"seconds per notebook run (default {defaults.job_seconds})",
+    )
+    p.add_argument(
+        "--memory-mb",
+        type=int,
+        default=defaults.memory_bytes // 1024**2,
+        help=f"memory per sandboxed process, MB (default {defaults.memory_bytes // 1024**2})",
+    )
     p = command("feedback", cmd_feedback, "write each student's HTML feedback")
     p.add_argument("--assignment", action="append")
     p.add_argument("--student", action="append")

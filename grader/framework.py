@@ -1,12 +1,15 @@
 """What a graded check is made of.
 
-A ``Check`` is declarative: it generates seeded cases (plain inputs), says how to call the
-student's function on a case, computes the reference answer with ``autodiff``, compares
+A ``Check`` is declarative: it generates seeded cases (plain inputs), names the kernel's
+caller that turns a case into the arguments of the student's function
+(``grader.kernel.callers``), computes the reference answer with ``autodiff``, compares
 with tolerances, and lists the typical mistakes it can recognise.  A ``Mistake`` is a
 model of a wrong answer: a function computing what a student who made that mistake would
 return, so that a wrong output can be matched against it and named, with the equation to
-reread.  Running the student's function (``grader.collect``) and judging its outputs
-(``grader.judge``) are separate steps that share nothing but plain data.
+reread.  Running the student's function (``grader.kernel``, where student code runs) and
+judging its outputs (``grader.judge``, where it never does) are separate steps that share
+nothing but plain data (``grader.channel``).  What a task forbids is declared in
+``grader.checks.forbidden``.
 """
 
 from __future__ import annotations
@@ -44,8 +47,8 @@ class Check:
     ``reference``; the rest has sensible defaults.
 
     ``outputs`` names the parts of the answer (a tuple of that length is expected when
-    there are several); ``implement_yourself`` lists ``autodiff`` functions the task asks
-    the student to write without (the grading pipeline scores their use 0).
+    there are several); ``caller`` names how the kernel calls the student's function
+    (``grader.kernel.callers.CALLERS``).
     """
 
     name: str = ""
@@ -55,7 +58,8 @@ class Check:
     outputs: tuple[str, ...] = ("output",)
     rtol: float = 1e-6
     atol: float = 1e-8
-    implement_yourself: tuple[str, ...] = ()
+    caller: str = "positional"
+    answer_form: str = ""  # what the function returns, said when an answer is not numbers
 
     def cases(self, rng: np.random.Generator) -> list[Case]:
         """The hidden cases, drawn from ``rng``."""
@@ -70,15 +74,17 @@ class Check:
         """The correct answer for ``case``, computed with ``autodiff``."""
         raise NotImplementedError
 
-    def call(self, function: Callable, case: Case) -> Any:
-        """Call the student's function on ``case`` (override to adapt a signature)."""
-        return function(*case.args, **case.kwargs)
-
     def student_function(self, answer: Callable[[Case], Any]) -> Callable:
         """Something with the signature students implement that returns ``answer(case)``:
-        how the tests feed the reference and each mistake model through ``call`` (override
-        together with ``call``)."""
+        how the tests feed the reference and each mistake model through the kernel's
+        caller (override together with ``caller``)."""
         return lambda *args, **kwargs: answer(Case("", args, kwargs))
+
+    def normalize(self, answer: Any, case: Case) -> Any:
+        """The received answer (plain data) in the form ``as_parts`` expects; raise
+        ``AnswerShapeError`` saying what was expected when it cannot be (override where a
+        task admits several forms)."""
+        return answer
 
     def mistakes(self) -> list[Mistake]:
         """The typical mistakes this check recognises, most specific first."""

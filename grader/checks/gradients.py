@@ -22,16 +22,7 @@ from autodiff.algorithms.dag_backprop import Network, Unit, forward
 from autodiff.core import value_of
 from grader.checks import register
 from grader.checks.cases import normal, sizes
-from grader.checks.forbidden import DERIVATIVE_TRANSFORMS
 from grader.framework import AnswerShapeError, Case, Check, Mistake
-
-BACKPROP_BY_HAND = (
-    *DERIVATIVE_TRANSFORMS,
-    "autodiff.algorithms.dag_backprop.backprop",
-    "autodiff.algorithms.dag_backprop.backward_deltas",
-    "autodiff.algorithms.layered.layered_backprop",
-    "autodiff.algorithms.outputs.single_layer_gradient",
-)
 
 HIDDEN_ACTIVATIONS = ("tanh", "sigmoid", "softplus", "relu")
 """The activations the random cases draw from (``identity`` is allowed but not drawn: a
@@ -75,7 +66,6 @@ class LinearModelGradient(Check):
     equation = "(8.4)"
     points = 2.0
     outputs = ("dE/dW",)
-    implement_yourself = BACKPROP_BY_HAND
 
     def cases(self, rng):
         cases = []
@@ -154,7 +144,6 @@ class CanonicalLinkGradient(Check):
     equation = "(8.4) and (8.11)"
     points = 2.0
     outputs = ("dE/dW",)
-    implement_yourself = BACKPROP_BY_HAND
 
     def cases(self, rng):
         plan = [
@@ -365,9 +354,7 @@ class _DagCheck(Check):
     """A check whose student function is ``f(W, activations, X, ...)`` with a list of
     activation names; cases store the names as one string."""
 
-    def call(self, function, case):
-        W, *rest = case.args
-        return function(W, case.kwargs["activations"].split(), *rest)
+    caller = "dag"
 
     def student_function(self, answer):
         def function(W, activations, *rest):
@@ -407,7 +394,6 @@ class DagForward(_DagCheck):
     equation = "(8.5) and (8.6)"
     points = 1.0
     outputs = ("A", "Z")
-    implement_yourself = ("autodiff.algorithms.dag_backprop.forward",)
 
     def cases(self, rng):
         return _dag_cases(rng, 6, with_targets=False)
@@ -490,7 +476,6 @@ class DagBackprop(_DagCheck):
     equation = "(8.10)-(8.14)"
     points = 3.0
     outputs = ("dE/dW",)
-    implement_yourself = BACKPROP_BY_HAND
 
     def cases(self, rng):
         return _dag_cases(rng, 7, with_targets=True)
@@ -608,7 +593,6 @@ class LayeredBackprop(Check):
     equation = "Exercise 8.2, (8.10)-(8.14)"
     points = 3.0
     outputs = tuple(f"dE/d{p}^({l})" for l in range(1, MAX_LAYERS + 1) for p in ("W", "b"))
-    implement_yourself = BACKPROP_BY_HAND
 
     def cases(self, rng):
         cases = []
@@ -634,9 +618,7 @@ class LayeredBackprop(Check):
         X, T, weights, biases = _layers(case)
         return _layered_gradient((weights, biases), X, T, _names(case))
 
-    def call(self, function, case):
-        X, T, weights, biases = _layers(case)
-        return function(weights, biases, _names(case), X, T)
+    caller = "layered"
 
     def student_function(self, answer):
         def function(weights, biases, activations, X, T):

@@ -147,7 +147,6 @@ class SecondLayerHessianBlock(Check):
     equation = "(Exercise 8.6)"
     points = 3.0
     outputs = ("d2E/dW2 dW2",)
-    implement_yourself = ("autodiff.hessian", "autodiff.jacfwd", "autodiff.jacrev")
 
     def cases(self, rng):
         return _network_cases(rng, "softmax", [(1, 1, 2, 1), (2, 3, 3, 4)])
@@ -202,7 +201,6 @@ class OuterProductHessianLinear(Check):
     equation = "(8.40), Exercise 8.8"
     points = 3.0
     outputs = ("H",)
-    implement_yourself = ("autodiff.hessian",)
 
     def cases(self, rng):
         return _network_cases(rng, "linear", [(1, 1, 1, 1), (2, 3, 3, 4)])
@@ -252,7 +250,6 @@ class OuterProductHessianSigmoid(Check):
     equation = "(8.41), Exercise 8.10"
     points = 2.0
     outputs = ("H",)
-    implement_yourself = ("autodiff.hessian",)
 
     def cases(self, rng):
         return _network_cases(rng, "sigmoid", [(1, 1, 1, 1), (2, 3, 2, 5)])
@@ -294,7 +291,6 @@ class OuterProductHessianSoftmax(Check):
     equation = "Exercise 8.11"
     points = 3.0
     outputs = ("H",)
-    implement_yourself = ("autodiff.hessian",)
 
     def cases(self, rng):
         return _network_cases(rng, "softmax", [(1, 1, 2, 1), (2, 3, 3, 4)])
@@ -437,7 +433,6 @@ class HessianVectorProduct(Check):
     equation = "Section 8.1.6 (H v in O(W))"
     points = 2.0
     outputs = ("H v",)
-    implement_yourself = ("autodiff.hvp", "autodiff.hessian", "autodiff.jacfwd", "autodiff.jacrev")
 
     def cases(self, rng):
         cases = []

@@ -2,7 +2,8 @@
 
 The students' finite-difference functions take a function ``f`` as their first argument.
 Cases stay plain numbers: they hold the parameters of a smooth test function, the point
-``x`` and the step ``eps``, and ``call`` builds the callable ``f`` from them.  Every
+``x`` and the step ``eps``, and the kernel builds the callable ``f`` from them
+(``grader.kernel.inputs.SmoothFunction``).  Every
 finite-difference check also returns ``x`` as it stands after the call, so that a function
 that perturbs its input in place and does not restore it is caught and named.
 """
@@ -14,52 +15,16 @@ from collections.abc import Callable
 import numpy as np
 
 import autodiff
-import autodiff.numpy as anp
 from autodiff.algorithms.finite_differences import growth_exponent, step_size_study
 from autodiff.numerical import central_difference, forward_difference, numerical_jacobian
 from grader.checks import register
 from grader.checks.cases import normal, sizes
 from grader.framework import Case, Check, Mistake
+from grader.kernel.inputs import SmoothFunction
 
 STEPS = (1e-2, 1e-3, 1e-4)
 """The steps eps of the cases: large enough for truncation, not round-off, to separate
 (8.24) from (8.25) at the checks' tolerances."""
-
-NUMERICAL_REFERENCES = (
-    "autodiff.numerical.forward_difference",
-    "autodiff.numerical.central_difference",
-    "autodiff.numerical.numerical_jacobian",
-    "autodiff.numerical.directional_derivative",
-)
-
-
-class SmoothFunction:
-    """A smooth function of a vector, built from the numbers of a case.
-
-    ``kind="scalar"``: ``f(x) = a . tanh(B x + c) + |x|^2 / 2`` (a scalar);
-    ``kind="vector"``: ``y(x) = A tanh(B x + c)``, a two-layer network's outputs as
-    functions of its inputs, as in (8.35).  Written with ``autodiff.numpy``, so it runs on
-    plain arrays and can be differentiated by the transforms.
-    """
-
-    def __init__(self, kind: str, outer: np.ndarray, B: np.ndarray, c: np.ndarray):
-        self.kind = kind
-        self.params = (outer, B, c)
-        self.size = B.shape[1]
-
-    def __call__(self, x):
-        shape = getattr(x, "shape", None)
-        if shape != (self.size,):
-            raise ValueError(
-                f"f expects a vector of shape ({self.size},), got "
-                f"{'shape ' + str(shape) if shape is not None else type(x).__name__}; "
-                "perturb a copy of x, one component at a time"
-            )
-        outer, B, c = self.params
-        hidden = anp.tanh(anp.matmul(B, x) + c)
-        if self.kind == "scalar":
-            return anp.sum(outer * hidden) + 0.5 * anp.sum(x * x)
-        return anp.matmul(outer, hidden)
 
 
 class FiniteDifferenceCheck(Check):
@@ -70,7 +35,6 @@ class FiniteDifferenceCheck(Check):
     outputs = ("gradient", "x after the call")
     rtol = 1e-7
     atol = 1e-9
-    implement_yourself = NUMERICAL_REFERENCES
 
     def cases(self, rng):
         cases = []
@@ -92,10 +56,9 @@ class FiniteDifferenceCheck(Check):
         """The test function ``f`` of ``case``."""
         return SmoothFunction(self.kind, *case.args[:3])
 
-    def call(self, function, case):
-        *_, x, eps = case.args
-        result = function(self.function(case), x, eps)
-        return result, x
+    @property
+    def caller(self) -> str:
+        return f"difference_{self.kind}"
 
     def student_function(self, answer):
         def student(f, x, eps):

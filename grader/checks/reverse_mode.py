@@ -23,10 +23,10 @@ from dataclasses import dataclass
 import numpy as np
 
 import autodiff
-import autodiff.numpy as anp
 from autodiff.algorithms import traces
 from grader.checks import register
-from grader.framework import Case, Check, Mistake
+from grader.framework import AnswerShapeError, Case, Check, Mistake
+from grader.kernel.inputs import CHAIN_LENGTH, ENGINE_FUNCTIONS, HVP_FUNCTIONS
 
 # -- the adjoint trace of (8.49): Exercises 8.16 and 8.17 ---------------------------------
 
@@ -75,7 +75,6 @@ class AdjointTrace849(Check):
     outputs = ("adjoints [v̄1, .., v̄7]",)
     rtol = 1e-8
     atol = 1e-10
-    implement_yourself = ("autodiff.algorithms.traces", "autodiff.grad", "autodiff.vjp")
 
     def cases(self, rng):
         cases = _points(rng, 5)
@@ -128,51 +127,8 @@ class AdjointTrace849(Check):
 # Written with operators and the methods exp/log/sin/cos/tanh only, so that the same code runs
 # on the student's Var, on the flawed model engine and on autodiff's traced values.
 
-CHAIN_LENGTH = 1500  # steps of 3 operations: deeper than Python's default recursion limit
+TEST_FUNCTIONS = ENGINE_FUNCTIONS
 
-
-def _book_8_49(x1, x2):
-    """(8.49), with v3 = x1 x2 computed once and used twice (8.52)."""
-    v3 = x1 * x2
-    return v3 + v3.exp() - x2.sin()
-
-
-def _reused_variable(x):
-    """x enters five times: every use must add its own contribution to x̄."""
-    return x * x + x.sin() * x + x.cos()
-
-
-def _quotients(x, y):
-    """Only + * / ** (no subtraction): the quotient rule on both sides of /."""
-    return x / (1.0 + y * y) + (y * y + 1.0).log() / (x * x + 2.0) + (x**3 + 2.0 * y).tanh()
-
-
-def _differences(x, y, z):
-    """Only + * -, unary minus and elementary functions (no division)."""
-    return (x - y).tanh() * z - (z - x).cos() + (y * y + 1.0) ** 0.5 - (-x * z).exp()
-
-
-def _constants_first(x, y):
-    """Numbers on the left of / and -, and an input (y) that f does not use."""
-    return 3.0 / (1.0 + x.exp()) + 2.0 - x.tanh()
-
-
-def _long_chain(x):
-    """A chain of CHAIN_LENGTH steps s <- s + 0.001 sin(s): a recursive sort overflows."""
-    s = x
-    for _ in range(CHAIN_LENGTH):
-        s = s + 0.001 * s.sin()
-    return s
-
-
-TEST_FUNCTIONS: dict[str, Callable] = {
-    "(8.49)": _book_8_49,
-    "a variable used five times": _reused_variable,
-    "quotients, powers, log, tanh": _quotients,
-    "differences, negation, tanh, cos, exp, square root": _differences,
-    "constants on the left, an unused input": _constants_first,
-    f"a chain of {3 * CHAIN_LENGTH} operations": _long_chain,
-}
 
 # where each test function may be evaluated: (low, high) per input
 DOMAINS: dict[str, tuple[float, float]] = {
@@ -356,14 +312,6 @@ class ReverseModeEngine(Check):
     outputs = ("gradient",)
     rtol = 1e-8
     atol = 1e-10
-    implement_yourself = (
-        "autodiff.grad",
-        "autodiff.vjp",
-        "autodiff.value_and_grad",
-        "autodiff.jacrev",
-        "autodiff.Scalar",
-        "autodiff.Tensor",
-    )
 
     def cases(self, rng):
         return [_function_case(rng, name) for name in TEST_FUNCTIONS]
@@ -377,14 +325,19 @@ class ReverseModeEngine(Check):
         gradient = autodiff.grad(f, argnums=tuple(range(len(case.args))))(*case.args)
         return np.array(gradient, dtype=np.float64)
 
-    def call(self, function, case):
-        gradient = function(TEST_FUNCTIONS[case.kwargs["function"]], *case.args)
+    caller = "engine"
+    answer_form = (
+        "grad_reverse must return one number per input (a tuple of floats: the .grad of each "
+        "input Var)"
+    )
+
+    def normalize(self, answer, case):
         try:
-            return np.array(gradient, dtype=np.float64)
+            return np.array(answer, dtype=np.float64)
         except (TypeError, ValueError):
-            raise TypeError(
+            raise AnswerShapeError(
                 "grad_reverse must return one number per input (a tuple of floats: the .grad "
-                f"of each input Var), got {gradient!r:.80}"
+                "of each input Var)"
             ) from None
 
     def student_function(self, answer):
@@ -438,38 +391,6 @@ class ReverseModeEngine(Check):
 
 # -- the Hessian-vector product by forward-over-reverse --------------------------------------
 
-_rng = np.random.default_rng(822)
-_X = _rng.normal(size=(6, 2))  # data of the small tanh network: D = 2 inputs
-_T = np.sin(_X[:, :1]) + 0.1 * _rng.normal(size=(6, 1))  # K = 1 output
-_M = 3  # hidden units: W = M D + M + K M + K = 13 parameters
-
-
-def _network_error(w):
-    """Sum-of-squares error (8.18) of a two-layer tanh network (8.15)-(8.17) as a function
-    of its flat parameter vector [W1, b1, W2, b2] (13 parameters)."""
-    D, M = _X.shape[1], _M
-    W1 = anp.reshape(w[: M * D], (M, D))
-    b1 = w[M * D : M * D + M]
-    W2 = anp.reshape(w[M * D + M : M * D + 2 * M], (1, M))
-    b2 = w[M * D + 2 * M :]
-    z = anp.tanh(_X @ anp.transpose(W1) + b1)
-    return 0.5 * anp.sum((z @ anp.transpose(W2) + b2 - _T) ** 2)
-
-
-def _log_sum_exp(x):
-    return anp.logsumexp(x)
-
-
-def _coupled_quartic(x):
-    return 0.25 * anp.sum(x**4) + anp.sum(anp.sin(x[1:] * x[:-1])) + anp.sum(x) ** 2
-
-
-HVP_FUNCTIONS: dict[str, Callable] = {
-    "the error of a small tanh network (W = 13)": _network_error,
-    "log-sum-exp": _log_sum_exp,
-    "a coupled quartic": _coupled_quartic,
-}
-
 
 def _hvp_case(rng: np.random.Generator, name: str, size: int) -> Case:
     x = rng.normal(size=size)
@@ -495,7 +416,6 @@ class ForwardOverReverseHVP(Check):
     outputs = ("Hv",)
     rtol = 1e-8
     atol = 1e-10
-    implement_yourself = ("autodiff.hessian", "autodiff.hvp", "autodiff.jacfwd", "autodiff.jacrev")
 
     def _cases(self, rng, sizes: tuple[int, ...]) -> list[Case]:
         network, *others = HVP_FUNCTIONS
@@ -514,8 +434,7 @@ class ForwardOverReverseHVP(Check):
         x, v = case.args
         return autodiff.hessian(HVP_FUNCTIONS[case.kwargs["function"]])(x) @ v
 
-    def call(self, function, case):
-        return function(HVP_FUNCTIONS[case.kwargs["function"]], *case.args)
+    caller = "hessian_vector"
 
     def student_function(self, answer):
         def hessian_vector_product(f, x, v):

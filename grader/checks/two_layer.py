@@ -15,14 +15,7 @@ import autodiff.numpy as anp
 from autodiff.algorithms.network import TwoLayerNet
 from grader.checks import register
 from grader.checks.cases import normal, sizes
-from grader.checks.forbidden import DERIVATIVE_TRANSFORMS
 from grader.framework import Case, Check, Mistake
-
-BACKPROP_BY_HAND = (
-    *DERIVATIVE_TRANSFORMS,
-    "autodiff.algorithms.two_layer.two_layer_backprop",
-    "autodiff.algorithms.two_layer.two_layer_flat_gradient",
-)
 
 
 def _outputs(W1, b1, W2, b2, X, Ws=None):
@@ -155,7 +148,6 @@ class TwoLayerBackprop(Check):
     equation = "(8.21)-(8.23)"
     points = 3.0
     outputs = ("dE/dW1", "dE/db1", "dE/dW2", "dE/db2")
-    implement_yourself = BACKPROP_BY_HAND
 
     def cases(self, rng):
         cases = []
@@ -234,7 +226,6 @@ class TwoLayerGradientDescent(Check):
     equation = "(8.1), (8.14) and (8.21)-(8.23)"
     points = 2.0
     outputs = ("W1", "b1", "W2", "b2", "losses")
-    implement_yourself = BACKPROP_BY_HAND
 
     def cases(self, rng):
         cases = []
@@ -311,7 +302,6 @@ class SkipLayerBackprop(Check):
     equation = "Exercise 8.4, (8.10) and (8.21)-(8.23)"
     points = 3.0
     outputs = ("dE/dW1", "dE/db1", "dE/dW2", "dE/db2", "dE/dWs")
-    implement_yourself = BACKPROP_BY_HAND
 
     def cases(self, rng):
         cases = []

@@ -1,122 +1,153 @@
-"""Autograde a class: every submission in parallel sandboxes, one writer to the gradebook.
+"""Autograde a class: the ordered steps, and the one writer of their results.
 
-Each submission runs through the real ``nbgrader autograde`` in a sandboxed worker (one per
-parallel job, each grading one submission after another);
-the main process judges what came back (``grader.pipeline.verdicts``), writes the gradebook
-and saves the trusted result to ``grading/<student>/<assignment>/result.json`` -- in that
-order, so an interrupted run resumes where it stopped and a finished one is not redone.
-A submission that breaks in any way is graded as far as it can be and reported; it never
-stops the batch.
+For each submission, in this order (as nbgrader declares its preprocessors):
+
+1. ``intake``: find it, read it defensively and restore the master's graded cells
+   (``intake.discover``, ``intake.repair``);
+2. ``judging.prepare``: the sandbox task -- the master without its solutions, and one
+   grading run per set of tasks that forbid the same things: the statements their
+   functions need (``judging.selection``) and the hidden case inputs, drawn from the
+   course's secret (``judging.secret``);
+3. ``sandbox``: run the notebook with nbgrader and make the grading runs, in sandboxes,
+   on a ``GradingWorker`` (``sandbox.grading_worker``);
+4. ``judging.decide``: the trusted verdicts (``judging.verdicts``);
+5. ``outputs``: the gradebook, the executed notebook, then the result file -- by the main
+   process alone, one submission at a time, so an interrupted run resumes where it stopped
+   and a finished one is not redone.
+
+Steps 2 and 3 run in parallel for several submissions (``pool``); a submission that breaks
+in any way is graded as far as it can be and reported, and never stops the batch.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
 import sqlite3
 import tempfile
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from concurrent.futures import Future
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
-from queue import Queue
 
 import nbformat
 
-from grader.pipeline import gradebook
-from grader.pipeline.course import Assignment, Course
-from grader.pipeline.run import Execution, Worker, execute
-from grader.pipeline.sandbox import Limits
-from grader.pipeline.verdicts import decide
-from grader.pipeline.zygote import course_imports
+from grader import channel
+from grader.checks import get_check
+from grader.checks.forbidden import forbidden
+from grader.judge import plain_case
+from grader.pipeline.course import Assignment, Course, without_solutions
+from grader.pipeline.intake.discover import discover, fingerprint, up_to_date
+from grader.pipeline.intake.repair import UnreadableSubmission, read_submission, repair
+from grader.pipeline.judging.secret import course_secret
+from grader.pipeline.judging.selection import grading_program
+from grader.pipeline.judging.verdicts import decide
+from grader.pipeline.outputs import gradebook
+from grader.pipeline.outputs.notebooks import annotate
+from grader.pipeline.pool import LocalPool, Pool
+from grader.pipeline.results import Execution, GradingRun, Job, SandboxTask, SubmissionResult
+from grader.pipeline.sandbox import bubblewrap
+from grader.pipeline.sandbox.fork_server import course_imports
+from grader.pipeline.sandbox.limits import Limits
 from grader.release import generate_release
+from grader.seeds import hidden_cases
 
-RESULT_VERSION = 1
 # nbgrader's gradebook tables that hold students and their work, children first
 STUDENT_TABLES = ("comment", "grade", "submitted_notebook", "submitted_assignment", "student")
-REPOSITORY_COURSE = Path(__file__).resolve().parents[2] / "course"  # masters with solutions
-
-
-@dataclass
-class Job:
-    student: str
-    assignment: Assignment
-    path: Path | None  # the submitted notebook, None when nothing was submitted
-    problems: list[str] = field(default_factory=list)
-
-    @property
-    def key(self) -> str:
-        return f"{self.student}/{self.assignment.name}"
 
 
 @dataclass
 class Summary:
-    graded: list[dict] = field(default_factory=list)
+    graded: list[SubmissionResult] = field(default_factory=list)
     reused: int = 0
 
     @property
-    def troubled(self) -> list[dict]:
-        return [r for r in self.graded if r["problems"] or r["flags"]]
+    def troubled(self) -> list[SubmissionResult]:
+        return [r for r in self.graded if r.problems or r.flags]
 
 
-def discover(
-    course: Course, assignments: list[str] | None = None, students: list[str] | None = None
-) -> list[Job]:
-    """The submissions in ``submitted/<student>/<assignment>/``."""
-    wanted = (
-        [course.assignment(a) for a in assignments]
-        if assignments
-        else list(course.assignments.values())
-    )
-    jobs = []
-    for student in students or course.students():
-        for assignment in wanted:
-            folder = course.submitted / student / assignment.name
-            if not folder.is_dir():
-                continue
-            expected = folder / assignment.notebook
-            notebooks = sorted(folder.glob("*.ipynb"))
-            if expected.exists():
-                jobs.append(Job(student, assignment, expected))
-            elif len(notebooks) == 1:
-                jobs.append(
-                    Job(
-                        student,
-                        assignment,
-                        notebooks[0],
-                        [
-                            f"the notebook is named {notebooks[0].name}, "
-                            f"expected {assignment.notebook}"
-                        ],
-                    )
-                )
-            else:
-                reason = (
-                    "no notebook was submitted"
-                    if not notebooks
-                    else f"{len(notebooks)} notebooks and none named {assignment.notebook}"
-                )
-                jobs.append(Job(student, assignment, None, [reason]))
-    return jobs
+@dataclass
+class Prepared:
+    """A submission ready for the sandbox stage: its task (None when there is nothing to
+    run) and the repaired notebook the verdicts read."""
+
+    job: Job
+    task: SandboxTask | None
+    submitted: nbformat.NotebookNode | None
+    problems: list[str] = field(default_factory=list)
 
 
-def fingerprint(path: Path | None) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest() if path is not None else "none"
+class Batch:
+    """What every submission of one run shares: the course, its secret, the template
+    gradebook and the masters without their solutions."""
+
+    def __init__(self, course: Course, work: Path) -> None:
+        self.course = course
+        self.secret = course_secret(course.root)
+        self.template = _template_gradebook(course, work).read_bytes()
+        self.config = (course.root / "nbgrader_config.py").read_text(encoding="utf-8")
+        self.imports = tuple(course_imports([a.master_path for a in course.assignments.values()]))
+        self._masters: dict[str, str] = {}
+        self._releases: dict[str, nbformat.NotebookNode] = {}
+
+    def master(self, assignment: Assignment) -> str:
+        if assignment.name not in self._masters:
+            stripped = without_solutions(assignment.master)
+            self._masters[assignment.name] = nbformat.writes(stripped)
+        return self._masters[assignment.name]
+
+    def release(self, assignment: Assignment) -> nbformat.NotebookNode:
+        if assignment.name not in self._releases:
+            path = self.course.release_path(assignment)
+            self._releases[assignment.name] = nbformat.read(str(path), as_version=4)
+        return self._releases[assignment.name]
+
+    def prepare(self, job: Job) -> Prepared:
+        """Steps 1 and 2 for ``job``."""
+        assignment = self.course.assignment(job.assignment)
+        if job.path is None:
+            return Prepared(job, None, None)
+        try:
+            submitted = read_submission(job.path)
+            repaired = repair(submitted, assignment.master, self.release(assignment))
+        except UnreadableSubmission as error:
+            return Prepared(job, None, None, [f"{job.path.name} could not be read: {error}"])
+        except OSError as error:
+            return Prepared(job, None, None, [f"{job.path.name} could not be opened: {error}"])
+        problems = list(repaired.problems)
+        runs = []
+        for banned, items in _by_forbidden(assignment).items():
+            steps, unreadable = grading_program(repaired.notebook, assignment, items)
+            problems.extend(p for p in unreadable if p not in problems)
+            cases = {}
+            for item in items:
+                check = get_check(item.check)
+                plain = [channel.encode(plain_case(c)) for c in hidden_cases(check, self.secret)]
+                cases[item.check] = {"caller": check.caller, "cases": plain}
+            runs.append(GradingRun(banned, [i.check for i in items], steps, cases))
+        task = SandboxTask(
+            student=job.student,
+            assignment=assignment.name,
+            notebook_name=assignment.notebook,
+            submission=nbformat.writes(repaired.notebook),
+            master=self.master(assignment),
+            course_config=self.config,
+            template_gradebook=self.template,
+            course_imports=self.imports,
+            grading_runs=runs,
+        )
+        return Prepared(job, task, repaired.notebook, problems)
 
 
-def up_to_date(course: Course, job: Job) -> bool:
-    """True when a result exists for exactly this submission."""
-    path = course.result_path(job.student, job.assignment.name)
-    try:
-        stored = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return False
-    return stored.get("version") == RESULT_VERSION and stored.get(
-        "submission_sha256"
-    ) == fingerprint(job.path)
+def _by_forbidden(assignment: Assignment) -> dict[tuple[str, ...], list]:
+    """The assignment's graded test cells, grouped by what their tasks forbid."""
+    groups: dict[tuple[str, ...], list] = {}
+    for item in assignment.items:
+        if not item.written:
+            groups.setdefault(tuple(sorted(forbidden(item.check))), []).append(item)
+    return groups
 
 
 def autograde(
@@ -126,13 +157,16 @@ def autograde(
     jobs: int | None = None,
     force: bool = False,
     limits: Limits | None = None,
-    use_bubblewrap: bool = True,
-    on_done: Callable[[dict, int, int], None] | None = None,
+    sandboxed: bool = True,
+    on_done: Callable[[SubmissionResult, int, int], None] | None = None,
+    pool: Callable[[Path, int, Limits, bool, Course], Pool] | None = None,
 ) -> Summary:
-    """Grade every submission (``force``: also those already graded)."""
+    """Grade every submission (``force``: also those already graded).  ``pool`` makes the
+    pool of grading workers (default: ``jobs`` local workers)."""
     limits = limits or Limits()
-    jobs = jobs or os.cpu_count() or 1
-    _release_if_stale(course)  # the gradebook knows every assignment and its cells
+    if sandboxed:
+        bubblewrap.check()
+    _release_if_stale(course)
     todo, summary = [], Summary()
     for job in discover(course, assignments, students):
         if not force and up_to_date(course, job):
@@ -142,81 +176,70 @@ def autograde(
     if not todo:
         return summary
     work = Path(tempfile.mkdtemp(prefix="grader-"))
-    workers: Queue[Worker] = Queue()
+    make_pool = pool or LocalPool
+    workers = None
     try:
-        hidden = [course.root, REPOSITORY_COURSE]
-        preload = tuple(course_imports([a.master_path for a in course.assignments.values()]))
-        for i in range(min(jobs, len(todo))):
-            runner = Worker(work / f"worker{i}", hidden, limits, use_bubblewrap, preload)
-            runner.start()  # its imports overlap with what follows
-            workers.put(runner)
-        template = _template_gradebook(course, work)
-        releases = {
-            a.name: nbformat.read(str(course.release_path(a)), as_version=4)
-            for a in {j.assignment for j in todo}
-        }
-        with ThreadPoolExecutor(max_workers=jobs) as pool:
-            futures: dict[Future, Job] = {
-                pool.submit(_execute, job, releases[job.assignment.name], template, workers): job
-                for job in todo
-            }
-            try:
-                for done, future in enumerate(as_completed(futures), 1):
-                    job = futures[future]
-                    result = _record(course, job, future)
-                    summary.graded.append(result)
-                    if on_done:
-                        on_done(result, done, len(futures))
-            except BaseException:
-                for future in futures:
-                    future.cancel()
-                for runner in list(workers.queue):
-                    runner.stop()
-                raise
+        count = min(jobs or os.cpu_count() or 1, len(todo))
+        workers = make_pool(work / "workers", count, limits, sandboxed, course)
+        batch = Batch(course, work)
+        workers.start(batch.imports)
+        futures: dict[Future, Prepared] = {}
+        for job in todo:
+            prepared = batch.prepare(job)
+            futures[workers.submit(prepared.task)] = prepared
+        try:
+            for done, (future, prepared) in enumerate(workers.as_completed(futures), 1):
+                result = _finish(course, batch, prepared, future)
+                summary.graded.append(result)
+                if on_done:
+                    on_done(result, done, len(futures))
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
     finally:
-        while not workers.empty():
-            workers.get().stop()
+        if workers is not None:
+            workers.stop()
         shutil.rmtree(work, ignore_errors=True)
     return summary
 
 
-def _execute(job: Job, release, template: Path, workers: Queue) -> Execution:
-    if job.path is None:
-        return Execution(job.student, job.assignment.name, readable=False)
-    runner = workers.get()
-    try:
-        return execute(job.student, job.assignment, job.path, release, template, runner)
-    finally:
-        workers.put(runner)
-
-
-def _record(course: Course, job: Job, future: Future) -> dict:
-    """Judge, write the gradebook, then the result file (the order makes resuming safe)."""
+def _finish(course: Course, batch: Batch, prepared: Prepared, future: Future) -> SubmissionResult:
+    """Steps 4 and 5 for one submission."""
+    job = prepared.job
+    assignment = course.assignment(job.assignment)
     try:
         execution = future.result()
     except Exception as error:  # noqa: BLE001 - a failure of one job must not stop the batch
         execution = Execution(
             job.student,
-            job.assignment.name,
-            readable=False,
+            job.assignment,
             problems=[f"the grading of this submission failed: {error}"],
         )
-    execution.problems[:0] = job.problems
-    result = decide(job.assignment, execution)
-    result["version"] = RESULT_VERSION
-    result["submission_sha256"] = fingerprint(job.path)
-    result["notebook"] = job.assignment.notebook
-    gradebook.write(_db_url(course), result, job.assignment.notebook)
+    if execution is None:  # nothing to run: nothing usable was submitted
+        execution = Execution(job.student, job.assignment)
+    execution.problems[:0] = [*job.problems, *prepared.problems]
+    result = decide(assignment, execution, prepared.submitted, batch.secret)
+    result.submission_sha256 = fingerprint(job.path)
+    record(course, result, execution)
+    return result
+
+
+def record(course: Course, result: SubmissionResult, execution: Execution) -> None:
+    """Write the gradebook, the executed notebook (its graded cells showing the trusted
+    verdicts), then the result file: in that order, so that resuming is safe."""
+    gradebook.write(_db_url(course), result)
     if execution.notebook is not None:
-        target = course.root / "autograded" / job.student / job.assignment.name
-        target.mkdir(parents=True, exist_ok=True)
-        nbformat.write(execution.notebook, str(target / job.assignment.notebook))
-    path = course.result_path(job.student, job.assignment.name)
+        notebook = annotate(execution.notebook, result)
+        if notebook is not None:
+            target = course.root / "autograded" / result.student / result.assignment
+            target.mkdir(parents=True, exist_ok=True)
+            nbformat.write(notebook, str(target / result.notebook))
+    path = course.result_path(result.student, result.assignment)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".tmp")
-    partial.write_text(json.dumps(result, indent=1))
+    partial.write_text(json.dumps(result.to_json(), indent=1))
     partial.replace(path)
-    return result
 
 
 def _db_url(course: Course) -> str:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import ast
 import copy
 import re
-import shutil
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -62,12 +60,6 @@ class Assignment:
     @property
     def max_points(self) -> float:
         return sum(item.points for item in self.items)
-
-    def copy_for_grading(self, folder: Path) -> None:
-        """Write this assignment's source folder to ``folder`` with the solutions taken out
-        (see ``without_solutions``): what the sandbox gets, since student code can read it."""
-        shutil.copytree(self.master_path.parent, folder)
-        nbformat.write(without_solutions(self.master), str(folder / self.notebook))
 
 
 def without_solutions(master: nbformat.NotebookNode) -> nbformat.NotebookNode:
@@ -134,12 +126,3 @@ class Course:
         if not self.submitted.is_dir():
             return []
         return sorted(p.name for p in self.submitted.iterdir() if p.is_dir())
-
-
-def function_source_names(tree: ast.AST) -> dict[str, ast.FunctionDef]:
-    """Top-level functions and classes defined in a module, by name."""
-    return {
-        node.name: node
-        for node in ast.walk(tree)
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
-    }

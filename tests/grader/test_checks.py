@@ -6,10 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from grader.api import seed_for
 from grader.checks import REGISTRY, get_check
-from grader.collect import collect
-from grader.judge import judge
+from grader.judge import answers, judge
+from grader.seeds import seed
 
 get_check("linear_model_gradient")  # imports every check module
 NAMES = sorted(REGISTRY)
@@ -17,8 +16,8 @@ MISTAKES = [(name, m.name) for name in NAMES for m in REGISTRY[name].mistakes()]
 
 
 def run(check, function):
-    cases = check.cases(np.random.default_rng(seed_for(check.name, "hidden")))
-    return judge(check, cases, collect(check, function, cases))
+    cases = check.cases(np.random.default_rng(seed("hidden", check.name)))
+    return judge(check, cases, answers(check, function, cases))
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -58,7 +57,7 @@ def fingerprint(case):
 @pytest.mark.parametrize("name", NAMES)
 def test_visible_cases_differ_from_hidden(name):
     check = REGISTRY[name]
-    hidden = check.cases(np.random.default_rng(seed_for(name, "hidden")))
-    visible = check.visible_cases(np.random.default_rng(seed_for(name, "visible")))
+    hidden = check.cases(np.random.default_rng(seed("hidden", name)))
+    visible = check.visible_cases(np.random.default_rng(seed("visible", name)))
     assert visible and hidden
     assert not {fingerprint(c) for c in visible} & {fingerprint(c) for c in hidden}

@@ -12,11 +12,10 @@ import pytest
 from autodiff.algorithms.dag_backprop import backprop
 from autodiff.algorithms.layered import LayeredNet, layered_backprop
 from autodiff.algorithms.outputs import single_layer_gradient
-from grader.api import seed_for
 from grader.checks import get_check
 from grader.checks.gradients import dag_as_network
-from grader.collect import collect
-from grader.judge import judge
+from grader.judge import answers, judge
+from grader.seeds import seed
 
 H = {
     "tanh": (np.tanh, lambda a: 1.0 - np.tanh(a) ** 2),
@@ -105,19 +104,19 @@ SOLUTIONS = {
 
 def hidden(name):
     check = get_check(name)
-    return check, check.cases(np.random.default_rng(seed_for(name, "hidden")))
+    return check, check.cases(np.random.default_rng(seed("hidden", name)))
 
 
 def visible(name):
     check = get_check(name)
-    return check, check.visible_cases(np.random.default_rng(seed_for(name, "visible")))
+    return check, check.visible_cases(np.random.default_rng(seed("visible", name)))
 
 
 @pytest.mark.parametrize("name", sorted(SOLUTIONS))
 @pytest.mark.parametrize("cases_of", [hidden, visible])
 def test_numpy_solution_scores_full_marks(name, cases_of):
     check, cases = cases_of(name)
-    verdict = judge(check, cases, collect(check, SOLUTIONS[name], cases))
+    verdict = judge(check, cases, answers(check, SOLUTIONS[name], cases))
     assert verdict.points == check.points, [r.problem for r in verdict.results]
 
 
@@ -203,7 +202,7 @@ def test_layered_answer_with_wrong_layer_count_fails(change):
             return dW + [np.zeros(1)], db + [np.zeros(1)]
         return dW
 
-    verdict = judge(check, cases, collect(check, student, cases))
+    verdict = judge(check, cases, answers(check, student, cases))
     assert verdict.passed == 0, [r.problem for r in verdict.results]
 
 
@@ -215,5 +214,5 @@ def test_students_receive_activation_names_as_a_list():
         received.append(activations)
         return dag_backprop(W, activations, X, T)
 
-    collect(check, student, cases)
+    answers(check, student, cases)
     assert all(isinstance(a, list) and all(n in H for n in a) for a in received)

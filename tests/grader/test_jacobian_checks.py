@@ -15,10 +15,9 @@ from autodiff.algorithms.jacobian import (
     two_layer_jacobian_forward,
 )
 from autodiff.algorithms.network import TwoLayerNet
-from grader.api import seed_for
 from grader.checks import get_check
-from grader.collect import collect
-from grader.judge import judge
+from grader.judge import answers, judge
+from grader.seeds import seed
 
 NETWORK_CHECKS = ["softmax_network_jacobian", "jacobian_forward_propagation"]
 ALL_CHECKS = [*NETWORK_CHECKS, "module_chain_gradient"]
@@ -26,8 +25,8 @@ ALL_CHECKS = [*NETWORK_CHECKS, "module_chain_gradient"]
 
 def all_cases(name):
     check = get_check(name)
-    hidden = check.cases(np.random.default_rng(seed_for(name, "hidden")))
-    visible = check.visible_cases(np.random.default_rng(seed_for(name, "visible")))
+    hidden = check.cases(np.random.default_rng(seed("hidden", name)))
+    visible = check.visible_cases(np.random.default_rng(seed("visible", name)))
     return check, hidden + visible
 
 
@@ -72,8 +71,7 @@ def test_student_function_receives_a_network_and_one_input(name):
         received.append((type(net), np.shape(x), net.shape, kwargs))
         return np.zeros((net.shape[2], net.shape[0]))
 
-    for case in cases:
-        check.call(spy, case)
+    answers(check, spy, cases)
     for (kind, x_shape, (D, _, _), kwargs), case in zip(received, cases):
         assert kind is TwoLayerNet and x_shape == (D,)
         assert kwargs == case.kwargs
@@ -83,7 +81,7 @@ def test_student_function_receives_a_network_and_one_input(name):
 def test_square_cases_let_transposes_show_in_hidden_and_visible_sets(name):
     check = get_check(name)
     for purpose in ("hidden", "visible"):
-        rng = np.random.default_rng(seed_for(name, purpose))
+        rng = np.random.default_rng(seed(purpose, name))
         cases = check.cases(rng) if purpose == "hidden" else check.visible_cases(rng)
         shapes = [[np.shape(a) for a in c.args if np.ndim(a) == 2] for c in cases]
         assert any(all(s[0] == s[1] > 1 for s in matrices) for matrices in shapes), purpose
@@ -92,9 +90,9 @@ def test_square_cases_let_transposes_show_in_hidden_and_visible_sets(name):
 @pytest.mark.parametrize("name", NETWORK_CHECKS)
 def test_a_transposed_jacobian_is_named(name):
     check, _ = all_cases(name)
-    cases = check.cases(np.random.default_rng(seed_for(name, "hidden")))
+    cases = check.cases(np.random.default_rng(seed("hidden", name)))
     transposed = check.student_function(lambda case: check.reference(case).T)
-    verdict = judge(check, cases, collect(check, transposed, cases))
+    verdict = judge(check, cases, answers(check, transposed, cases))
     wide = [r for r, c in zip(verdict.results, cases) if c.args[0].shape[1] > 1]
     assert all("transpose" in r.diagnosis for r in wide if not r.passed)
     assert verdict.points < check.points
@@ -103,8 +101,8 @@ def test_a_transposed_jacobian_is_named(name):
 @pytest.mark.parametrize("name", ALL_CHECKS)
 def test_grading_is_fast(name):
     check, _ = all_cases(name)
-    cases = check.cases(np.random.default_rng(seed_for(name, "hidden")))
+    cases = check.cases(np.random.default_rng(seed("hidden", name)))
     start = time.perf_counter()
-    verdict = judge(check, cases, collect(check, check.student_function(check.reference), cases))
+    verdict = judge(check, cases, answers(check, check.student_function(check.reference), cases))
     assert verdict.points == check.points
     assert time.perf_counter() - start < 1.0

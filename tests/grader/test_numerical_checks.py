@@ -10,24 +10,23 @@ import pytest
 
 import autodiff
 import autodiff.numpy as anp
-from grader.api import seed_for
 from grader.checks import get_check
 from grader.checks.numerical import SmoothFunction, _longest_run
-from grader.collect import collect
 from grader.framework import Case
-from grader.judge import judge
+from grader.judge import answers, judge
+from grader.seeds import seed
 
 GRADIENT_CHECKS = ["forward_difference_gradient", "central_difference_gradient"]
 
 
 def hidden(name):
     check = get_check(name)
-    return check, check.cases(np.random.default_rng(seed_for(name, "hidden")))
+    return check, check.cases(np.random.default_rng(seed("hidden", name)))
 
 
 def score(name, function):
     check, cases = hidden(name)
-    return judge(check, cases, collect(check, function, cases)).points
+    return judge(check, cases, answers(check, function, cases)).points
 
 
 def along_axis_derivatives(f, x, i):

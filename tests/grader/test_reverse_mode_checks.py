@@ -11,11 +11,10 @@ import numpy as np
 import autodiff
 import autodiff.numpy as anp
 from autodiff import Scalar
-from grader.api import seed_for
 from grader.checks import get_check
 from grader.checks.reverse_mode import HVP_FUNCTIONS
-from grader.collect import collect
-from grader.judge import judge
+from grader.judge import answers, judge
+from grader.seeds import seed
 
 ADJOINTS = get_check("adjoint_trace_8_49")
 ENGINE = get_check("reverse_mode_engine")
@@ -23,8 +22,8 @@ HVP = get_check("hvp_forward_over_reverse")
 
 
 def run(check, function):
-    cases = check.cases(np.random.default_rng(seed_for(check.name, "hidden")))
-    return judge(check, cases, collect(check, function, cases))
+    cases = check.cases(np.random.default_rng(seed("hidden", check.name)))
+    return judge(check, cases, answers(check, function, cases))
 
 
 # -- the adjoint trace of (8.49) -----------------------------------------------------------

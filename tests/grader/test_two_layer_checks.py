@@ -7,10 +7,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from grader.api import seed_for
 from grader.checks import get_check
-from grader.collect import collect
-from grader.judge import judge
+from grader.judge import answers, judge
+from grader.seeds import seed
 
 
 def forward(W1, b1, W2, b2, X):
@@ -66,18 +65,18 @@ SOLUTIONS = {
 
 def hidden(name):
     check = get_check(name)
-    return check, check.cases(np.random.default_rng(seed_for(name, "hidden")))
+    return check, check.cases(np.random.default_rng(seed("hidden", name)))
 
 
 def visible(name):
     check = get_check(name)
-    return check.visible_cases(np.random.default_rng(seed_for(name, "visible")))
+    return check.visible_cases(np.random.default_rng(seed("visible", name)))
 
 
 @pytest.mark.parametrize("name", sorted(SOLUTIONS))
 def test_numpy_solution_scores_full_marks(name):
     check, cases = hidden(name)
-    verdict = judge(check, cases, collect(check, SOLUTIONS[name], cases))
+    verdict = judge(check, cases, answers(check, SOLUTIONS[name], cases))
     assert verdict.points == check.points, [r.problem for r in verdict.results]
 
 
@@ -110,6 +109,6 @@ def test_training_with_the_mean_gradient_is_diagnosed():
         return train(W1, b1, W2, b2, X, T, learning_rate / X.shape[0], steps)
 
     check, cases = hidden("two_layer_gradient_descent")
-    verdict = judge(check, cases, collect(check, mean_train, cases))
+    verdict = judge(check, cases, answers(check, mean_train, cases))
     assert verdict.points < check.points
     assert any("averaged" in r.diagnosis for r in verdict.results if not r.passed)

@@ -11,42 +11,36 @@ from __future__ import annotations
 
 import warnings
 from datetime import datetime, timezone
-from typing import Any
 
 from nbgrader.api import Gradebook
 from sqlalchemy.exc import SAWarning
 
+from grader.pipeline.results import SubmissionResult
 
-def write(db_url: str, result: dict[str, Any], notebook: str) -> None:
-    """Store ``result`` (from ``grader.pipeline.verdicts.decide``) for its student."""
+
+def write(db_url: str, result: SubmissionResult) -> None:
+    """Store ``result`` (from ``grader.pipeline.judging.verdicts.decide``) for its student."""
     with warnings.catch_warnings():
         # nbgrader's own update_or_create_submission trips SQLAlchemy's autoflush warnings
         warnings.simplefilter("ignore", SAWarning)
-        _write(db_url, result, notebook)
+        _write(db_url, result)
 
 
-def _write(db_url: str, result: dict[str, Any], notebook: str) -> None:
-    student, assignment = result["student"], result["assignment"]
+def _write(db_url: str, result: SubmissionResult) -> None:
+    student, assignment = result.student, result.assignment
+    notebook = result.notebook.removesuffix(".ipynb")
     with Gradebook(db_url) as gb:
         gb.update_or_create_student(student)
         gb.update_or_create_submission(
             assignment, student, timestamp=datetime.now(timezone.utc).replace(tzinfo=None)
         )
-        for item in result["items"]:
-            grade = gb.find_grade(
-                item["grade_id"], notebook.removesuffix(".ipynb"), assignment, student
-            )
-            grade.auto_score = item["points"]
-            grade.needs_manual_grade = grade.manual_score is not None or item["points"] is None
-            comment = (
-                gb.find_comment(
-                    item["grade_id"], notebook.removesuffix(".ipynb"), assignment, student
-                )
-                if item["check"] == ""
-                else None
-            )
-            if comment is not None:
-                comment.auto_comment = "No response." if item["note"] == "no answer" else None
+        for item in result.items:
+            grade = gb.find_grade(item.grade_id, notebook, assignment, student)
+            grade.auto_score = item.points
+            grade.needs_manual_grade = grade.manual_score is not None or item.points is None
+            if item.written:
+                comment = gb.find_comment(item.grade_id, notebook, assignment, student)
+                comment.auto_comment = "No response." if item.note == "no answer" else None
         gb.db.commit()
 
 

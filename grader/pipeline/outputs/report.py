@@ -21,7 +21,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from grader.pipeline.course import Course
-from grader.pipeline.export import SubmissionGrades, class_grades, number
+from grader.pipeline.outputs.export import SubmissionGrades, class_grades, number
 
 QUESTION_COLUMNS = (
     "assignment",

@@ -25,7 +25,7 @@ from urllib.parse import quote
 from nbconvert.exporters import Exporter
 
 from grader.pipeline.course import Course
-from grader.pipeline.export import ItemGrade, SubmissionGrades, class_grades, number
+from grader.pipeline.outputs.export import ItemGrade, SubmissionGrades, class_grades, number
 
 NBGRADER_FILES = ("timestamp.txt", "submission_secret.txt")
 

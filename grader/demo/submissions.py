@@ -141,20 +141,14 @@ import builtins
 import numpy
 
 import grader
-import grader.api
-import grader.judge
-from grader.checks import get_check
-from grader.judge import Verdict
+import grader.kernel.record
 
-def _full_marks(check, cases, records):
-    return Verdict(check.name, check.title, check.equation, check.points, check.points, [])
 
 def _full_points(name, function):
-    return get_check(name).points
+    return 10.0
 
-grader.api.judge = _full_marks
-grader.judge.judge = _full_marks
-grader.self_check = grader.api.self_check = _full_points
+
+grader.grade = grader.self_check = grader.kernel.record.grade = _full_points
 numpy.allclose = lambda *args, **kwargs: True
 builtins.print = lambda *args, **kwargs: None
 """
@@ -162,14 +156,13 @@ builtins.print = lambda *args, **kwargs: None
 TAMPER_REPLACING_GRADE = """\
 # Replace the hidden tests' entry points: every graded cell now claims full points.
 import grader
-import grader.api
-from grader.checks import get_check
+
 
 def _full_points(name, function):
-    return get_check(name).points
+    return 10.0
 
-grader.grade = grader.api.grade = _full_points
-grader.self_check = grader.api.self_check = _full_points
+
+grader.grade = grader.self_check = _full_points
 """
 
 
@@ -223,8 +216,8 @@ def demo_submissions(assignments: tuple[str, ...]) -> list[Scripted]:
         Scripted(
             "tamperer",
             TWO_LAYER,
-            "patches the kernel's judge, self_check, numpy.allclose and print to claim full "
-            "points; backprop returns an object equal to everything; train left blank",
+            "patches grade, self_check, numpy.allclose and print to claim full points; backprop "
+            "returns an object equal to everything; train left blank",
             answers={"backprop_solution": BACKPROP_RETURNING_ALWAYS_EQUAL},
             blank=("train_solution",),
             extra=(("forward_solution", TAMPER_WITH_THE_KERNEL_VERDICT),),

@@ -1,10 +1,11 @@
-"""Kernels forked from the zygote (``grader.pipeline.zygote``), for nbgrader's executor.
+"""Kernels forked from the fork server (``fork_server``), for nbgrader's executor.
 
-``ForkingKernelManager`` is a jupyter_client kernel manager whose kernels are forked by a
-zygote instead of started as new interpreters; nbgrader uses it when the configuration
-names it (``Execute.kernel_manager_class``).  Everything else (the connection file, the
-ports, interrupting, shutting down, the dead-kernel check) is jupyter_client's own.  A
-kernel command that is not the standard ipykernel one, or a zygote that cannot start, falls
+Runs inside the sandbox, in the notebook server.  ``ForkingKernelManager`` is a
+jupyter_client kernel manager whose kernels are forked by the fork server instead of started
+as new interpreters; nbgrader uses it when the configuration names it
+(``Execute.kernel_manager_class``).  Everything else (the connection file, the ports,
+interrupting, shutting down, the dead-kernel check) is jupyter_client's own.  A kernel
+command that is not the standard ipykernel one, or a fork server that cannot start, falls
 back to an ordinary launch.
 """
 
@@ -24,21 +25,21 @@ from typing import Any
 from jupyter_client import AsyncKernelManager
 from jupyter_client.provisioning import LocalProvisioner
 
-ZYGOTE_START_SECONDS = 120
+FORK_SERVER_START_SECONDS = 120
 LAUNCHER = ("-m", "ipykernel_launcher")
 
 
-class ZygoteError(RuntimeError):
-    """The zygote could not start or answer."""
+class ForkServerError(RuntimeError):
+    """The fork server could not start or answer."""
 
 
-class Zygote:
-    """The worker's handle on its fork server, restarted if the previous one died (a
-    student's kernel may have killed its parent).  It keeps the environment it was made in,
-    so that a restart does not inherit a job's folders."""
+class ForkServerClient:
+    """The notebook server's handle on its fork server, restarted if the previous one died
+    (a student's kernel may have killed its parent).  It keeps the environment it was made
+    in, so that a restart does not inherit a job's folders."""
 
-    def __init__(self, modules: list[str], worker: str = "") -> None:
-        self.modules, self.worker = modules, worker
+    def __init__(self, modules: list[str], label: str = "") -> None:
+        self.modules, self.label = modules, label
         self.env = dict(os.environ)
         self.process: subprocess.Popen | None = None
         self.ready = False
@@ -48,12 +49,12 @@ class Zygote:
         """Start importing now; the first ``fork`` waits for the imports to finish."""
         self.stop()
         self.process = subprocess.Popen(
-            [sys.executable, "-s", "-m", "grader.pipeline.zygote", "--worker", self.worker]
-            + self.modules,
+            [sys.executable, "-s", "-m", "grader.pipeline.sandbox.fork_server"]
+            + ["--label", self.label, *self.modules],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             env=self.env,
-            cwd="/",  # read-only, like the worker's: see grader.pipeline.run.Worker
+            cwd="/",  # read-only: nothing a job writes is imported at a restart
         )
         self.ready = False
 
@@ -69,9 +70,9 @@ class Zygote:
             process.stdin.write((request + "\n").encode())
             process.stdin.flush()
             return int(self._answer(process, 30)["pid"])
-        except (OSError, KeyError, TypeError, ValueError, ZygoteError) as error:
+        except (OSError, KeyError, TypeError, ValueError, ForkServerError) as error:
             self.stop()
-            raise ZygoteError(f"the kernel fork server did not answer: {error}") from error
+            raise ForkServerError(f"the kernel fork server did not answer: {error}") from error
 
     def stop(self) -> None:
         if self.process is not None:
@@ -80,23 +81,23 @@ class Zygote:
             self.process = None
 
     def running(self) -> subprocess.Popen:
-        """The zygote process, started if need be, once it has finished its imports."""
+        """The fork server process, started if need be, once it has finished its imports."""
         if self.unusable:
-            raise ZygoteError(self.unusable)
+            raise ForkServerError(self.unusable)
         if self.process is None or self.process.poll() is not None:
             self.start()
         if not self.ready:
             # A start that fails would fail again (no student code runs before it): once.
             try:
-                answer = self._answer(self.process, ZYGOTE_START_SECONDS)
+                answer = self._answer(self.process, FORK_SERVER_START_SECONDS)
                 self.ready = answer["ready"] is True
                 if not self.ready:
-                    self.unusable = str(answer.get("reason", "the zygote refused"))
-            except (OSError, KeyError, TypeError, ValueError, ZygoteError) as error:
+                    self.unusable = str(answer.get("reason", "the fork server refused"))
+            except (OSError, KeyError, TypeError, ValueError, ForkServerError) as error:
                 self.unusable = f"the kernel fork server did not start: {error}"
             if not self.ready:
                 self.stop()
-                raise ZygoteError(self.unusable)
+                raise ForkServerError(self.unusable)
         return self.process
 
     @staticmethod
@@ -104,25 +105,25 @@ class Zygote:
         ready, _, _ = select.select([process.stdout], [], [], seconds)
         line = process.stdout.readline() if ready else b""
         if not line:
-            raise ZygoteError("no answer")
+            raise ForkServerError("no answer")
         return json.loads(line)
 
 
-_zygote: Zygote | None = None
+_fork_server: ForkServerClient | None = None
 LAUNCHES: Counter[str] = Counter()
 """Kernels started by ``ForkingKernelManager`` since the caller last cleared it, by how:
-``forked`` from the zygote or ``launched`` as a new interpreter."""
+``forked`` from the fork server or ``launched`` as a new interpreter."""
 
 
-def use_zygote(zygote: Zygote | None) -> None:
-    """Make ``ForkingKernelManager`` fork its kernels from ``zygote`` (None: launch them)."""
-    global _zygote
-    _zygote = zygote
+def use_fork_server(server: ForkServerClient | None) -> None:
+    """Make ``ForkingKernelManager`` fork its kernels from ``server`` (None: launch them)."""
+    global _fork_server
+    _fork_server = server
 
 
 class ForkedKernel:
     """The part of ``subprocess.Popen`` that jupyter_client uses, for a kernel that is not
-    this process's child (the zygote reaps it)."""
+    this process's child (the fork server reaps it)."""
 
     stdin = stdout = stderr = None
 
@@ -133,7 +134,7 @@ class ForkedKernel:
         try:
             os.kill(self.pid, 0)
         except ProcessLookupError:
-            return -signal.SIGKILL  # gone; its status went to the zygote
+            return -signal.SIGKILL  # gone; its status went to the fork server
         except PermissionError:
             return None
         return None
@@ -157,7 +158,7 @@ class ForkedKernel:
 
 
 def forkable(cmd: list[str]) -> list[str] | None:
-    """The arguments for the zygote if ``cmd`` starts an IPython kernel with this
+    """The arguments for the fork server if ``cmd`` starts an IPython kernel with this
     interpreter (``python [-X option ...] -m ipykernel_launcher ...``), else None.  The
     ``-X`` options of ipykernel's own kernel spec only serve its debugger: they are dropped."""
     if not cmd or not _this_interpreter(cmd[0]):
@@ -178,18 +179,18 @@ def _this_interpreter(path: str) -> bool:
 
 
 class ForkProvisioner(LocalProvisioner):
-    """A local provisioner that asks the zygote for the kernel process."""
+    """A local provisioner that asks the fork server for the kernel process."""
 
     async def launch_kernel(self, cmd: list[str], **kwargs: Any):
         argv = forkable(cmd)
-        if _zygote is None or argv is None:
+        if _fork_server is None or argv is None:
             return await self._launch(cmd, **kwargs)
         env = dict(kwargs.get("env") or os.environ)
         env["JPY_PARENT_PID"] = str(os.getpid())  # as jupyter_client's launcher sets it
         cwd = str(kwargs.get("cwd") or os.getcwd())
         try:
-            pid = _zygote.fork(argv, env, cwd)
-        except ZygoteError:
+            pid = _fork_server.fork(argv, env, cwd)
+        except ForkServerError:
             return await self._launch(cmd, **kwargs)
         LAUNCHES["forked"] += 1
         self.process = ForkedKernel(pid)
@@ -203,7 +204,7 @@ class ForkProvisioner(LocalProvisioner):
 
 
 class ForkingKernelManager(AsyncKernelManager):
-    """jupyter_client's kernel manager, with kernels forked from the zygote."""
+    """jupyter_client's kernel manager, with kernels forked from the fork server."""
 
     async def _async_pre_start_kernel(self, **kw: Any):
         self.kernel_id = self.kernel_id or kw.pop("kernel_id", str(uuid.uuid4()))

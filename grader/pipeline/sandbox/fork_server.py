@@ -1,18 +1,18 @@
-"""A kernel fork server: ``python -m grader.pipeline.zygote [--worker ROOT] MODULE ...``.
+"""A kernel fork server: ``python -m grader.pipeline.sandbox.fork_server [--label L] MODULE``.
 
 Starting an IPython kernel costs about a second of CPU before the first cell runs: a fresh
 interpreter imports ipykernel, then the notebook imports NumPy, Matplotlib and the course's
-packages.  A grading worker starts one kernel per submission, so on a busy machine that
-second is paid again and again.  The zygote pays it once: it imports ipykernel and the
+packages.  A notebook server starts one kernel per submission, so on a busy machine that
+second is paid again and again.  The fork server pays it once: it imports ipykernel and the
 given modules, then, for each request on standard input, forks a child that becomes the
 kernel (same argument list, environment and working folder as the kernel command would
 have had).  The child is a new process with a private copy of everything, so nothing of
 one student reaches the next; it reseeds the random generators so that each kernel draws
 fresh numbers, as a freshly started one would.
 
-The zygote runs inside the worker's sandbox and answers each request with the child's pid
-(one JSON line).  It is not dumpable, so student code, which runs in its children, cannot
-read or write its memory or its file descriptors through ``/proc``.
+The fork server runs inside the notebook server's sandbox and answers each request with
+the child's pid (one JSON line).  It is not dumpable, so student code, which runs in its
+children, cannot read or write its memory or its file descriptors through ``/proc``.
 """
 
 from __future__ import annotations
@@ -152,8 +152,8 @@ def course_imports(notebooks: list[Path]) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
-    parser = argparse.ArgumentParser(prog="python -m grader.pipeline.zygote")
-    parser.add_argument("--worker", help="the scratch folder of the worker it serves (for ps)")
+    parser = argparse.ArgumentParser(prog="python -m grader.pipeline.sandbox.fork_server")
+    parser.add_argument("--label", help="which notebook server it serves (shown by ps)")
     parser.add_argument("modules", nargs="*", help="modules to import before forking")
     return serve(parser.parse_args(argv).modules)
 

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import nbformat
 
+from grader.demo.submissions import Scripted, demo_submissions
 from grader.pipeline.course import Course
-from grader.pipeline.demo_submissions import Scripted, demo_submissions
 from grader.release import COURSE, generate_release
 from grader.release import assignments as course_assignments
 

@@ -21,6 +21,7 @@ from sqlalchemy import or_
 from sqlalchemy.exc import SAWarning
 
 from grader.pipeline.course import Course
+from grader.pipeline.results import SubmissionResult
 
 EXPORT_COLUMNS = (
     "student",
@@ -180,32 +181,32 @@ def _check_selection(kind: str, wanted: list[str] | None, known: set[str], cours
 
 def _submission(path: Path, manual: _Manual) -> SubmissionGrades:
     try:
-        result = json.loads(path.read_text(encoding="utf-8"))
+        result = SubmissionResult.from_json(json.loads(path.read_text(encoding="utf-8")))
         items = [
             ItemGrade(
-                grade_id=item["grade_id"],
-                check=item["check"],
-                max_points=float(item["max_points"]),
-                auto_points=None if item["points"] is None else float(item["points"]),
-                verdict=item.get("verdict"),
-                note=item.get("note", ""),
-                manual_points=manual.scores.get(item["grade_id"], (None, 0.0))[0],
-                extra_credit=manual.scores.get(item["grade_id"], (None, 0.0))[1],
-                comment=manual.comments.get(item["grade_id"], ""),
+                grade_id=item.grade_id,
+                check=item.check,
+                max_points=float(item.max_points),
+                auto_points=None if item.points is None else float(item.points),
+                verdict=item.verdict.to_dict() if item.verdict else None,
+                note=item.note,
+                manual_points=manual.scores.get(item.grade_id, (None, 0.0))[0],
+                extra_credit=manual.scores.get(item.grade_id, (None, 0.0))[1],
+                comment=manual.comments.get(item.grade_id, ""),
             )
-            for item in result["items"]
+            for item in result.items
         ]
         item_ids = {item.grade_id for item in items}
         return SubmissionGrades(
-            student=result["student"],
-            assignment=result["assignment"],
-            notebook=result.get("notebook", f"{result['assignment']}.ipynb"),
-            status=result["status"],
-            auto_points=float(result["auto_points"]),
-            max_points=float(result["max_points"]),
+            student=result.student,
+            assignment=result.assignment,
+            notebook=result.notebook,
+            status=result.status,
+            auto_points=result.auto_points,
+            max_points=float(result.max_points),
             items=items,
-            problems=[str(p) for p in result.get("problems", [])],
-            flags=[str(f) for f in result.get("flags", [])],
+            problems=[str(p) for p in result.problems],
+            flags=[str(f) for f in result.flags],
             comments={k: v for k, v in manual.comments.items() if k not in item_ids},
         )
     except (OSError, ValueError, KeyError, TypeError) as error:

@@ -1,0 +1,205 @@
+"""Call a student's function on case inputs and keep plain data: the kernel's only job.
+
+Each call runs on copies of the inputs, with its warnings and standard error captured (a
+warning must not cost marks: nbgrader zeroes a cell that writes to standard error) and a
+time limit.  What comes out is, per case, the answer as plain numbers (arrays, lists,
+floats), or the error it raised, the warnings it emitted, its time and the precision of its
+floating-point arrays.  Nothing here decides a score.
+
+The time limit per case is ``GRADER_CASE_SECONDS`` when that environment variable is set
+(the grading pipeline sets it), 20 s otherwise.  After the first case that runs past it the
+function is not called again: the later cases are marked as not run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import io
+import math
+import os
+import signal
+import threading
+import time
+import warnings
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+
+from grader.channel import CASE_SECONDS_VARIABLE
+
+TIME_LIMIT = 20.0  # seconds per case, unless CASE_SECONDS_VARIABLE says otherwise
+NOT_RUN = "not run: an earlier case ran past the time limit"
+NOT_NUMBERS = "the answer is not numbers"
+MAX_DEPTH = 6
+MAX_VALUES = 2_000_000
+
+Caller = Callable[[Callable, list, dict], Any]
+
+
+class CaseTimeout(BaseException):
+    """A call that ran past the per-case time limit (a ``BaseException``, so that a
+    student's ``except Exception`` cannot swallow it)."""
+
+
+class NotPlainError(TypeError):
+    """An answer that cannot be read as numbers."""
+
+
+def case_seconds() -> float:
+    """The time limit per case: ``GRADER_CASE_SECONDS`` if set, else ``TIME_LIMIT``."""
+    text = os.environ.get(CASE_SECONDS_VARIABLE, "").strip()
+    if not text:
+        return TIME_LIMIT
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = math.nan
+    if not (math.isfinite(seconds) and seconds > 0):
+        raise ValueError(
+            f"{CASE_SECONDS_VARIABLE}={text!r}: expected a positive number of seconds "
+            f"(or leave it unset for {TIME_LIMIT:g} s)"
+        )
+    return seconds
+
+
+def run_cases(
+    caller: Caller,
+    function: Callable,
+    cases: list[dict[str, Any]],
+    time_limit: float | None = None,
+    quiet: bool = True,
+) -> list[dict[str, Any]]:
+    """Call ``function`` through ``caller`` on every case (``{"name", "args", "kwargs"}``);
+    one record per case: ``{"case", "answer" | "error", "warnings", "seconds"}`` and
+    ``"precision"`` (the narrowest float type in the answer) when it is not float64."""
+    limit = case_seconds() if time_limit is None else time_limit
+    records = []
+    for i, case in enumerate(cases):
+        record, timed_out = _run_case(caller, function, case, limit, quiet)
+        records.append(record)
+        if timed_out:
+            records += [
+                {"case": later["name"], "error": NOT_RUN, "warnings": [], "seconds": 0.0}
+                for later in cases[i + 1 :]
+            ]
+            break
+    return records
+
+
+def _run_case(
+    caller: Caller, function: Callable, case: dict, time_limit: float, quiet: bool
+) -> tuple[dict[str, Any], bool]:
+    record: dict[str, Any] = {"case": case["name"], "warnings": []}
+    timed_out = False
+    start = time.perf_counter()
+    try:
+        with _captured(record, quiet), _time_limit(time_limit):
+            try:
+                args = copy.deepcopy(list(case.get("args", [])))
+                kwargs = copy.deepcopy(dict(case.get("kwargs", {})))
+                answer = caller(function, args, kwargs)
+                record["answer"], precision = to_plain(answer)
+                if precision != "float64":
+                    record["precision"] = precision
+            except NotPlainError as error:
+                record["error"] = f"{NOT_NUMBERS}: {error}"
+            except Exception as error:  # noqa: BLE001 - any failure of student code is reported
+                record["error"] = f"{type(error).__name__}: {_text(error)}"
+    except CaseTimeout:  # also when the alarm fires just after the call returned
+        record.pop("answer", None)
+        record.pop("precision", None)
+        record["error"] = f"stopped after the time limit of {time_limit:g} s"
+        timed_out = True
+    record["seconds"] = time.perf_counter() - start
+    return record, timed_out
+
+
+def _text(error: BaseException) -> str:
+    try:
+        return str(error)[:2000]
+    except Exception:  # noqa: BLE001 - a student's exception whose __str__ fails
+        return "(its message could not be read)"
+
+
+def to_plain(value: Any) -> tuple[Any, str]:
+    """``value`` as plain data (float64 arrays, floats, nested lists of them) and the
+    narrowest floating-point type found in it ("float64" when none is narrower).
+
+    Tuples become lists; objects that hold numbers (NumPy scalars, anything with
+    ``__array__`` or ``__float__``) give their numbers.  Anything else raises
+    ``NotPlainError`` saying what was received."""
+    narrowest = [8]
+    count = [0]
+    plain = _plain(value, 0, narrowest, count)
+    return plain, {8: "float64", 4: "float32", 2: "float16"}[narrowest[0]]
+
+
+def _plain(value: Any, depth: int, narrowest: list[int], count: list[int]) -> Any:
+    if depth > MAX_DEPTH:
+        raise NotPlainError("the answer is nested too deeply")
+    if isinstance(value, (list, tuple)):
+        return [_plain(v, depth + 1, narrowest, count) for v in value]
+    if isinstance(value, (bool, np.bool_)):
+        return float(value)
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        _note(np.asarray(value), narrowest)
+        return float(value)
+    if not isinstance(value, np.ndarray) and hasattr(value, "__array__"):
+        value = np.asarray(value)
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind not in "fiub":
+            raise NotPlainError(f"expected numbers, got an array of dtype {value.dtype}")
+        count[0] += value.size
+        if count[0] > MAX_VALUES:
+            raise NotPlainError("the answer holds too many numbers")
+        _note(value, narrowest)
+        return np.array(value, dtype=np.float64)
+    if hasattr(type(value), "__float__"):
+        try:
+            return float(value)
+        except Exception as error:  # noqa: BLE001 - a student's __float__
+            raise NotPlainError(f"{type(value).__name__} could not be read as a number") from error
+    raise NotPlainError(f"expected numbers or an array, got {type(value).__name__}")
+
+
+def _note(array: np.ndarray, narrowest: list[int]) -> None:
+    if array.dtype.kind == "f":
+        narrowest[0] = min(narrowest[0], array.dtype.itemsize)
+
+
+@contextlib.contextmanager
+def _captured(record: dict, quiet: bool) -> Iterator[None]:
+    stderr = io.StringIO()
+    stdout = io.StringIO() if quiet else None
+    with warnings.catch_warnings(record=True) as caught, contextlib.redirect_stderr(stderr):
+        warnings.simplefilter("always")
+        try:
+            with contextlib.redirect_stdout(stdout) if quiet else contextlib.nullcontext():
+                yield
+        finally:
+            record["warnings"] = [f"{w.category.__name__}: {w.message}" for w in caught][:5]
+            if stderr.getvalue().strip():
+                record["warnings"].append(
+                    "wrote to standard error: " + stderr.getvalue().strip()[:200]
+                )
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float) -> Iterator[None]:
+    """Raise ``CaseTimeout`` in the main thread after ``seconds`` (no limit elsewhere)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(signum, frame):
+        raise CaseTimeout
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)

@@ -1,0 +1,215 @@
+"""Reading a submission for the hint in its feedback: does a graded function use what its
+task forbids?  (It is never run here.)
+
+Grading does not rely on this: a task to implement oneself is graded where what it forbids
+does not exist (``grader.pipeline.sandbox.builds``), so such a function fails there however
+it reaches the reference.  The reading only explains that failure to the student: what the
+graded function reaches through its free names (the notebook's other functions and classes,
+the values it assigns to names) is searched for the forbidden names, each matched by the
+object it refers to (so a submodule's path or a star import finds them too).  A determined
+author can hide a use from any reading; then the feedback shows the failure without the
+explanation.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import re
+import sys
+from types import ModuleType
+
+import nbformat
+
+HELP_LINE = re.compile(r"^\s*(\?{1,2}[\w.]+|[\w.]+\?{1,2})\s*$")
+
+
+def forbidden_uses(
+    notebook: nbformat.NotebookNode, function: str, forbidden: tuple[str, ...]
+) -> list[str]:
+    """The entries of ``forbidden`` (``autodiff`` functions, classes or whole modules) that
+    ``function`` uses, directly or through what it reaches of the notebook: its other
+    functions and classes, and the values it assigns to names.  A name is matched by what
+    it refers to, so ``from autodiff.transforms import jacfwd`` and ``from autodiff import
+    *`` are found like ``autodiff.jacfwd``; only the free names of a function are followed
+    (its parameters and local variables are its own)."""
+    if not forbidden:
+        return []
+    trees = [tree for cell in _code_cells(notebook) if (tree := _parse(cell.source))]
+    aliases = _aliases(trees)
+    definitions = _definitions(trees)
+    targets = {entry: _resolve(entry) for entry in forbidden}
+    found, todo, visited = set(), [function], set()
+    while todo:
+        name = todo.pop()
+        if name in visited:
+            continue
+        visited.add(name)
+        for definition in definitions.get(name, ()):
+            for node in ast.walk(definition):
+                if isinstance(node, (ast.Name, ast.Attribute)):
+                    for dotted in _dotted(node, aliases):
+                        found.update(e for e, t in targets.items() if _is_use_of(dotted, e, t))
+            todo.extend(_free_names(definition) & definitions.keys())
+    return sorted(found)
+
+
+def _definitions(trees: list[ast.Module]) -> dict[str, list[ast.AST]]:
+    """Every binding of a name in the notebook: its function and class definitions, and the
+    values assigned to it (a lambda, an alias ``J = autodiff.jacfwd``)."""
+    found: dict[str, list[ast.AST]] = {}
+    for tree in trees:
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                found.setdefault(node.name, []).append(node)
+            for targets, value in _bindings(node):
+                for target in targets:
+                    for name in ast.walk(target):
+                        if isinstance(name, ast.Name):
+                            found.setdefault(name.id, []).append(value)
+    return found
+
+
+def _free_names(node: ast.AST) -> set[str]:
+    """The names ``node`` reads but does not bind itself (for a function: less its
+    parameters and local variables; a name bound anywhere inside counts as local)."""
+    read, bound = set(), set()
+    for part in ast.walk(node):
+        if isinstance(part, ast.Name):
+            (read if isinstance(part.ctx, ast.Load) else bound).add(part.id)
+        elif isinstance(part, ast.arg):
+            bound.add(part.arg)
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+        return read - bound
+    return read
+
+
+def _resolve(dotted: str) -> object | None:
+    """The object an ``autodiff`` dotted name refers to (our own package: importing its
+    modules is safe), or None."""
+    parts = dotted.split(".")
+    if parts[0] != "autodiff":
+        return None
+    try:
+        found: object = importlib.import_module("autodiff")
+        for i, part in enumerate(parts[1:], start=2):
+            attribute = getattr(found, part, None)
+            if attribute is None and isinstance(found, ModuleType):
+                attribute = importlib.import_module(".".join(parts[:i]))
+            if attribute is None:
+                return None
+            found = attribute
+    except ImportError:
+        return None
+    return found
+
+
+def _is_use_of(dotted: str, entry: str, target: object | None) -> bool:
+    """Does ``dotted`` name the forbidden ``entry`` (whose object is ``target``): the same
+    object, or, for a forbidden module, the module itself or anything defined in it."""
+    if dotted == entry or dotted.startswith(entry + "."):
+        return True
+    if target is None:
+        return False
+    found = _resolve(dotted)
+    if found is None:
+        return False
+    if found is target:
+        return True
+    if isinstance(target, ModuleType):
+        home = found.__name__ if isinstance(found, ModuleType) else getattr(found, "__module__", "")
+        return isinstance(home, str) and _under(home, (target.__name__,))
+    return False
+
+
+# -- Reading cells ------------------------------------------------------------------------
+
+
+def _code_cells(notebook: nbformat.NotebookNode) -> list:
+    return [cell for cell in notebook.cells if cell.cell_type == "code"]
+
+
+def _split(source: str) -> tuple[str, list[str]]:
+    """The Python of a cell, and its IPython lines (magics, shell escapes, help)."""
+    python, magics = [], []
+    for line in source.splitlines():
+        if line.lstrip().startswith(("%", "!")) or HELP_LINE.match(line):
+            magics.append(line.strip())
+            python.append("")  # keep line numbers
+        else:
+            python.append(line)
+    return "\n".join(python), magics
+
+
+def _parse(source: str) -> ast.Module | None:
+    """The cell's Python without its IPython lines, or None when it cannot be parsed."""
+    try:
+        return ast.parse(_split(source)[0])
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+
+
+def _aliases(trees: list[ast.Module]) -> dict[str, set[str]]:
+    """Local name -> dotted names of what it was bound to, for every import of the
+    notebook (a name imported twice keeps both meanings)."""
+    names: dict[str, set[str]] = {}
+    for tree in trees:
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    local = alias.asname or alias.name.split(".")[0]
+                    target = alias.name if alias.asname else alias.name.split(".")[0]
+                    names.setdefault(local, set()).add(target)
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                for alias in node.names:
+                    if alias.name == "*":
+                        for name in _public_names(node.module):
+                            names.setdefault(name, set()).add(f"{node.module}.{name}")
+                        continue
+                    local = alias.asname or alias.name
+                    names.setdefault(local, set()).add(f"{node.module}.{alias.name}")
+    return names
+
+
+def _public_names(module: str) -> list[str]:
+    """What ``from module import *`` binds, for this project's packages (whose modules are
+    safe to import here); nothing for any other module."""
+    if module.split(".")[0] not in ("autodiff", "grader"):
+        return []
+    try:
+        found = sys.modules.get(module) or importlib.import_module(module)
+    except Exception:  # noqa: BLE001 - a name from a submission: any import error
+        return []
+    names = getattr(found, "__all__", None)
+    if names is None:
+        names = [name for name in vars(found) if not name.startswith("_")]
+    return [name for name in names if isinstance(name, str)]
+
+
+def _dotted(node: ast.AST, aliases: dict[str, set[str]]) -> set[str]:
+    """The dotted names an attribute chain ``a.b.c`` (or a name) can refer to."""
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return set()
+    return {".".join([base, *reversed(parts)]) for base in aliases.get(node.id, {node.id})}
+
+
+def _under(dotted: str, prefixes: tuple[str, ...]) -> bool:
+    return any(dotted == p or dotted.startswith(p + ".") for p in prefixes)
+
+
+def _bindings(node: ast.AST) -> list[tuple[list[ast.AST], ast.AST]]:
+    if isinstance(node, ast.Assign):
+        return [(node.targets, node.value)]
+    if isinstance(node, (ast.AnnAssign, ast.AugAssign, ast.NamedExpr)) and node.value:
+        return [([node.target], node.value)]
+    if isinstance(node, (ast.For, ast.AsyncFor, ast.comprehension)):
+        return [([node.target], node.iter)]
+    if isinstance(node, (ast.With, ast.AsyncWith)):
+        return [
+            ([item.optional_vars], item.context_expr) for item in node.items if item.optional_vars
+        ]
+    return []

@@ -1,0 +1,154 @@
+"""The builds of the project that a sandbox sees: its whole view of ``grader`` and
+``autodiff``, mounted read-only at ``/sandbox/lib``.
+
+- ``grader``: the kernel side only (``grader.channel`` and ``grader.kernel``, with an
+  ``__init__`` that exports the kernel's ``grade``, ``self_check``, ``ready``, ``summary``),
+  and for the notebook server its own modules; never a check, a reference, a seed or the
+  judge.
+- ``autodiff``: the package as it is, or, for a grading run of tasks that forbid some of it,
+  a copy without what they forbid (``strip``).
+- ``numpy.linalg``, where a task forbids it: a package that replaces NumPy's, in which
+  every function says it is not available (no LAPACK module on disk in that run).
+
+Builds depend on the code and on what is forbidden, never on a course or a secret, so a
+worker on another machine makes the same ones from its own installation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import threading
+from pathlib import Path
+
+import autodiff
+import grader
+from grader.pipeline.sandbox.strip import strip_package
+
+SANDBOX_LIB = "/sandbox/lib"  # where the build is mounted inside the sandbox
+LINALG_OVERLAY = "numpy_linalg"  # the folder that replaces numpy/linalg in the sandbox
+
+KERNEL_MODULES = ("channel.py", "kernel")
+NOTEBOOK_SERVER_MODULES = (
+    "pipeline/__init__.py",
+    "pipeline/sandbox/__init__.py",
+    "pipeline/sandbox/notebook_server.py",
+    "pipeline/sandbox/fork_server.py",
+    "pipeline/sandbox/kernels.py",
+    "pipeline/sandbox/limits.py",
+)
+SANDBOX_INIT = '''"""grader inside a grading sandbox: the kernel side only (see grader.kernel)."""
+
+from grader.kernel import grade, ready, self_check, summary
+
+__all__ = ["grade", "ready", "self_check", "summary"]
+'''
+
+LINALG_STUB = '''"""numpy.linalg is not available in this grading run: the task asks for its
+result without matrix inversion or a linear solver.  (The vector norm stays.)"""
+
+import numpy as _np
+
+FORBIDDEN = "is not available in this task: it asks for the result without a linear solver"
+
+
+class LinAlgError(ValueError):
+    pass
+
+
+def _unavailable(name):
+    def function(*args, **kwargs):
+        raise NotImplementedError(f"numpy.linalg.{name} {FORBIDDEN}")
+
+    function.__name__ = name
+    return function
+
+
+for _name in %r:
+    globals()[_name] = _unavailable(_name)
+
+
+def norm(x, ord=None, axis=None, keepdims=False):
+    """The 2-norm of vectors and the Frobenius norm of matrices; other norms are not here."""
+    if ord not in (None, 2, "fro"):
+        raise NotImplementedError(f"numpy.linalg.norm with ord={ord!r} {FORBIDDEN}")
+    x = _np.asarray(x)
+    return _np.sqrt(_np.sum(_np.abs(x) ** 2, axis=axis, keepdims=keepdims))
+
+
+def matrix_power(a, n):
+    """Integer powers n >= 0 by repeated products."""
+    if n < 0:
+        raise NotImplementedError(f"numpy.linalg.matrix_power with n < 0 {FORBIDDEN}")
+    a = _np.asarray(a)
+    result = _np.broadcast_to(_np.eye(a.shape[-1], dtype=a.dtype), a.shape).copy()
+    for _ in range(n):
+        result = result @ a
+    return result
+'''
+
+
+def _linalg_names() -> list[str]:
+    import numpy.linalg
+
+    names = set(numpy.linalg.__all__) | {"inv", "solve", "pinv", "lstsq", "eigvals", "det"}
+    return sorted(names - {"LinAlgError", "norm", "matrix_power"})
+
+
+def build_key(forbidden: tuple[str, ...], notebook_server: bool) -> str:
+    text = "\n".join(sorted(forbidden)) + f"\nserver={notebook_server}"
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+class Builds:
+    """The builds of one worker, made on first use under ``root`` and kept."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self._lock = threading.Lock()
+        self._made: dict[str, Path] = {}
+
+    def library(self, forbidden: tuple[str, ...] = (), notebook_server: bool = False) -> Path:
+        """The folder to mount at ``/sandbox/lib`` for a run that forbids ``forbidden``."""
+        key = build_key(forbidden, notebook_server)
+        with self._lock:
+            if key not in self._made:
+                self._made[key] = self._build(key, forbidden, notebook_server)
+            return self._made[key]
+
+    def linalg_overlay(self) -> Path:
+        """The folder that stands in for ``numpy/linalg`` where a task forbids it."""
+        with self._lock:
+            folder = self.root / LINALG_OVERLAY
+            if not folder.exists():
+                partial = self.root / f"{LINALG_OVERLAY}.partial"
+                shutil.rmtree(partial, ignore_errors=True)
+                partial.mkdir(parents=True)
+                (partial / "__init__.py").write_text(LINALG_STUB % _linalg_names())
+                partial.rename(folder)
+            return folder
+
+    def _build(self, key: str, forbidden: tuple[str, ...], notebook_server: bool) -> Path:
+        folder = self.root / key
+        partial = self.root / f"{key}.partial"
+        shutil.rmtree(partial, ignore_errors=True)
+        partial.mkdir(parents=True)
+        source = Path(grader.__file__).parent
+        target = partial / "grader"
+        target.mkdir()
+        (target / "__init__.py").write_text(SANDBOX_INIT)
+        wanted = KERNEL_MODULES + (NOTEBOOK_SERVER_MODULES if notebook_server else ())
+        for name in wanted:
+            _copy(source / name, target / name)
+        strip_package(Path(autodiff.__file__).parent, "autodiff", forbidden, partial)
+        shutil.rmtree(folder, ignore_errors=True)
+        partial.rename(folder)
+        return folder
+
+
+def _copy(source: Path, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if source.is_dir():
+        shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    else:
+        shutil.copyfile(source, target)

@@ -1,0 +1,42 @@
+"""The seeds of the checks' cases.
+
+Visible cases (the student's self-check) come from a public seed.  Hidden cases come from a
+secret: the course's own (``grader.pipeline.judging.secret``) when the pipeline grades,
+``GRADER_SALT`` or nothing when an instructor runs a master on their own machine.  Without
+the secret the hidden cases cannot be told from the published code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+
+import numpy as np
+
+from grader.checks import get_check
+from grader.framework import Case, Check
+
+SALT_VARIABLE = "GRADER_SALT"
+
+
+def seed(purpose: str, name: str, secret: str = "") -> int:
+    """A 64-bit seed for the cases of check ``name`` (``purpose``: visible or hidden)."""
+    digest = hashlib.sha256(f"{purpose}:{secret}:{name}".encode()).digest()
+    return int.from_bytes(digest[:8], "little")
+
+
+def visible_cases(check: Check | str) -> list[Case]:
+    """The cases of the student's self-check."""
+    check = get_check(check) if isinstance(check, str) else check
+    return check.visible_cases(np.random.default_rng(seed("visible", check.name)))
+
+
+def hidden_cases(check: Check | str, secret: str) -> list[Case]:
+    """The hidden cases of ``check`` under ``secret``."""
+    check = get_check(check) if isinstance(check, str) else check
+    return check.cases(np.random.default_rng(seed("hidden", check.name, secret)))
+
+
+def local_secret() -> str:
+    """The secret of a master run outside the pipeline: ``GRADER_SALT``, or none."""
+    return os.environ.get(SALT_VARIABLE, "")
