@@ -47,6 +47,8 @@ class Primitive(Protocol):
     primitives so that they can be differentiated again.  ``broadcasts`` marks NumPy
     broadcasting binary ops: their cotangents are summed back to each argument's shape and
     their tangents broadcast to the output's shape by the traces, not by every rule.
+    ``batch`` says how the primitive applies to values that carry a leading batch axis
+    (``autodiff.batching``): that is how one sweep pushes many tangents or cotangents.
     """
 
     name: str
@@ -54,6 +56,7 @@ class Primitive(Protocol):
     vjps: dict[int, Callable]
     jvps: dict[int, Callable]
     broadcasts: bool
+    batch: Callable | None
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any: ...
 
@@ -64,14 +67,26 @@ def make_primitive(impl: Callable, name: str | None = None, broadcasts: bool = F
     On plain arguments it calls ``impl`` directly; otherwise it hands the call to the
     highest-level tracer among the arguments.  (A closure, not a class with ``__call__``:
     it is called for every operation and every rule, and a plain function call costs a
-    third as much.)
+    third as much.  Calls with one or two positional arguments, nearly all of them, find
+    that tracer without a loop.)
     """
 
     def primitive(*args: Any, **kwargs: Any) -> Any:
-        if len(args) == 1:  # the common case, without the search
-            if isinstance(args[0], Traceable):
-                return args[0]._dispatch(primitive, args, kwargs)
-            return impl(*args, **kwargs) if kwargs else impl(args[0])
+        n = len(args)
+        if n == 1:
+            x = args[0]
+            if isinstance(x, Traceable):
+                return x._dispatch(primitive, args, kwargs)
+            return impl(x, **kwargs) if kwargs else impl(x)
+        if n == 2:
+            x, y = args
+            if isinstance(x, Traceable):
+                if isinstance(y, Traceable) and y._level > x._level:
+                    return y._dispatch(primitive, args, kwargs)
+                return x._dispatch(primitive, args, kwargs)
+            if isinstance(y, Traceable):
+                return y._dispatch(primitive, args, kwargs)
+            return impl(x, y, **kwargs) if kwargs else impl(x, y)
         top = None
         for arg in args:
             if isinstance(arg, Traceable) and (top is None or arg._level > top._level):
@@ -88,6 +103,7 @@ def make_primitive(impl: Callable, name: str | None = None, broadcasts: bool = F
     primitive.vjps = {}
     primitive.jvps = {}
     primitive.broadcasts = broadcasts
+    primitive.batch = None
     return primitive
 
 
@@ -143,13 +159,23 @@ def value_of(x: Any) -> Any:
 
 
 def shape_of(x: Any) -> tuple[int, ...]:
-    """The shape of an array, a number or a traced value (arrays take the fast path)."""
-    return x.shape if type(x) is np.ndarray else np.shape(value_of(x))
+    """The shape of an array, a number or a traced value (arrays take the fast path).
+
+    A value that carries a batch of tangents or cotangents (``autodiff.batching``) has the
+    shape of one member of the batch: its leading batch axis is not counted.
+    """
+    if type(x) is np.ndarray:
+        return x.shape
+    drop = 0
+    while isinstance(x, Tracer):
+        drop += x._batch_axes
+        x = x._value
+    return np.shape(x)[drop:] if drop else np.shape(x)
 
 
 def ndim_of(x: Any) -> int:
     """The number of dimensions of an array, a number or a traced value."""
-    return x.ndim if type(x) is np.ndarray else np.ndim(value_of(x))
+    return x.ndim if type(x) is np.ndarray else len(shape_of(x))
 
 
 class Tracer(Traceable):
@@ -162,26 +188,30 @@ class Tracer(Traceable):
 
     __slots__ = ("_value",)
     __array_priority__ = 100.0
+    _batch_axes = 0  # leading axes of ``_value`` that are not part of the traced value
 
     # Shape information comes from the primal value.
     @property
     def shape(self) -> tuple[int, ...]:
-        return np.shape(value_of(self))
+        return shape_of(self)
 
     @property
     def ndim(self) -> int:
-        return np.ndim(value_of(self))
+        return len(shape_of(self))
 
     @property
     def size(self) -> int:
-        return int(np.size(value_of(self)))
+        return int(np.prod(shape_of(self), dtype=int))
 
     @property
     def dtype(self) -> np.dtype:
         return np.result_type(value_of(self))
 
     def __len__(self) -> int:
-        return len(value_of(self))
+        shape = shape_of(self)
+        if not shape:
+            raise TypeError("len() of a 0-d traced value")
+        return shape[0]
 
     def __bool__(self) -> bool:
         return bool(value_of(self))

@@ -4,14 +4,23 @@ A ``Dual`` pairs a primal variable v_i with its tangent v̇_i (8.57).  Each prim
 computes its output and the output's tangent from its arguments' tangents with the JVP
 rules, which is the tangent trace (8.58)-(8.64) run alongside the primal trace.  Inputs
 with no tangent carry none (a symbolic zero), so they cost nothing.
+
+The tangent may be a whole batch of tangents (``autodiff.batching.Batched``): the rules
+then push every direction through at once, which is how ``jacfwd`` and ``hessian`` cost
+one sweep instead of one per input.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from autodiff.core import Primitive, Traceable, Tracer, shape_of, value_of
-from autodiff.numpy.primitives import broadcast_as
+import numpy as np
+
+from autodiff.core import Primitive, Traceable, Tracer, shape_of
+from autodiff.numpy.primitives import broadcast_as, broadcast_view
+
+_new = object.__new__
+_ndarray = np.ndarray
 
 
 class Dual(Tracer):
@@ -26,35 +35,75 @@ class Dual(Tracer):
 
     def _dispatch(self, prim: Primitive, args: tuple, kwargs: dict) -> Dual:
         level = self._level
-        primals = []
-        tangents = []
-        nested = False
-        i = 0
-        for arg in args:
-            if isinstance(arg, Dual) and arg._level == level:
-                tangents.append((i, arg._tangent))
-                arg = arg._value
-            if isinstance(arg, Traceable):
-                nested = True
-            primals.append(arg)
-            i += 1
-        if nested:
-            ans = prim(*primals, **kwargs)
+        n = len(args)
+        if n == 1:  # one argument, which is this dual
+            x = self._value
+            if isinstance(x, Traceable):
+                ans = prim(x, **kwargs)
+            else:
+                ans = prim.impl(x, **kwargs) if kwargs else prim.impl(x)
+            tangent = _rule(prim, 0)(self._tangent, ans, x, **kwargs)
+        elif n == 2:
+            x, y = args
+            tx = ty = None
+            if isinstance(x, Dual) and x._level == level:
+                tx, x = x._tangent, x._value
+            if isinstance(y, Dual) and y._level == level:
+                ty, y = y._tangent, y._value
+            if isinstance(x, Traceable) or isinstance(y, Traceable):
+                ans = prim(x, y, **kwargs)
+            else:
+                ans = prim.impl(x, y, **kwargs) if kwargs else prim.impl(x, y)
+            tangent = None
+            if tx is not None:
+                tangent = _rule(prim, 0)(tx, ans, x, y, **kwargs)
+                if prim.broadcasts:
+                    tangent = _broadcast(tangent, ans)
+            if ty is not None:
+                contribution = _rule(prim, 1)(ty, ans, x, y, **kwargs)
+                if prim.broadcasts:
+                    contribution = _broadcast(contribution, ans)
+                tangent = contribution if tangent is None else tangent + contribution
         else:
-            ans = prim.impl(*primals, **kwargs) if kwargs else prim.impl(*primals)
-        out = None
-        for argnum, t in tangents:
-            try:
-                rule = prim.jvps[argnum]
-            except KeyError:
-                raise NotImplementedError(
-                    f"forward mode has no rule for argument {argnum} of {prim.name}"
-                ) from None
-            contribution = rule(t, ans, *primals, **kwargs)
-            if prim.broadcasts:
-                contribution = broadcast_as(contribution, shape_of(ans))
-            out = contribution if out is None else out + contribution
-        return Dual(ans, out, level)
+            primals = []
+            tangents = []
+            nested = False
+            for i, arg in enumerate(args):
+                if isinstance(arg, Dual) and arg._level == level:
+                    tangents.append((i, arg._tangent))
+                    arg = arg._value
+                if isinstance(arg, Traceable):
+                    nested = True
+                primals.append(arg)
+            if nested:
+                ans = prim(*primals, **kwargs)
+            else:
+                ans = prim.impl(*primals, **kwargs) if kwargs else prim.impl(*primals)
+            tangent = None
+            for argnum, t in tangents:
+                contribution = _rule(prim, argnum)(t, ans, *primals, **kwargs)
+                if prim.broadcasts:
+                    contribution = _broadcast(contribution, ans)
+                tangent = contribution if tangent is None else tangent + contribution
+        out = _new(Dual)
+        out._value = ans
+        out._tangent = tangent
+        out._level = level
+        return out
 
     def __repr__(self) -> str:
-        return f"Dual(level={self._level}, value={value_of(self)!r})"
+        return f"Dual(level={self._level}, value={self._value!r})"
+
+
+def _rule(prim: Primitive, argnum: int):
+    rule = prim.jvps.get(argnum)
+    if rule is None:
+        raise NotImplementedError(f"forward mode has no rule for argument {argnum} of {prim.name}")
+    return rule
+
+
+def _broadcast(tangent: Any, ans: Any) -> Any:
+    """A tangent broadcast to the output's shape when broadcasting left it smaller."""
+    if type(tangent) is _ndarray and type(ans) is _ndarray:
+        return tangent if tangent.shape == ans.shape else broadcast_view(tangent, ans.shape)
+    return broadcast_as(tangent, shape_of(ans))

@@ -8,7 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 TreeDef = Any  # None for a leaf; (type, keys, children) for a container
+
+_ARRAY = np.ndarray
 
 
 def flatten(tree: Any) -> tuple[list[Any], TreeDef]:
@@ -18,26 +22,35 @@ def flatten(tree: Any) -> tuple[list[Any], TreeDef]:
 
 
 def _flatten(tree: Any, leaves: list[Any]) -> TreeDef:
+    if type(tree) is _ARRAY:  # the common leaf, without the container checks
+        leaves.append(tree)
+        return None
     if isinstance(tree, (tuple, list)):
-        return (type(tree), None, tuple(_flatten(child, leaves) for child in tree))
+        children = []
+        for child in tree:
+            if type(child) is _ARRAY:
+                leaves.append(child)
+                children.append(None)
+            else:
+                children.append(_flatten(child, leaves))
+        return (type(tree), None, tuple(children))
     if isinstance(tree, dict):
         keys = sorted(tree)
-        return (dict, tuple(keys), tuple(_flatten(tree[k], leaves) for k in keys))
+        return (dict, tuple(keys), tuple([_flatten(tree[k], leaves) for k in keys]))
     leaves.append(tree)
     return None
 
 
 def unflatten(treedef: TreeDef, leaves: list[Any]) -> Any:
     """Rebuild the structure ``treedef`` with ``leaves`` (the inverse of ``flatten``)."""
-    it = iter(leaves)
-    return _unflatten(treedef, it)
+    if treedef is None:
+        return leaves[0]
+    return _unflatten(treedef, iter(leaves))
 
 
 def _unflatten(treedef: TreeDef, it) -> Any:
-    if treedef is None:
-        return next(it)
     kind, keys, children = treedef
-    items = [_unflatten(child, it) for child in children]
+    items = [next(it) if child is None else _unflatten(child, it) for child in children]
     if kind is dict:
         return dict(zip(keys, items))
     return kind(items)

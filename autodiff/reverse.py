@@ -4,6 +4,11 @@ Each ``Node`` holds one primal variable of the trace (8.50)-(8.56), the primitiv
 produced it, that primitive's arguments and the nodes among them (its parents).  The
 backward sweep visits nodes children-first and adds each child's contribution to its
 parents' adjoints, which is (8.69) with the local derivatives supplied as VJP rules.
+
+The recording is lean: a node is one object with its fields set directly (no closure, no
+per-node dictionary), calls with one or two arguments take a path without loops, and the
+sweep sums a broadcast cotangent back to its argument's shape with NumPy directly when
+both are arrays.
 """
 
 from __future__ import annotations
@@ -11,12 +16,29 @@ from __future__ import annotations
 from collections.abc import Container, Iterable
 from typing import Any
 
-from autodiff.core import Primitive, Traceable, Tracer, shape_of, value_of
+import numpy as np
+
+from autodiff.core import Primitive, Traceable, Tracer, shape_of
 from autodiff.numpy.primitives import unbroadcast
+
+_new = object.__new__
+_ndarray = np.ndarray
+_add_reduce = np.add.reduce
+_float64 = np.float64
+_PLAIN = frozenset({np.ndarray, np.float64})  # values with a shape, that are not traced
+
+# Which arguments of a call are parents, shared by every node with the same pattern.
+_FIRST = (0,)
+_SECOND = (1,)
+_BOTH = (0, 1)
 
 
 class Node(Tracer):
     """A primal variable recorded by reverse mode at trace level ``_level``.
+
+    ``_args`` are the primitive's arguments with this level's nodes replaced by their
+    values, and ``_parents`` the nodes among them, at the positions ``_argnums``.  ``_adj``
+    holds the node's adjoint during a backward sweep only.
 
     Nodes made by primitives are appended to their trace's tape in the order they are made;
     since every node is made after its parents, the reversed tape is an order in which the
@@ -25,7 +47,7 @@ class Node(Tracer):
     the cycle collector.
     """
 
-    __slots__ = ("_level", "_prim", "_args", "_kwargs", "_parents")
+    __slots__ = ("_level", "_prim", "_args", "_kwargs", "_argnums", "_parents", "_adj")
 
     def __init__(self, value: Any, level: int) -> None:
         """A leaf: an input of the trace, with no parents."""
@@ -34,51 +56,78 @@ class Node(Tracer):
         self._prim = None
         self._args = ()
         self._kwargs = {}
+        self._argnums = ()
         self._parents = ()
+        self._adj = None
 
     def _dispatch(self, prim: Primitive, args: tuple, kwargs: dict) -> Any:
         level = self._level
         tape = _TAPES.get(level)
         if tape is None:  # the transform has returned: this trace records nothing more
             return prim(*[value_of_level(a, level) for a in args], **kwargs)
-        if len(args) == 1 and not kwargs:  # one argument, which is this node
-            value = self._value
-            node = object.__new__(Node)
-            node._value = prim(value) if isinstance(value, Traceable) else prim.impl(value)
-            node._level = level
-            node._prim = prim
-            node._args = (value,)
-            node._kwargs = kwargs
-            node._parents = ((0, self),)
-            tape.append(node)
-            return node
-        values = []
-        parents = []
-        nested = False
-        i = 0
-        for arg in args:
-            if isinstance(arg, Node) and arg._level == level:
-                parents.append((i, arg))
-                arg = arg._value
-            if isinstance(arg, Traceable):
-                nested = True
-            values.append(arg)
-            i += 1
-        node = object.__new__(Node)
-        if nested:
-            node._value = prim(*values, **kwargs)
+        n = len(args)
+        if n == 1:  # one argument, which is this node
+            x = self._value
+            node = _new(Node)
+            if kwargs:
+                node._value = (
+                    prim(x, **kwargs) if isinstance(x, Traceable) else prim.impl(x, **kwargs)
+                )
+            else:
+                node._value = prim(x) if isinstance(x, Traceable) else prim.impl(x)
+            node._args = (x,)
+            node._argnums = _FIRST
+            node._parents = (self,)
+        elif n == 2:
+            x, y = args
+            if isinstance(x, Node) and x._level == level:
+                x = x._value
+                if isinstance(y, Node) and y._level == level:
+                    argnums, parents = _BOTH, args
+                    y = y._value
+                else:
+                    argnums, parents = _FIRST, (args[0],)
+            else:  # then the second argument is this node
+                argnums, parents = _SECOND, (self,)
+                y = self._value
+            node = _new(Node)
+            if isinstance(x, Traceable) or isinstance(y, Traceable):
+                node._value = prim(x, y, **kwargs)
+            else:
+                node._value = prim.impl(x, y, **kwargs) if kwargs else prim.impl(x, y)
+            node._args = (x, y)
+            node._argnums = argnums
+            node._parents = parents
         else:
-            node._value = prim.impl(*values, **kwargs) if kwargs else prim.impl(*values)
+            values = []
+            argnums = []
+            parents = []
+            nested = False
+            for i, arg in enumerate(args):
+                if isinstance(arg, Node) and arg._level == level:
+                    argnums.append(i)
+                    parents.append(arg)
+                    arg = arg._value
+                if isinstance(arg, Traceable):
+                    nested = True
+                values.append(arg)
+            node = _new(Node)
+            if nested:
+                node._value = prim(*values, **kwargs)
+            else:
+                node._value = prim.impl(*values, **kwargs) if kwargs else prim.impl(*values)
+            node._args = tuple(values)
+            node._argnums = tuple(argnums)
+            node._parents = tuple(parents)
         node._level = level
         node._prim = prim
-        node._args = values
         node._kwargs = kwargs
-        node._parents = parents
+        node._adj = None
         tape.append(node)
         return node
 
     def __repr__(self) -> str:
-        return f"Node(level={self._level}, value={value_of(self)!r})"
+        return f"Node(level={self._level}, value={self._value!r})"
 
 
 _TAPES: dict[int, list[Node]] = {}
@@ -98,6 +147,101 @@ def close_tape(level: int) -> None:
 def value_of_level(x: Any, level: int) -> Any:
     """``x`` without its wrapper of trace ``level``, if it has one."""
     return x._value if isinstance(x, Node) and x._level == level else x
+
+
+def _sum_to(g: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """``unbroadcast`` for an array cotangent: sum over the axes broadcasting added or
+    stretched, straight in NumPy."""
+    g_shape = g.shape
+    lead = len(g_shape) - len(shape)
+    if lead == 1 and g_shape[1:] == shape:  # a bias added to every row, say
+        return _add_reduce(g, axis=0)
+    if lead < 0:
+        return np.reshape(g, shape)
+    if lead:
+        g = _add_reduce(g, axis=tuple(range(lead)))
+    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
+    if stretched:
+        g = _add_reduce(g, axis=stretched, keepdims=True)
+    return g.reshape(shape) if g.shape != shape else g
+
+
+def _no_rule(prim: Primitive, argnum: int) -> None:
+    raise NotImplementedError(f"reverse mode has no rule for argument {argnum} of {prim.name}")
+
+
+def _unbroadcast(c: Any, arg: Any) -> Any:
+    """``c`` summed back to the shape of ``arg`` (straight in NumPy for arrays and NumPy
+    scalars)."""
+    if type(c) in _PLAIN and type(arg) in _PLAIN:
+        return c if c.shape == arg.shape else _sum_to(c, arg.shape)
+    return unbroadcast(c, shape_of(arg))
+
+
+def _contribution(node: Node, argnum: int, g: Any) -> Any:
+    """The VJP of ``node``'s primitive for argument ``argnum``, summed back to that
+    argument's shape if the primitive broadcasts."""
+    prim = node._prim
+    rule = prim.vjps.get(argnum)
+    if rule is None:
+        _no_rule(prim, argnum)
+    args, kwargs = node._args, node._kwargs
+    c = rule(g, node._value, *args, **kwargs) if kwargs else rule(g, node._value, *args)
+    return _unbroadcast(c, args[argnum]) if prim.broadcasts else c
+
+
+def sweep(tape: list[Node], seeds: list[tuple[Node, Any]], leaves: list[Node]) -> list[Any]:
+    """The backward sweep of one trace: propagate adjoints from ``(output node, cotangent)``
+    pairs back through ``tape`` (its nodes in the order they were made) and return the
+    adjoints of ``leaves`` (``None`` for a leaf the outputs do not depend on).
+
+    Adjoints are kept on the nodes themselves for the duration of the sweep (a node's
+    ``_adj``), and each is cleared as soon as the node has passed it on to its parents:
+    running the sweep again gives the same result, and a node used twice receives both
+    contributions before it passes them on.
+    """
+    try:
+        for node, ct in seeds:
+            node._adj = ct if node._adj is None else node._adj + ct
+        for node in reversed(tape):
+            g = node._adj
+            if g is None:
+                continue
+            node._adj = None
+            prim = node._prim
+            vjps, broadcasts = prim.vjps, prim.broadcasts
+            args, kwargs, ans = node._args, node._kwargs, node._value
+            n = 0 if kwargs else len(args)
+            for argnum, parent in zip(node._argnums, node._parents):
+                try:
+                    rule = vjps[argnum]
+                except KeyError:
+                    _no_rule(prim, argnum)
+                if n == 1:  # plain calls, cheaper than one with *args
+                    c = rule(g, ans, args[0])
+                elif n == 2:
+                    c = rule(g, ans, args[0], args[1])
+                else:
+                    c = rule(g, ans, *args, **kwargs)
+                if broadcasts:
+                    arg = args[argnum]
+                    tc, ta = type(c), type(arg)
+                    if (tc is _ndarray or tc is _float64) and (ta is _ndarray or ta is _float64):
+                        if c.shape != arg.shape:
+                            c = _sum_to(c, arg.shape)
+                    else:
+                        c = unbroadcast(c, shape_of(arg))
+                previous = parent._adj
+                parent._adj = c if previous is None else previous + c
+    except BaseException:
+        for node in tape:
+            node._adj = None
+        raise
+    finally:
+        adjoints = [leaf._adj for leaf in leaves]
+        for leaf in leaves:
+            leaf._adj = None
+    return adjoints
 
 
 def backward(
@@ -123,17 +267,11 @@ def backward(
             continue
         if keep and id(node) in keep:
             kept[id(node)] = g
-        prim, args, kwargs, ans = node._prim, node._args, node._kwargs, node._value
-        for argnum, parent in node._parents:
-            try:
-                rule = prim.vjps[argnum]
-            except KeyError:
-                raise NotImplementedError(
-                    f"reverse mode has no rule for argument {argnum} of {prim.name}"
-                ) from None
-            contribution = rule(g, ans, *args, **kwargs) if kwargs else rule(g, ans, *args)
-            if prim.broadcasts:
-                contribution = unbroadcast(contribution, shape_of(args[argnum]))
+        prim = node._prim
+        if prim is None:  # a leaf
+            continue
+        for argnum, parent in zip(node._argnums, node._parents):
+            contribution = _contribution(node, argnum, g)
             key = id(parent)
             previous = get(key)
             adjoints[key] = contribution if previous is None else previous + contribution

@@ -45,19 +45,22 @@ class Tensor(Node):
 
     def _dispatch(self, prim: Primitive, args: tuple, kwargs: dict) -> Tensor:
         values = list(args)
+        argnums = []
         parents = []
         for i, arg in enumerate(args):
             if isinstance(arg, Tensor):
                 values[i] = arg._value
                 if arg.requires_grad:
-                    parents.append((i, arg))
+                    argnums.append(i)
+                    parents.append(arg)
         out = object.__new__(Tensor)
         out._value = prim(*values, **kwargs)
         out._level = TENSOR_LEVEL
         out._prim = prim
-        out._args = values
+        out._args = tuple(values)
         out._kwargs = kwargs
-        out._parents = parents
+        out._argnums = tuple(argnums)
+        out._parents = tuple(parents)
         out._id = next(_ids)
         out.grad = None
         out.requires_grad = bool(parents)
@@ -154,7 +157,7 @@ def toposort(root: Tensor) -> list[Tensor]:
     seen = {id(root): root}
     stack = [root]
     while stack:
-        for _, parent in stack.pop()._parents:
+        for parent in stack.pop()._parents:
             if id(parent) not in seen:
                 seen[id(parent)] = parent
                 stack.append(parent)

@@ -2,10 +2,12 @@
 
 ``vjp`` (reverse mode, Section 8.2.2) and ``jvp`` (forward mode, Section 8.2.1) are the two
 primitive transforms; everything else is a few lines on top of them: ``grad`` is a VJP
-seeded with 1, ``jacrev`` one VJP per output, ``jacfwd`` one JVP per input direction
-(the Jacobian columns of (8.66)), ``hessian`` is ``jacfwd(jacrev(f))`` and ``hvp`` the
-forward-over-reverse Hessian-vector product of Section 8.2.2.  Each call opens its own
-trace level, so transforms nest freely.
+seeded with 1, ``jacrev`` the VJPs of every output direction (the Jacobian's rows),
+``jacfwd`` the JVPs of every input direction (its columns, (8.66)), ``hessian`` is
+``jacfwd(jacrev(f))`` and ``hvp`` the forward-over-reverse Hessian-vector product of
+Section 8.2.2.  ``jacfwd`` and ``jacrev`` push all their directions through one sweep, as a
+batch (``autodiff.batching``).  Each call opens its own trace level, so transforms nest
+freely.
 """
 
 from __future__ import annotations
@@ -16,16 +18,26 @@ from typing import Any
 import numpy as np
 
 from autodiff import numpy as anp
+from autodiff.batching import Batched
 from autodiff.core import Traceable, new_level, shape_of, value_of
 from autodiff.forward import Dual
 from autodiff.pytree import describe, flatten, unflatten
-from autodiff.reverse import Node, backward, close_tape, open_tape
+from autodiff.reverse import Node, close_tape, open_tape, sweep
 
 ArgNums = int | Sequence[int]
+
+_F64 = np.dtype(np.float64)
+_PLAIN = frozenset({np.ndarray, np.float64})
+
+# A batch of directions holds at most about this many numbers; larger Jacobians are swept
+# in several batches, so that memory stays bounded.
+BATCH_ELEMENTS = 2**22
 
 
 def _as_input(x: Any, what: str) -> Any:
     """An input leaf as a float64 array (integers are promoted), or a tracer as it is."""
+    if type(x) is np.ndarray and x.dtype is _F64:
+        return x
     if isinstance(x, Traceable):
         return x
     array = np.asarray(x)
@@ -36,17 +48,37 @@ def _as_input(x: Any, what: str) -> Any:
     return array
 
 
-def _strip(out: Any, level: int, kind: type) -> Any:
-    """The primal value of an output leaf, with this trace's wrapper removed."""
-    return out._value if isinstance(out, kind) and out._level == level else out
-
-
 def vjp(f: Callable, *primals: Any) -> tuple[Any, Callable]:
     """Evaluate ``f(*primals)`` and return ``(out, vjp_fn)``.
 
     ``vjp_fn(cotangent)`` gives the tuple of cotangents ``cotangent^T J`` for each primal,
-    by one backward sweep (8.68)-(8.69); it may be called any number of times.
+    by one backward sweep (8.68)-(8.69); it may be called any number of times.  The
+    cotangent may also be a batch of cotangents (``autodiff.batching.Batched``): one sweep
+    then gives a batch of results.
     """
+    out, out_leaves, out_def, pull = _record(f, primals)
+
+    def vjp_fn(cotangent: Any) -> tuple:
+        ct_leaves, ct_def = flatten(cotangent)
+        if ct_def != out_def:
+            raise ValueError(
+                f"vjp_fn expects a cotangent shaped like the output {describe(out_def)}, "
+                f"got {describe(ct_def)}"
+            )
+        for i, (o, ct) in enumerate(zip(out_leaves, ct_leaves)):
+            if shape_of(ct) != shape_of(o):
+                raise ValueError(
+                    f"cotangent for output {i} has shape {shape_of(ct)}, "
+                    f"but the output has shape {shape_of(o)}"
+                )
+        return pull(ct_leaves)
+
+    return out, vjp_fn
+
+
+def _record(f: Callable, primals: tuple):
+    """Run ``f`` on nodes of a new reverse-mode trace: the output, its leaves and structure,
+    and ``pull(cotangent_leaves)``, the backward sweep for checked cotangents."""
     level = new_level()
     leaves, treedef = flatten(primals)
     nodes = [Node(_as_input(x, "vjp"), level) for x in leaves]
@@ -57,28 +89,20 @@ def vjp(f: Callable, *primals: Any) -> tuple[Any, Callable]:
         close_tape(level)
     out_leaves, out_def = flatten(out)
 
-    def vjp_fn(cotangent: Any) -> tuple:
-        ct_leaves, ct_def = flatten(cotangent)
-        if ct_def != out_def:
-            raise ValueError(
-                f"vjp_fn expects a cotangent shaped like the output {describe(out_def)}, "
-                f"got {describe(ct_def)}"
-            )
-        seeds = []
-        for i, (o, ct) in enumerate(zip(out_leaves, ct_leaves)):
-            if shape_of(ct) != shape_of(o):
-                raise ValueError(
-                    f"cotangent for output {i} has shape {shape_of(ct)}, "
-                    f"but the output has shape {shape_of(o)}"
-                )
-            if isinstance(o, Node) and o._level == level:
-                seeds.append((o, ct))
-        adjoints = backward(seeds, reversed(tape))
-        grads = [adjoints.get(id(n), None) for n in nodes]
-        grads = [anp.zeros_like(n._value) if g is None else g for g, n in zip(grads, nodes)]
+    def pull(ct_leaves: list) -> tuple:
+        seeds = [
+            (o, ct)
+            for o, ct in zip(out_leaves, ct_leaves)
+            if isinstance(o, Node) and o._level == level
+        ]
+        grads = sweep(tape, seeds, nodes)
+        for i, g in enumerate(grads):
+            if g is None:
+                grads[i] = np.zeros(shape_of(nodes[i]._value))
         return unflatten(treedef, grads)
 
-    return unflatten(out_def, [_strip(o, level, Node) for o in out_leaves]), vjp_fn
+    values = [o._value if isinstance(o, Node) and o._level == level else o for o in out_leaves]
+    return unflatten(out_def, values), out_leaves, out_def, pull
 
 
 def jvp(f: Callable, primals: Sequence, tangents: Sequence) -> tuple[Any, Any]:
@@ -103,7 +127,7 @@ def jvp(f: Callable, primals: Sequence, tangents: Sequence) -> tuple[Any, Any]:
         duals.append(Dual(x, t, level))
     out = f(*unflatten(p_def, duals))
     out_leaves, out_def = flatten(out)
-    values = [_strip(o, level, Dual) for o in out_leaves]
+    values = [o._value if isinstance(o, Dual) and o._level == level else o for o in out_leaves]
     tangents_out = [
         o._tangent if isinstance(o, Dual) and o._level == level else anp.zeros_like(o)
         for o in out_leaves
@@ -115,9 +139,19 @@ def _split(f: Callable, args: tuple, argnums: ArgNums, kwargs: dict):
     """``f`` as a function of the arguments ``argnums`` only, and their values."""
     single = isinstance(argnums, int)
     nums = (argnums,) if single else tuple(argnums)
+    count = len(args)
     for n in nums:
-        if not -len(args) <= n < len(args):
-            raise ValueError(f"argnums={argnums!r} but the function got {len(args)} arguments")
+        if not -count <= n < count:
+            raise ValueError(f"argnums={argnums!r} but the function got {count} arguments")
+
+    if single:
+
+        def partial(x):
+            full = list(args)
+            full[argnums] = x
+            return f(*full, **kwargs)
+
+        return partial, (args[argnums],), True
 
     def partial(*chosen):
         full = list(args)
@@ -125,7 +159,7 @@ def _split(f: Callable, args: tuple, argnums: ArgNums, kwargs: dict):
             full[n] = value
         return f(*full, **kwargs)
 
-    return partial, tuple(args[n] for n in nums), single
+    return partial, tuple([args[n] for n in nums]), False
 
 
 def value_and_grad(f: Callable, argnums: ArgNums = 0, has_aux: bool = False) -> Callable:
@@ -145,14 +179,20 @@ def value_and_grad(f: Callable, argnums: ArgNums = 0, has_aux: bool = False) -> 
                 aux.append(out[1])
                 return out[0]
 
-        value, vjp_fn = vjp(partial, *chosen)
-        shape = shape_of(value)
-        if shape != ():
+        value, out_leaves, out_def, pull = _record(partial, chosen)
+        shape = value.shape if type(value) in _PLAIN else shape_of(value)
+        if out_def is not None or shape != ():
             raise TypeError(
-                f"grad needs f to return a scalar, but it returned shape {shape}; use jacrev "
+                f"grad needs f to return a scalar, but it returned "
+                f"{'shape ' + str(shape) if out_def is None else describe(out_def)}; use jacrev "
                 f"for a Jacobian, or vjp for a vector-Jacobian product"
             )
-        grads = vjp_fn(np.ones((), dtype=np.result_type(value_of(value), np.float64)))
+        plain = value_of(value)
+        if type(plain) in _PLAIN and plain.dtype is _F64:
+            seed = np.array(1.0)
+        else:
+            seed = np.ones((), dtype=np.result_type(plain, np.float64))
+        grads = pull([seed])
         grads = grads[0] if single else grads
         if has_aux:
             return (value, _strip_tree(aux[0])), grads
@@ -183,17 +223,47 @@ def _basis(leaves: list) -> tuple[int, list[tuple[int, ...]]]:
     return sum(int(np.prod(s)) for s in shapes), shapes
 
 
-def _unit_tree(j: int, shapes: list, treedef) -> Any:
-    """The j-th unit vector of the concatenated leaves, shaped as the tree."""
-    leaves, start = [], 0
+def _chunks(n: int, other: int):
+    """``(start, stop)`` of the batches in which to sweep ``n`` unit directions, when each
+    direction is pushed through values of about ``other`` numbers."""
+    size = max(1, min(n, BATCH_ELEMENTS // max(n, other, 1)))
+    return [(start, min(start + size, n)) for start in range(0, n, size)]
+
+
+def _unit_batch(start: int, stop: int, shapes: list, level: int | None) -> list:
+    """Unit vectors ``e_start ... e_(stop-1)`` of the concatenated leaves, as one batch per
+    leaf: leaf ``i`` is ``Batched`` with value of shape ``(stop - start, *shapes[i])``.  A
+    single vector (``level`` None) is given as plain arrays."""
+    n = sum(int(np.prod(s)) for s in shapes)
+    size = stop - start
+    units = np.zeros((size, n))
+    units[np.arange(size), np.arange(start, stop)] = 1.0
+    leaves, offset = [], 0
     for shape in shapes:
-        size = int(np.prod(shape))
-        leaf = np.zeros(size)
-        if start <= j < start + size:
-            leaf[j - start] = 1.0
-        leaves.append(leaf.reshape(shape))
-        start += size
-    return unflatten(treedef, leaves)
+        width = int(np.prod(shape))
+        leaf = units[:, offset : offset + width]
+        if level is None:
+            leaves.append(leaf.reshape(shape))
+        else:
+            leaves.append(Batched(leaf.reshape(size, *shape), level))
+        offset += width
+    return leaves
+
+
+def _unbatch(x: Any, level: int | None, size: int) -> Any:
+    """The array of all members of the batch ``x`` (leading axis ``size``); a value that
+    is not part of the batch (a zero derivative, say) is the same for every member."""
+    if isinstance(x, Batched) and x._level == level:
+        return x._value
+    if level is None:
+        return anp.reshape(x, (1, *shape_of(x)))
+    return anp.broadcast_to(x, (size, *shape_of(x)))
+
+
+def _rows(leaves: list, level: int, size: int) -> Any:
+    """The members of a batch of trees with these leaves as the rows of a matrix."""
+    parts = [anp.reshape(_unbatch(x, level, size), (size, -1)) for x in leaves]
+    return parts[0] if len(parts) == 1 else anp.concatenate(parts, axis=1)
 
 
 def _jacobian_blocks(matrix, out_shapes, out_def, in_shapes, in_def):
@@ -207,60 +277,62 @@ def _jacobian_blocks(matrix, out_shapes, out_def, in_shapes, in_def):
     for i, oshape in enumerate(out_shapes):
         row = []
         for j, ishape in enumerate(in_shapes):
-            block = matrix[out_starts[i] : out_starts[i + 1], in_starts[j] : in_starts[j + 1]]
+            if len(out_shapes) == 1 and len(in_shapes) == 1:
+                block = matrix
+            else:
+                block = matrix[out_starts[i] : out_starts[i + 1], in_starts[j] : in_starts[j + 1]]
             row.append(anp.reshape(block, (*oshape, *ishape)))
         blocks.append(row[0] if single_in else unflatten(in_def, row))
     return unflatten(out_def, blocks)
 
 
 def jacfwd(f: Callable, argnums: ArgNums = 0) -> Callable:
-    """The Jacobian of ``f`` by forward mode: one JVP per input direction e_j, each giving
-    a column (8.66).  Shape ``out.shape + in.shape``."""
+    """The Jacobian of ``f`` by forward mode: the JVPs along every input direction e_j,
+    each a column (8.66), pushed through one forward sweep as a batch of tangents.  Shape
+    ``out.shape + in.shape``."""
 
     def jacfwd_f(*args, **kwargs):
         partial, chosen, single = _split(f, args, argnums, kwargs)
-        x = chosen[0] if single else chosen
-        in_leaves, in_def = flatten(x)
+        in_leaves, in_def = flatten(chosen[0] if single else chosen)
         n, in_shapes = _basis(in_leaves)
-        columns = []
-        out_def = out_shapes = None
-        for j in range(n):
-            out, tangent = jvp(partial, chosen, _units_for(j, in_shapes, in_def, single))
-            t_leaves, out_def = flatten(tangent)
-            out_shapes = [shape_of(t) for t in t_leaves]
-            columns.append(anp.concatenate([anp.ravel(t) for t in t_leaves]))
         if n == 0:
             raise ValueError("jacfwd: the input has no elements")
-        matrix = anp.transpose(anp.stack(columns))  # (m, n)
+        columns = []
+        out_def = out_shapes = None
+        for start, stop in _chunks(n, n):
+            level = new_level() if n > 1 else None
+            tangents = unflatten(in_def, _unit_batch(start, stop, in_shapes, level))
+            _, tangent = jvp(partial, chosen, (tangents,) if single else tangents)
+            t_leaves, out_def = flatten(tangent)
+            out_shapes = [shape_of(t) for t in t_leaves]
+            columns.append(_rows(t_leaves, level, stop - start))
+        matrix = anp.transpose(columns[0] if len(columns) == 1 else anp.concatenate(columns))
         return _jacobian_blocks(matrix, out_shapes, out_def, in_shapes, in_def)
 
     return jacfwd_f
 
 
-def _units_for(j, in_shapes, in_def, single):
-    unit = _unit_tree(j, in_shapes, in_def)
-    return (unit,) if single else unit
-
-
 def jacrev(f: Callable, argnums: ArgNums = 0) -> Callable:
-    """The Jacobian of ``f`` by reverse mode: one forward pass, then one VJP per output
-    element, each giving a row.  Shape ``out.shape + in.shape``."""
+    """The Jacobian of ``f`` by reverse mode: one forward pass, then the VJPs of every
+    output direction, each a row, pulled back through one backward sweep as a batch of
+    cotangents.  Shape ``out.shape + in.shape``."""
 
     def jacrev_f(*args, **kwargs):
         partial, chosen, single = _split(f, args, argnums, kwargs)
-        out, vjp_fn = vjp(partial, *chosen)
-        out_leaves, out_def = flatten(out)
+        out, out_leaves, out_def, pull = _record(partial, chosen)
         m, out_shapes = _basis(out_leaves)
-        in_def = in_shapes = None
-        rows = []
-        for i in range(m):
-            grads = vjp_fn(_unit_tree(i, out_shapes, out_def))
-            g_leaves, in_def = flatten(grads[0] if single else grads)
-            in_shapes = [shape_of(g) for g in g_leaves]
-            rows.append(anp.concatenate([anp.ravel(g) for g in g_leaves]))
         if m == 0:
             raise ValueError("jacrev: the output has no elements")
-        return _jacobian_blocks(anp.stack(rows), out_shapes, out_def, in_shapes, in_def)
+        in_leaves, in_def = flatten(chosen[0] if single else chosen)
+        n, in_shapes = _basis(in_leaves)
+        rows = []
+        for start, stop in _chunks(m, n):
+            level = new_level() if m > 1 else None
+            grads = pull(_unit_batch(start, stop, out_shapes, level))
+            g_leaves, _ = flatten(grads[0] if single else grads)
+            rows.append(_rows(g_leaves, level, stop - start))
+        matrix = rows[0] if len(rows) == 1 else anp.concatenate(rows)
+        return _jacobian_blocks(matrix, out_shapes, out_def, in_shapes, in_def)
 
     return jacrev_f
 

@@ -132,12 +132,12 @@ def std(x, axis=None, keepdims: bool = False):
 
 def zeros_like(x, dtype=None):
     """Zeros of ``x``'s shape (constant: no derivative flows through it)."""
-    return np.zeros_like(value_of(x), dtype=dtype or float)
+    return np.zeros(shape_of(x), dtype=dtype or float)
 
 
 def ones_like(x, dtype=None):
     """Ones of ``x``'s shape (constant)."""
-    return np.ones_like(value_of(x), dtype=dtype or float)
+    return np.ones(shape_of(x), dtype=dtype or float)
 
 
 def shape(x) -> tuple[int, ...]:

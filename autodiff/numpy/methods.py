@@ -104,24 +104,28 @@ def _transpose(self, *axes):
 
 
 def install(cls: type) -> None:
-    """Give ``cls`` (a tracer class) NumPy's operators and array methods."""
+    """Give ``cls`` (a tracer class) NumPy's operators and array methods.
+
+    Operators whose traced value comes first are the primitives themselves (a function
+    stored on a class is called with the instance first), which saves a call per
+    operation."""
     methods = {
-        "__add__": lambda s, o: p.add(s, o),
+        "__add__": p.add,
         "__radd__": lambda s, o: p.add(o, s),
-        "__sub__": lambda s, o: p.subtract(s, o),
+        "__sub__": p.subtract,
         "__rsub__": lambda s, o: p.subtract(o, s),
-        "__mul__": lambda s, o: p.multiply(s, o),
+        "__mul__": p.multiply,
         "__rmul__": lambda s, o: p.multiply(o, s),
-        "__truediv__": lambda s, o: p.true_divide(s, o),
+        "__truediv__": p.true_divide,
         "__rtruediv__": lambda s, o: p.true_divide(o, s),
-        "__pow__": lambda s, o: p.power(s, o),
+        "__pow__": p.power,
         "__rpow__": lambda s, o: p.power(o, s),
-        "__matmul__": lambda s, o: p.matmul(s, o),
+        "__matmul__": p.matmul,
         "__rmatmul__": lambda s, o: p.matmul(o, s),
-        "__neg__": lambda s: p.negative(s),
+        "__neg__": p.negative,
         "__pos__": lambda s: s,
-        "__abs__": lambda s: p.absolute(s),
-        "__getitem__": lambda s, i: p.getitem(s, i),
+        "__abs__": p.absolute,
+        "__getitem__": p.getitem,
         "__lt__": lambda s, o: np.less(value_of(s), value_of(o)),
         "__le__": lambda s, o: np.less_equal(value_of(s), value_of(o)),
         "__gt__": lambda s, o: np.greater(value_of(s), value_of(o)),
@@ -139,15 +143,15 @@ def install(cls: type) -> None:
         "transpose": _transpose,
         "ravel": lambda s: f.ravel(s),
         "dot": lambda s, o: f.dot(s, o),
-        "exp": lambda s: p.exp(s),
-        "log": lambda s: p.log(s),
-        "sin": lambda s: p.sin(s),
-        "cos": lambda s: p.cos(s),
-        "tanh": lambda s: p.tanh(s),
-        "sigmoid": lambda s: p.sigmoid(s),
-        "relu": lambda s: p.relu(s),
-        "softplus": lambda s: p.softplus(s),
-        "sqrt": lambda s: p.sqrt(s),
+        "exp": p.exp,
+        "log": p.log,
+        "sin": p.sin,
+        "cos": p.cos,
+        "tanh": p.tanh,
+        "sigmoid": p.sigmoid,
+        "relu": p.relu,
+        "softplus": p.softplus,
+        "sqrt": p.sqrt,
     }
     for name, method in methods.items():
         setattr(cls, name, method)

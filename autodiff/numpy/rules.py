@@ -105,17 +105,29 @@ def _as_matrices(g, a, b):
     return G, A, B
 
 
+def _T(x):
+    """The transpose of a matrix (an attribute of arrays and traced values alike)."""
+    return x.T if isinstance(x, (np.ndarray, Tracer)) else p.transpose(x)
+
+
+def _matrices(a, b):
+    """Whether ``a @ b`` multiplies two matrices (the common case, checked cheaply)."""
+    if type(a) is np.ndarray and type(b) is np.ndarray:
+        return a.ndim == 2 and b.ndim == 2
+    return ndim_of(a) == 2 and ndim_of(b) == 2
+
+
 def _matmul_vjp_0(g, ans, a, b):
-    if ndim_of(a) == 2 and ndim_of(b) == 2:
-        return g @ p.transpose(b)
+    if _matrices(a, b):
+        return g @ _T(b)
     G, A, B = _as_matrices(g, a, b)
     grad = unbroadcast(G @ _swap(B), shape_of(A))
     return p.reshape(grad, shape_of(a))
 
 
 def _matmul_vjp_1(g, ans, a, b):
-    if ndim_of(a) == 2 and ndim_of(b) == 2:
-        return p.transpose(a) @ g
+    if _matrices(a, b):
+        return _T(a) @ g
     G, A, B = _as_matrices(g, a, b)
     grad = unbroadcast(_swap(A) @ G, shape_of(B))
     return p.reshape(grad, shape_of(b))
@@ -131,6 +143,9 @@ class _PerArgument(dict):
     def __missing__(self, argnum):
         rule = self[argnum] = self.factory(argnum)
         return rule
+
+    def get(self, argnum, default=None):
+        return self[argnum]
 
 
 def _part_index(ans, axis, part):
