@@ -35,8 +35,16 @@ def fresh_course(tmp_path) -> Path:
         ROOT / "course",
         course,
         ignore=shutil.ignore_patterns(
-            "gradebook.db", "release", "submitted", "autograded", "feedback", "grading",
-            "reports", "exchange", ".grader", ".ipynb_checkpoints",
+            "gradebook.db",
+            "release",
+            "submitted",
+            "autograded",
+            "feedback",
+            "grading",
+            "reports",
+            "exchange",
+            ".grader",
+            ".ipynb_checkpoints",
         ),
     )
     return course
@@ -81,7 +89,10 @@ def test_formgrader_loads_on_the_first_try(fresh_course, tmp_path):
     command += ["--allow-root"] if os.geteuid() == 0 else []
     log = (tmp_path / "server.log").open("w")
     server = subprocess.Popen(
-        command, cwd=fresh_course, env=bare_environment(tmp_path / "home"), stdout=log,
+        command,
+        cwd=fresh_course,
+        env=bare_environment(tmp_path / "home"),
+        stdout=log,
         stderr=subprocess.STDOUT,
     )
     try:

@@ -23,16 +23,17 @@ from nbgrader.api import Gradebook
 from nbgrader.utils import notebook_hash
 
 from grader import authoring
-from grader.api import hidden_cases
-from grader.collect import collect
-from grader.judge import judge
-from grader.pipeline import gradebook
-from grader.pipeline import report as class_report
+from grader.checks import get_check
+from grader.judge import answers, judge
 from grader.pipeline.course import Course
-from grader.pipeline.export import ItemGrade, SubmissionGrades, export_grades
-from grader.pipeline.feedback import feedback_path, submission_page, write_feedback
-from grader.pipeline.report import print_grade_table, write_report
+from grader.pipeline.outputs import gradebook
+from grader.pipeline.outputs import report as class_report
+from grader.pipeline.outputs.export import ItemGrade, SubmissionGrades, export_grades
+from grader.pipeline.outputs.feedback import feedback_path, submission_page, write_feedback
+from grader.pipeline.outputs.report import print_grade_table, write_report
+from grader.pipeline.results import SubmissionResult
 from grader.release import generate_release
+from grader.seeds import hidden_cases
 
 ROOT = Path(__file__).resolve().parents[2]
 CHECK = "linear_model_gradient"
@@ -40,7 +41,7 @@ HIDDEN_SENTINEL = "hidden-test-sentinel-7f3a"
 VISIBLE_SENTINEL = "visible-test-sentinel-c21e"
 MODEL_ANSWER = "model-answer-sentinel-90bd"
 HOSTILE = "<script>alert('x')</script>"
-FLAG = f"{CHECK}: the notebook's own result (2 points) disagrees with the grader's"
+FLAG = f"{CHECK}: gradient uses autodiff.grad, which its task forbids"
 PROBLEM = "graded cell 'a1_written' was changed from markdown to code"
 COMMENT = "Good start; see <b>(8.1)</b>"
 SECRET = "0123abcd" * 8
@@ -64,8 +65,9 @@ def noisy(W, X, T):
 
 
 def verdict_of(function) -> dict:
-    check, cases = hidden_cases(CHECK)
-    return judge(check, cases, collect(check, function, cases)).to_dict()
+    check = get_check(CHECK)
+    cases = hidden_cases(check, "")
+    return judge(check, cases, answers(check, function, cases)).to_dict()
 
 
 def master(name: str, written: bool) -> list:
@@ -101,7 +103,6 @@ def result(student, assignment, verdict, written=None, problems=(), flags=(), st
             "check": CHECK,
             "max_points": 2.0,
             "points": float(verdict["points"]),
-            "kernel_points": float(verdict["points"]),
             "verdict": verdict,
             "note": "",
         }
@@ -113,7 +114,6 @@ def result(student, assignment, verdict, written=None, problems=(), flags=(), st
                 "check": "",
                 "max_points": 1.0,
                 "points": None if written == "graded by hand" else 0.0,
-                "kernel_points": None,
                 "verdict": None,
                 "note": written,
             }
@@ -129,7 +129,7 @@ def result(student, assignment, verdict, written=None, problems=(), flags=(), st
         "auto_points": round(sum(i["points"] or 0.0 for i in items), 2),
         "max_points": sum(i["max_points"] for i in items),
         "seconds": 1.0,
-        "version": 1,
+        "version": 2,
         "submission_sha256": "0" * 64,
     }
 
@@ -149,7 +149,7 @@ def course(tmp_path_factory) -> Course:
     ]
     db_url = "sqlite:///" + str(root / "gradebook.db")
     for entry in results:
-        gradebook.write(db_url, entry, entry["notebook"])
+        gradebook.write(db_url, SubmissionResult.from_json(entry))
         path = root / "grading" / entry["student"] / entry["assignment"] / "result.json"
         path.parent.mkdir(parents=True)
         path.write_text(json.dumps(entry))
@@ -269,7 +269,7 @@ def test_feedback_never_shows_hidden_tests_master_cells_or_flags(pages):
     for page in pages.values():
         for secret in (HIDDEN_SENTINEL, VISIBLE_SENTINEL, MODEL_ANSWER, "self_check", "grade("):
             assert secret not in page
-        assert "disagrees" not in page and FLAG not in page
+        assert "forbids" not in page and FLAG not in page
 
 
 def test_feedback_escapes_student_strings(pages):

@@ -1,4 +1,4 @@
-"""Kernels forked from the zygote behave like freshly started ones."""
+"""Kernels forked from the fork server behave like freshly started ones."""
 
 from __future__ import annotations
 
@@ -12,19 +12,24 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from grader.pipeline import kernels
-from grader.pipeline.kernels import ForkingKernelManager, Zygote, ZygoteError, forkable
-from grader.pipeline.zygote import course_imports
+from grader.pipeline.sandbox import kernels
+from grader.pipeline.sandbox.fork_server import course_imports
+from grader.pipeline.sandbox.kernels import (
+    ForkingKernelManager,
+    ForkServerClient,
+    ForkServerError,
+    forkable,
+)
 
 
 @pytest.fixture(scope="module")
-def zygote() -> Iterator[Zygote]:
-    server = Zygote(["numpy", "json"])
-    kernels.use_zygote(server)
+def fork_server() -> Iterator[ForkServerClient]:
+    server = ForkServerClient(["numpy", "json"])
+    kernels.use_fork_server(server)
     try:
         yield server
     finally:
-        kernels.use_zygote(None)
+        kernels.use_fork_server(None)
         server.stop()
 
 
@@ -46,20 +51,20 @@ def run(*sources: str, timeout: int = 30) -> list[str]:
     ]
 
 
-def test_kernel_is_forked_with_the_modules_already_imported(zygote):
+def test_kernel_is_forked_with_the_modules_already_imported(fork_server):
     first, parent = run(
         "import sys\nprint('numpy' in sys.modules)", "import os\nprint(os.getppid())"
     )
     assert first.strip() == "True"
-    assert int(parent) == zygote.pid
+    assert int(parent) == fork_server.pid
 
 
-def test_each_kernel_draws_its_own_random_numbers(zygote):
+def test_each_kernel_draws_its_own_random_numbers(fork_server):
     draw = "import numpy, random\nprint(numpy.random.rand(), random.random())"
     assert run(draw) != run(draw)
 
 
-def test_kernel_runs_in_a_session_of_its_own_with_the_callers_environment(zygote, tmp_path):
+def test_kernel_runs_in_a_session_of_its_own_with_the_callers_environment(fork_server, tmp_path):
     os.environ["GRADER_TEST_MARK"] = "seen"
     try:
         session, mark = run(
@@ -71,12 +76,12 @@ def test_kernel_runs_in_a_session_of_its_own_with_the_callers_environment(zygote
     assert (session.strip(), mark.strip()) == ("True", "seen")
 
 
-def test_kernel_cannot_be_traced_by_its_own_code(zygote):
+def test_kernel_cannot_be_traced_by_its_own_code(fork_server):
     (dumpable,) = run("import ctypes\nprint(ctypes.CDLL(None).prctl(3, 0, 0, 0, 0))")
-    assert dumpable.strip() == "0"  # PR_GET_DUMPABLE: /proc of the zygote stays closed
+    assert dumpable.strip() == "0"  # PR_GET_DUMPABLE: /proc of the fork server stays closed
 
 
-def test_a_cell_past_its_time_is_interrupted_and_the_next_one_runs(zygote):
+def test_a_cell_past_its_time_is_interrupted_and_the_next_one_runs(fork_server):
     start = time.monotonic()
     stuck, after = run("import time\ntime.sleep(60)", "print('next')", timeout=2)
     assert "KeyboardInterrupt" in stuck
@@ -84,17 +89,17 @@ def test_a_cell_past_its_time_is_interrupted_and_the_next_one_runs(zygote):
     assert time.monotonic() - start < 30
 
 
-def test_killing_the_zygote_costs_only_that_kernel(zygote):
-    first = zygote.pid
+def test_killing_the_fork_server_costs_only_that_kernel(fork_server):
+    first = fork_server.pid
     # (checked first: a kernel started otherwise would kill the test process)
     run(f"import os, signal\nif os.getppid() == {first}: os.kill({first}, signal.SIGKILL)")
-    assert zygote.process.wait(timeout=10) == -signal.SIGKILL
+    assert fork_server.process.wait(timeout=10) == -signal.SIGKILL
     (parent,) = run("import os\nprint(os.getppid())")
-    assert int(parent) == zygote.pid != first  # a new zygote took over
+    assert int(parent) == fork_server.pid != first  # a new fork server took over
 
 
-def test_without_a_zygote_kernels_are_started_as_usual(monkeypatch):
-    monkeypatch.setattr(kernels, "_zygote", None)
+def test_without_a_fork_server_kernels_are_started_as_usual(monkeypatch):
+    monkeypatch.setattr(kernels, "_fork_server", None)
     (parent,) = run("import os\nprint(os.getppid())")
     assert int(parent) == os.getpid()
 
@@ -126,7 +131,7 @@ def test_the_same_program_in_another_environment_is_launched(tmp_path):
     assert forkable([str(tmp_path / "bin" / "python"), "-m", "ipykernel_launcher"]) is None
 
 
-def test_a_zygote_whose_imports_start_threads_refuses_once_and_kernels_launch(
+def test_a_fork_server_whose_imports_start_threads_refuses_once_and_kernels_launch(
     tmp_path, monkeypatch
 ):
     (tmp_path / "threaded.py").write_text(
@@ -134,10 +139,10 @@ def test_a_zygote_whose_imports_start_threads_refuses_once_and_kernels_launch(
         ".start()\n"
     )
     monkeypatch.setenv("PYTHONPATH", str(tmp_path))
-    server = Zygote(["threaded"])
-    monkeypatch.setattr(kernels, "_zygote", server)
+    server = ForkServerClient(["threaded"])
+    monkeypatch.setattr(kernels, "_fork_server", server)
     try:
-        with pytest.raises(ZygoteError, match="started threads"):
+        with pytest.raises(ForkServerError, match="started threads"):
             server.running()
         assert server.process is None
         (parent,) = run("import os\nprint(os.getppid())")
@@ -147,12 +152,12 @@ def test_a_zygote_whose_imports_start_threads_refuses_once_and_kernels_launch(
         server.stop()
 
 
-def test_a_zygote_that_cannot_start_is_not_started_again():
-    server = Zygote(["--no-such-option"])  # its argument parser exits at once
-    with pytest.raises(ZygoteError, match="did not start"):
+def test_a_fork_server_that_cannot_start_is_not_started_again():
+    server = ForkServerClient(["--no-such-option"])  # its argument parser exits at once
+    with pytest.raises(ForkServerError, match="did not start"):
         server.running()
     assert server.process is None
-    with pytest.raises(ZygoteError, match="did not start"):
+    with pytest.raises(ForkServerError, match="did not start"):
         server.fork(["-m", "ipykernel_launcher"], {}, "/")
     assert server.process is None
 

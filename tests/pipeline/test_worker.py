@@ -1,4 +1,4 @@
-"""The sandboxed worker leaves nothing of one job to the next."""
+"""The notebook server leaves nothing of one job to the next."""
 
 from __future__ import annotations
 
@@ -6,10 +6,13 @@ import json
 import sys
 from pathlib import Path
 
-from grader.pipeline import worker
-from grader.pipeline.kernels import Zygote
-from grader.pipeline.run import Worker
-from grader.pipeline.sandbox import Limits
+from grader.pipeline.results import SandboxTask
+from grader.pipeline.sandbox import notebook_server
+from grader.pipeline.sandbox.grading_worker import GradingWorker
+from grader.pipeline.sandbox.kernels import ForkServerClient
+from grader.pipeline.sandbox.limits import Limits
+
+TASK = SandboxTask("student", "assignment", "a.ipynb", "", "", "", b"", (), [])
 
 
 def plant(root: Path) -> None:
@@ -23,28 +26,27 @@ def plant(root: Path) -> None:
     (site / "planted.pth").write_text("import sys; sys.exit('planted')\n")
 
 
-def test_a_restarted_worker_imports_nothing_planted_in_its_scratch_folder(tmp_path):
-    root = tmp_path / "worker"
-    plant(root)
-    runner = Worker(root, [], Limits(job_seconds=120))
+def test_a_restarted_server_imports_nothing_planted_in_its_scratch_folder(tmp_path):
+    worker = GradingWorker(tmp_path / "worker", Limits(job_seconds=120), sandboxed=False)
+    plant(worker.server_root)
     try:
-        status = runner.run("no-such-job", "assignment", "student")  # answered, as an error
+        status = worker._send(TASK, "no-such-job")  # answered, as an error
     finally:
-        runner.stop()
+        worker.stop()
     assert "stopped unexpectedly" not in status["error"]
     assert "planted" not in json.dumps(status)
 
 
-def test_after_a_job_only_its_folder_and_the_workers_files_are_left(tmp_path):
-    for name in (worker.LIMITS, worker.LOG, "planted.py"):
+def test_after_a_job_only_its_folder_and_the_servers_files_are_left(tmp_path):
+    for name in (notebook_server.LIMITS, notebook_server.LOG, "planted.py"):
         (tmp_path / name).write_text("{}")
     for folder in ("job", "home/.config", "elsewhere/deeper"):
         (tmp_path / folder).mkdir(parents=True)
         (tmp_path / folder / "file").write_text("left behind")
     (tmp_path / "link").symlink_to(tmp_path / "job")
-    worker.clean_up(tmp_path, isolated=False, zygote=Zygote([]), job="job")
+    notebook_server.clean_up(tmp_path, isolated=False, fork_server=ForkServerClient([]), job="job")
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
-        [worker.LIMITS, worker.LOG, "job", "home"]
+        [notebook_server.LIMITS, notebook_server.LOG, "job", "home"]
     )
     assert list((tmp_path / "home").iterdir()) == []
     assert (tmp_path / "job" / "file").read_text() == "left behind"

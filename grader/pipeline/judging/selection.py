@@ -2,10 +2,11 @@
 in notebook order, with the graded calls where the notebook has its test cells.
 
 A grading run does not replay the whole notebook (its figures, timings and training runs
-cost seconds and grade nothing): going back from the last graded call, it keeps every
-top-level statement that binds or changes a name the functions need (a definition, an
-import, an assignment, an item or attribute set on it), and then what those statements
-need in turn.  The test cells themselves are never run (they are the course's).  The
+cost seconds and grade nothing): of the statements before the last graded call, it keeps
+every top-level one that binds or changes a name the graded functions need (a definition,
+an import, an assignment, an item or attribute set on it), and then what those statements
+need in turn, wherever they stand before the call (a function finds its globals when it
+is called).  The test cells themselves are never run (they are the course's).  The
 submission's code is parsed here, never run; IPython syntax is turned into Python first,
 and magics and shell commands are left out.
 """
@@ -51,17 +52,20 @@ def grading_program(
             problems.append(f"cell {number} is not valid Python: the grading run left it out")
             continue
         sequence.extend(statements)
-    needed: set[str] = set()
-    chosen: list[Statement | GradedItem] = []
-    for entry in reversed(sequence):
-        if isinstance(entry, GradedItem):
-            needed.add(entry.function)
-            chosen.append(entry)
-        elif entry.binds & needed:
-            needed |= entry.uses
-            chosen.append(entry)
+    last = max((i for i, e in enumerate(sequence) if isinstance(e, GradedItem)), default=-1)
+    before = sequence[: last + 1]
+    needed = {e.function for e in before if isinstance(e, GradedItem)}
+    chosen = {i for i, e in enumerate(before) if isinstance(e, GradedItem)}
+    grown = True
+    while grown:  # a function finds its globals when it is called: any earlier binding counts
+        grown = False
+        for i, entry in enumerate(before):
+            if i not in chosen and isinstance(entry, Statement) and entry.binds & needed:
+                chosen.add(i)
+                needed |= entry.uses
+                grown = True
     steps = []
-    for entry in reversed(chosen):
+    for entry in (before[i] for i in sorted(chosen)):
         if isinstance(entry, GradedItem):
             steps.append({"grade": entry.check, "function": entry.function})
         else:

@@ -21,8 +21,8 @@ import shutil
 import threading
 from pathlib import Path
 
-import autodiff
-import grader
+import autodiff.core
+import grader.channel
 from grader.pipeline.sandbox.strip import strip_package
 
 SANDBOX_LIB = "/sandbox/lib"  # where the build is mounted inside the sandbox
@@ -133,14 +133,14 @@ class Builds:
         partial = self.root / f"{key}.partial"
         shutil.rmtree(partial, ignore_errors=True)
         partial.mkdir(parents=True)
-        source = Path(grader.__file__).parent
+        source = Path(grader.channel.__file__).parent  # a module: a package may be a namespace
         target = partial / "grader"
         target.mkdir()
         (target / "__init__.py").write_text(SANDBOX_INIT)
         wanted = KERNEL_MODULES + (NOTEBOOK_SERVER_MODULES if notebook_server else ())
         for name in wanted:
             _copy(source / name, target / name)
-        strip_package(Path(autodiff.__file__).parent, "autodiff", forbidden, partial)
+        strip_package(Path(autodiff.core.__file__).parent, "autodiff", forbidden, partial)
         shutil.rmtree(folder, ignore_errors=True)
         partial.rename(folder)
         return folder
