@@ -66,3 +66,21 @@ def describe(treedef: TreeDef) -> str:
         return "{" + ", ".join(f"{k!r}: {v}" for k, v in zip(keys, inner)) + "}"
     brackets = "[]" if kind is list else "()"
     return brackets[0] + ", ".join(inner) + brackets[1]
+
+
+def paths(treedef: TreeDef) -> list[str]:
+    """How each leaf is reached from the root, in leaf order: ``''`` for a lone leaf,
+    ``"['W1']"`` for a dict entry, ``"[2][0]"`` inside nested sequences."""
+    out: list[str] = []
+    _paths(treedef, "", out)
+    return out
+
+
+def _paths(treedef: TreeDef, prefix: str, out: list[str]) -> None:
+    if treedef is None:
+        out.append(prefix)
+        return
+    kind, keys, children = treedef
+    labels = keys if kind is dict else range(len(children))
+    for label, child in zip(labels, children):
+        _paths(child, f"{prefix}[{label!r}]", out)
