@@ -15,7 +15,7 @@ recursion, no sort and no separate graph search: each node reached is visited on
 Guarantees: leaf gradients add up over every path (a node used twice gets both
 contributions); interior adjoints are overwritten on every sweep, so ``backward()`` never
 sees stale values; leaf gradients accumulate across sweeps until ``zero_grad()``, as in
-PyTorch.
+PyTorch (each sweep sums a leaf's gradient apart, then adds it to what the leaf had).
 """
 
 from __future__ import annotations
@@ -269,7 +269,9 @@ class Scalar(ScalarLike):
     @property
     def _local(self) -> tuple[float, ...]:
         """The derivative of this value with respect to each parent."""
-        return (self._da, self._db)[: len(self._parents)]
+        if self._a is None:
+            return ()
+        return (self._da,) if self._b is None else (self._da, self._db)
 
     # -- comparisons compare values; Python numbers convert -----------------------------------
     def __lt__(self, other: Scalar | Number) -> bool:

@@ -189,3 +189,70 @@ def test_other_bad_input_is_rejected_clearly():
         central_difference(np.sum, np.array([1.0, np.nan]))
     with pytest.raises(TypeError, match="real number or array"):
         central_difference(lambda x: "not a number", np.ones(2))
+
+
+# -- tuples, lists and dicts of arrays, as grad takes them -----------------------------------------
+def tree_loss(p):
+    return np.sum(np.tanh(p["W"] @ p["b"][0]) ** 2) + np.sum(p["b"][1] ** 3)
+
+
+def tree_gradient(p):
+    t = np.tanh(p["W"] @ p["b"][0])
+    d = 2.0 * t * (1.0 - t * t)
+    return {"W": np.outer(d, p["b"][0]), "b": [p["W"].T @ d, 3.0 * p["b"][1] ** 2]}
+
+
+def tree_point():
+    rng = np.random.default_rng(6)
+    return {"W": rng.normal(size=(2, 3)), "b": [rng.normal(size=3), rng.normal(size=2)]}
+
+
+def assert_tree_close(actual, expected, atol):
+    if isinstance(expected, dict):
+        assert isinstance(actual, dict) and sorted(actual) == sorted(expected)
+        for key in expected:
+            assert_tree_close(actual[key], expected[key], atol)
+    elif isinstance(expected, (list, tuple)):
+        assert type(actual) is type(expected) and len(actual) == len(expected)
+        for a, e in zip(actual, expected):
+            assert_tree_close(a, e, atol)
+    else:
+        assert np.shape(actual) == np.shape(expected)
+        np.testing.assert_allclose(actual, expected, rtol=0, atol=atol)
+
+
+def test_gradients_of_a_dict_of_arrays():
+    p = tree_point()
+    before = {"W": p["W"].copy(), "b": [b.copy() for b in p["b"]]}
+    assert_tree_close(central_difference(tree_loss, p), tree_gradient(p), 1e-9)
+    assert_tree_close(forward_difference(tree_loss, p), tree_gradient(p), 1e-6)
+    assert_tree_close(p, before, 0.0)  # the inputs are not modified
+
+
+def test_jacobian_and_directional_derivative_of_structures_are_laid_out_as_jacrev():
+    import autodiff
+    import autodiff.numpy as anp
+
+    def f(m, p):
+        return {"y": m.tanh(p["W"] @ p["b"][0]), "z": (m.sum(p["b"][1] ** 2),)}
+
+    p = tree_point()
+    numeric = numerical_jacobian(lambda p: f(np, p), p)
+    assert_tree_close(numeric, autodiff.jacrev(lambda p: f(anp, p))(p), 1e-8)
+    v = {"W": np.ones((2, 3)), "b": [np.zeros(3), np.arange(2.0)]}
+    along = directional_derivative(lambda p: f(np, p), p, v)
+    assert_tree_close(along, autodiff.jvp(lambda p: f(anp, p), (p,), (v,))[1], 1e-8)
+    with pytest.raises(ValueError, match="structure"):
+        directional_derivative(lambda p: f(np, p), p, {"W": np.ones((2, 3))})
+    with pytest.raises(ValueError, match=r"v\['b'\]\[1\].*shape of x\['b'\]\[1\], \(2,\)"):
+        directional_derivative(lambda p: f(np, p), p, {"W": v["W"], "b": [v["b"][0], np.ones(3)]})
+
+
+def test_errors_name_the_array_of_a_structure():
+    p = tree_point()
+    p["b"][1] = np.array([1.0, 1.0e3])
+    with pytest.raises(ValueError, match=r"spacing at x\['b'\]\[1\]\[1\]"):
+        central_difference(tree_loss, p, eps=1e-14)
+    p["b"][1] = np.array([1.0, np.nan])
+    with pytest.raises(ValueError, match=r"x\['b'\]\[1\] must be finite"):
+        central_difference(tree_loss, p)

@@ -207,3 +207,57 @@ def test_arithmetic_with_non_numbers_raises_typeerror():
         Scalar(1.0) * "two"
     with pytest.raises(TypeError, match="str"):
         Scalar(1.0) + "3"  # not silently 4.0
+
+
+def test_interior_gradients_are_the_derivatives_of_the_output():
+    """After backward(), each node's .grad is d(out)/d(node), on every sweep."""
+    a, b = Scalar(0.7), Scalar(-1.3)
+    c = a * b
+    d = c.tanh()
+    e = d * c + a
+    for _ in range(2):
+        e.backward()
+        assert e.grad == 1.0
+        assert d.grad == pytest.approx(c.data)
+        assert c.grad == pytest.approx(d.data + c.data * (1.0 - d.data**2))
+
+
+def test_backward_on_a_leaf_and_on_an_unused_branch():
+    a = Scalar(2.0)
+    a.backward()
+    assert a.grad == 1.0
+    b = Scalar(3.0)
+    unused = b * 5.0  # not part of the graph below: keeps its gradient
+    unused.backward()
+    out = b * b
+    out.backward()
+    assert b.grad == 5.0 + 6.0 and unused.grad == 1.0
+
+
+def test_parents_and_local_derivatives_are_readable():
+    a, b = Scalar(2.0), Scalar(3.0)
+    c = a * b
+    assert c._parents == (a, b) and c._local == (3.0, 2.0) and c._op == "*"
+    d = c.exp()
+    assert d._parents == (c,) and d._local == (pytest.approx(math.exp(6.0)),)
+    assert a._parents == () and a._local == ()
+    made = Scalar(6.0, (a, b), (3.0, 2.0), "*")  # a node built by hand
+    made.backward()
+    assert (a.grad, b.grad) == (3.0, 2.0)
+    with pytest.raises(ValueError, match="two parents"):
+        Scalar(1.0, (a, b, c), (1.0, 1.0, 1.0))
+
+
+def test_a_wide_and_deep_graph_matches_the_same_function_on_floats():
+    """A sum of 300 products sharing one input, ten times over, against the derivative by
+    hand: shared nodes and many heights in one sweep."""
+    x = Scalar(0.3)
+    total = Scalar(0.0)
+    for k in range(10):
+        layer = sum((x * (0.01 * j) for j in range(300)), Scalar(0.0))
+        total = total + layer * layer.tanh() if k % 2 else total + layer
+    total.backward()
+    s = 0.01 * sum(range(300))
+    u = x.data * s
+    expected = 5 * s + 5 * (s * math.tanh(u) + u * (1.0 - math.tanh(u) ** 2) * s)
+    assert x.grad == pytest.approx(expected, rel=1e-12)
