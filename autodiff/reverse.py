@@ -77,7 +77,7 @@ class Node(Tracer):
                 node._value = prim(x) if isinstance(x, Traceable) else prim.impl(x)
             node._args = (x,)
             node._argnums = _FIRST
-            node._parents = (self,)
+            node._parents = args  # (self,)
         elif n == 2:
             x, y = args
             if isinstance(x, Node) and x._level == level:
@@ -130,6 +130,21 @@ class Node(Tracer):
         return f"Node(level={self._level}, value={self._value!r})"
 
 
+def leaf(value: Any, level: int) -> Node:
+    """``Node(value, level)``, made the way primitives make nodes (a little faster)."""
+    node = _new(Node)
+    node._value = value
+    node._level = level
+    node._prim = None
+    node._args = ()
+    node._kwargs = _NO_KWARGS
+    node._argnums = ()
+    node._parents = ()
+    node._adj = None
+    return node
+
+
+_NO_KWARGS: dict = {}
 _TAPES: dict[int, list[Node]] = {}
 
 
@@ -209,8 +224,18 @@ def sweep(tape: list[Node], seeds: list[tuple[Node, Any]], leaves: list[Node]) -
                 continue
             node._adj = None
             prim = node._prim
-            vjps, broadcasts = prim.vjps, prim.broadcasts
             args, kwargs, ans = node._args, node._kwargs, node._value
+            if len(args) == 1 and not kwargs:  # a function of this one parent: the most common
+                try:
+                    rule = prim.vjps[0]
+                except KeyError:
+                    _no_rule(prim, 0)
+                c = rule(g, ans, args[0])
+                parent = node._parents[0]
+                previous = parent._adj
+                parent._adj = c if previous is None else previous + c
+                continue
+            vjps, broadcasts = prim.vjps, prim.broadcasts
             n = 0 if kwargs else len(args)
             for argnum, parent in zip(node._argnums, node._parents):
                 try:

@@ -22,7 +22,7 @@ from autodiff.batching import Batched
 from autodiff.core import Traceable, new_level, shape_of, value_of
 from autodiff.forward import Dual
 from autodiff.pytree import describe, flatten, unflatten
-from autodiff.reverse import Node, close_tape, open_tape, sweep
+from autodiff.reverse import Node, close_tape, leaf, open_tape, sweep
 
 ArgNums = int | Sequence[int]
 
@@ -81,7 +81,7 @@ def _record(f: Callable, primals: tuple):
     and ``pull(cotangent_leaves)``, the backward sweep for checked cotangents."""
     level = new_level()
     leaves, treedef = flatten(primals)
-    nodes = [Node(_as_input(x, "vjp"), level) for x in leaves]
+    nodes = [leaf(_as_input(x, "vjp"), level) for x in leaves]
     tape = open_tape(level)
     try:
         out = f(*unflatten(treedef, nodes))

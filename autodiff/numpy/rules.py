@@ -118,6 +118,8 @@ def _matrices(a, b):
 
 
 def _matmul_vjp_0(g, ans, a, b):
+    if type(b) is np.ndarray and b.ndim == 2 and type(a) is np.ndarray and a.ndim == 2:
+        return g @ b.T
     if _matrices(a, b):
         return g @ _T(b)
     G, A, B = _as_matrices(g, a, b)
@@ -126,6 +128,8 @@ def _matmul_vjp_0(g, ans, a, b):
 
 
 def _matmul_vjp_1(g, ans, a, b):
+    if type(a) is np.ndarray and a.ndim == 2 and type(b) is np.ndarray and b.ndim == 2:
+        return a.T @ g
     if _matrices(a, b):
         return _T(a) @ g
     G, A, B = _as_matrices(g, a, b)
