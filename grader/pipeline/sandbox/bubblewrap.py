@@ -148,7 +148,7 @@ def command(
             args += ["--ro-bind", paths[0], paths[1]]
         elif kind == "hidden":
             args += ["--ro-bind", "/dev/null", paths[0]]
-    for folder in emptied:
-        args += ["--remount-ro", folder]
     args += ["--bind", str(Path(scratch).resolve()), SCRATCH, "--chdir", SCRATCH]
+    for folder in [*emptied, "/"]:  # bwrap's root is a tmpfs: read-only like the rest
+        args += ["--remount-ro", folder]
     return [*args, "--", *argv]
