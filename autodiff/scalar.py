@@ -199,14 +199,12 @@ class Scalar(ScalarLike):
             self.grad += 1.0
             return
         mark = object()  # tells the nodes reached in this sweep from the others
-        buckets: list[list[Scalar] | None] = [None] * self._h
+        buckets: list[list[Scalar]] = [[] for _ in range(self._h)]
         buckets.append([self])
         leaves: list[tuple[Scalar, float]] = []  # each leaf reached, with its gradient before
         self._mark = mark
         self.grad = 1.0
         for bucket in reversed(buckets):
-            if bucket is None:
-                continue
             for node in bucket:
                 g = node.grad
                 # The same steps for the first parent and the second (if any), written out:
@@ -219,11 +217,7 @@ class Scalar(ScalarLike):
                     if a._a is None:
                         leaves.append((a, a.grad))
                     else:
-                        below = buckets[a._h]
-                        if below is None:
-                            buckets[a._h] = [a]
-                        else:
-                            below.append(a)
+                        buckets[a._h].append(a)
                     a.grad = node._da * g
                 b = node._b
                 if b is None:
@@ -235,11 +229,7 @@ class Scalar(ScalarLike):
                     if b._a is None:
                         leaves.append((b, b.grad))
                     else:
-                        below = buckets[b._h]
-                        if below is None:
-                            buckets[b._h] = [b]
-                        else:
-                            below.append(b)
+                        buckets[b._h].append(b)
                     b.grad = node._db * g
         for leaf, before in leaves:  # this sweep's gradient, added to what the leaf had
             leaf.grad = before + leaf.grad

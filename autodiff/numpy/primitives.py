@@ -7,6 +7,7 @@ they are differentiable to any order without rules of their own.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -134,16 +135,18 @@ def broadcast_to(x, shape):
 
 
 def broadcast_view(x: Any, shape: tuple[int, ...]) -> np.ndarray:
-    """``np.broadcast_to``, with a fast path for a one-element array (the cotangent of a
-    sum or a mean, say), which repeats to any shape: ``np.broadcast_to`` costs ten times
-    as much, which matters on small arrays."""
-    if type(x) is np.float64:
-        x = np.asarray(x)
-    if type(x) is np.ndarray and x.size == 1 and x.ndim <= len(shape) and x.flags.c_contiguous:
-        view = np.ndarray(shape, x.dtype, x, 0, (0,) * len(shape))
-        view.flags.writeable = False
-        return view
+    """``np.broadcast_to``, faster on small arrays: up to ``SMALL`` elements the result is
+    a new array filled in (``np.broadcast_to`` costs ten times as much there, which is
+    most of the cost of the cotangent of a sum over a small array); larger ones are a
+    read-only view, as ``np.broadcast_to`` gives."""
+    if (type(x) is np.ndarray or type(x) is np.float64) and math.prod(shape) <= SMALL:
+        out = np.empty(shape, x.dtype)
+        out[...] = x
+        return out
     return np.broadcast_to(x, shape)
+
+
+SMALL = 4096
 
 
 @primitive(name="getitem")
