@@ -685,3 +685,12 @@ def test_every_kernel_was_forked(graded):
 def test_workers_leave_no_process_behind(graded):
     assert _processes_mentioning(graded.scratch) == []
     assert list(graded.scratch.iterdir()) == []
+
+
+def test_without_the_sandbox_a_class_is_still_graded(tmp_path):
+    """``--no-sandbox``: the same stages with resource limits only (and no isolation)."""
+    course = build_demo_class(tmp_path, (JACOBIAN,), [SPECS[("complete", JACOBIAN)]])
+    summary = autograde(course, jobs=1, limits=LIMITS, sandboxed=False)
+    (result,) = summary.graded
+    assert result.auto_points == sum(i.max_points for i in result.items if i.check)
+    assert result.problems == [] and result.flags == []

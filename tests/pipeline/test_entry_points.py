@@ -125,3 +125,26 @@ def test_formgrader_loads_on_the_first_try(fresh_course, tmp_path):
         except subprocess.TimeoutExpired:
             server.kill()
         log.close()
+
+
+def test_grading_stops_with_advice_when_the_sandbox_cannot_start(monkeypatch, tmp_path, capsys):
+    from grader import cli
+    from grader.pipeline.sandbox import bubblewrap
+
+    monkeypatch.setattr(bubblewrap, "bubblewrap", lambda: None)
+    with pytest.raises(bubblewrap.SandboxUnavailable, match="--no-sandbox"):
+        bubblewrap.check()
+    shutil.copytree(ROOT / "course", tmp_path / "course", ignore=shutil.ignore_patterns("*.db"))
+    code = cli.main(["autograde", "--course", str(tmp_path / "course")])
+    assert code == cli.EXIT_USAGE
+    assert "apt-get install bubblewrap" in capsys.readouterr().err
+
+
+def test_a_machine_without_user_namespaces_is_told_how_to_allow_them(monkeypatch):
+    from grader.pipeline.sandbox import bubblewrap
+
+    monkeypatch.setattr(bubblewrap, "_namespaces", lambda bwrap: ["--unshare-user", "--bogus"])
+    with pytest.raises(bubblewrap.SandboxUnavailable) as raised:
+        bubblewrap.check()
+    assert "unprivileged user namespaces" in str(raised.value)
+    assert "sysctl" in str(raised.value)

@@ -6,8 +6,10 @@ import json
 import sys
 from pathlib import Path
 
+import pytest
+
 from grader.pipeline.results import SandboxTask
-from grader.pipeline.sandbox import notebook_server
+from grader.pipeline.sandbox import bubblewrap, notebook_server
 from grader.pipeline.sandbox.grading_worker import GradingWorker
 from grader.pipeline.sandbox.kernels import ForkServerClient
 from grader.pipeline.sandbox.limits import Limits
@@ -26,8 +28,11 @@ def plant(root: Path) -> None:
     (site / "planted.pth").write_text("import sys; sys.exit('planted')\n")
 
 
-def test_a_restarted_server_imports_nothing_planted_in_its_scratch_folder(tmp_path):
-    worker = GradingWorker(tmp_path / "worker", Limits(job_seconds=120), sandboxed=False)
+@pytest.mark.parametrize("sandboxed", [True, False])
+def test_a_restarted_server_imports_nothing_planted_in_its_scratch_folder(tmp_path, sandboxed):
+    if sandboxed and bubblewrap.bubblewrap() is None:
+        pytest.skip("bubblewrap is not installed")
+    worker = GradingWorker(tmp_path / "worker", Limits(job_seconds=120), sandboxed=sandboxed)
     plant(worker.server_root)
     try:
         status = worker._send(TASK, "no-such-job")  # answered, as an error

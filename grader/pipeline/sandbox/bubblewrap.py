@@ -148,7 +148,9 @@ def command(
             args += ["--ro-bind", paths[0], paths[1]]
         elif kind == "hidden":
             args += ["--ro-bind", "/dev/null", paths[0]]
-    args += ["--bind", str(Path(scratch).resolve()), SCRATCH, "--chdir", SCRATCH]
+    # The working folder is the read-only root: ``python -m`` puts it first on the import path,
+    # and a package planted in the scratch folder must not be imported by a restarted server.
+    args += ["--bind", str(Path(scratch).resolve()), SCRATCH, "--chdir", "/"]
     for folder in [*emptied, "/"]:  # bwrap's root is a tmpfs: read-only like the rest
         args += ["--remount-ro", folder]
     return [*args, "--", *argv]

@@ -226,7 +226,9 @@ class GradingWorker:
             )
             if self.sandboxed:
                 excluded = frozenset(n for n in run.forbidden if "." not in n)
-                roots = environment.distributions_of(tuple(task.course_imports)) - excluded
+                roots = environment.distributions_of(tuple(task.course_imports)) | frozenset(
+                    environment.KERNEL_DISTRIBUTIONS
+                )
                 overlay = self.builds.linalg_overlay() if "numpy.linalg" in run.forbidden else None
                 mounts = environment.mounts(
                     environment.closure(frozenset(roots), excluded),
