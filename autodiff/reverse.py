@@ -25,7 +25,6 @@ _new = object.__new__
 _ndarray = np.ndarray
 _add_reduce = np.add.reduce
 _float64 = np.float64
-_PLAIN = frozenset({np.ndarray, np.float64})  # values with a shape, that are not traced
 
 # Which arguments of a call are parents, shared by every node with the same pattern.
 _FIRST = (0,)
@@ -80,9 +79,9 @@ class Node(Tracer):
             node._parents = args  # (self,)
         elif n == 2:
             x, y = args
-            if isinstance(x, Node) and x._level == level:
+            if x is self or (isinstance(x, Node) and x._level == level):
                 x = x._value
-                if isinstance(y, Node) and y._level == level:
+                if y is self or (isinstance(y, Node) and y._level == level):
                     argnums, parents = _BOTH, args
                     y = y._value
                 else:
@@ -185,10 +184,11 @@ def _no_rule(prim: Primitive, argnum: int) -> None:
     raise NotImplementedError(f"reverse mode has no rule for argument {argnum} of {prim.name}")
 
 
-def _unbroadcast(c: Any, arg: Any) -> Any:
-    """``c`` summed back to the shape of ``arg`` (straight in NumPy for arrays and NumPy
-    scalars)."""
-    if type(c) in _PLAIN and type(arg) in _PLAIN:
+def _fit(c: Any, arg: Any) -> Any:
+    """The cotangent ``c`` of a broadcasting operation summed back to the shape of its
+    argument ``arg`` (straight in NumPy for arrays and NumPy scalars)."""
+    tc, ta = type(c), type(arg)
+    if (tc is _ndarray or tc is _float64) and (ta is _ndarray or ta is _float64):
         return c if c.shape == arg.shape else _sum_to(c, arg.shape)
     return unbroadcast(c, shape_of(arg))
 
@@ -202,7 +202,7 @@ def _contribution(node: Node, argnum: int, g: Any) -> Any:
         _no_rule(prim, argnum)
     args, kwargs = node._args, node._kwargs
     c = rule(g, node._value, *args, **kwargs) if kwargs else rule(g, node._value, *args)
-    return _unbroadcast(c, args[argnum]) if prim.broadcasts else c
+    return _fit(c, args[argnum]) if prim.broadcasts else c
 
 
 def sweep(tape: list[Node], seeds: list[tuple[Node, Any]], leaves: list[Node]) -> list[Any]:
@@ -235,27 +235,38 @@ def sweep(tape: list[Node], seeds: list[tuple[Node, Any]], leaves: list[Node]) -
                 previous = parent._adj
                 parent._adj = c if previous is None else previous + c
                 continue
-            vjps, broadcasts = prim.vjps, prim.broadcasts
-            n = 0 if kwargs else len(args)
+            vjps = prim.vjps
+            if len(args) == 2 and not kwargs:  # binary operations, written out
+                x, y = args
+                both = node._argnums is _BOTH
+                argnum = 0 if both else node._argnums[0]
+                try:
+                    rule = vjps[argnum]
+                    other = vjps[1] if both else None
+                except KeyError:
+                    _no_rule(prim, 1 if argnum in vjps else argnum)
+                c = rule(g, ans, x, y)
+                if prim.broadcasts:
+                    c = _fit(c, args[argnum])
+                parent = node._parents[0]
+                previous = parent._adj
+                parent._adj = c if previous is None else previous + c
+                if both:
+                    c = other(g, ans, x, y)
+                    if prim.broadcasts:
+                        c = _fit(c, y)
+                    parent = node._parents[1]
+                    previous = parent._adj
+                    parent._adj = c if previous is None else previous + c
+                continue
             for argnum, parent in zip(node._argnums, node._parents):
                 try:
                     rule = vjps[argnum]
                 except KeyError:
                     _no_rule(prim, argnum)
-                if n == 1:  # plain calls, cheaper than one with *args
-                    c = rule(g, ans, args[0])
-                elif n == 2:
-                    c = rule(g, ans, args[0], args[1])
-                else:
-                    c = rule(g, ans, *args, **kwargs)
-                if broadcasts:
-                    arg = args[argnum]
-                    tc, ta = type(c), type(arg)
-                    if (tc is _ndarray or tc is _float64) and (ta is _ndarray or ta is _float64):
-                        if c.shape != arg.shape:
-                            c = _sum_to(c, arg.shape)
-                    else:
-                        c = unbroadcast(c, shape_of(arg))
+                c = rule(g, ans, *args, **kwargs)
+                if prim.broadcasts:
+                    c = _fit(c, args[argnum])
                 previous = parent._adj
                 parent._adj = c if previous is None else previous + c
     except BaseException:

@@ -67,6 +67,8 @@ true_divide = primitive(np.true_divide, broadcasts=True)
 @primitive(broadcasts=True)
 def power(x, y):
     """``x ** y`` elementwise (NumPy's fast paths for small integer powers included)."""
+    if type(x) is np.ndarray and type(y) is int:
+        return x**y
     if isinstance(y, (int, float)) or np.ndim(y) == 0:
         return np.asarray(x) ** y
     return np.power(x, y)
@@ -87,7 +89,12 @@ def where(condition, x, y):
 # -- reductions -----------------------------------------------------------------------------
 @primitive(name="sum")
 def sum_(x, axis=None, keepdims=False):
-    return np.add.reduce(np.asarray(x), axis=axis, keepdims=keepdims)
+    if axis is None and not keepdims and type(x) is np.ndarray:
+        return _add_reduce(x, None)
+    return _add_reduce(np.asarray(x), axis=axis, keepdims=keepdims)
+
+
+_add_reduce = np.add.reduce
 
 
 @primitive
