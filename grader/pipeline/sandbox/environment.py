@@ -130,10 +130,13 @@ def mounts(
     ``library`` (at ``/sandbox/lib``); ``linalg_overlay`` replaces ``numpy.linalg``;
     ``private`` folders stay empty even where a mounted folder holds them."""
     result = Mounts()
-    for folder in private:
-        if folder.exists():
-            result.empty(str(folder.resolve()))
-    for prefix in sorted({Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve()}):
+    prefixes = sorted({Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve()})
+    mounted = [Path(f) for f in SYSTEM_FOLDERS] + prefixes
+    for folder in private:  # empty where a mounted folder holds it; elsewhere it is not there
+        path = folder.resolve()
+        if path.exists() and any(path == m or m in path.parents for m in mounted):
+            result.empty(str(path))
+    for prefix in prefixes:
         if not _under_system(prefix):
             result.read_only(str(prefix), str(prefix))
     for folder in site_folders():
