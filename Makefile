@@ -46,7 +46,8 @@ demo: $(VENV)/.test-installed sandbox
 # The whole suite: lint, the package and grader tests, and every master notebook under nbval.
 # The end-to-end grading tests (each grades a class in parallel sandboxes) run in a process of
 # their own, after the rest.
-END_TO_END := tests/pipeline/test_end_to_end.py tests/pipeline/test_hostile.py
+END_TO_END := tests/pipeline/test_end_to_end.py tests/pipeline/test_hostile.py \
+	tests/pipeline/test_cluster.py
 test: lint sandbox
 	$(BIN)/pytest -n $(JOBS) --dist loadfile tests course/source --nbval-lax \
 		$(addprefix --ignore ,$(END_TO_END))

@@ -51,7 +51,20 @@ def cmd_collect(args) -> int:
 def cmd_autograde(args) -> int:
     from grader.pipeline.autograde import autograde
     from grader.pipeline.outputs.progress import Progress
+    from grader.pipeline.pool import PoolUnavailable
     from grader.pipeline.sandbox.bubblewrap import SandboxUnavailable
+
+    pool = None
+    if args.scheduler:
+        try:
+            from grader.pipeline.cluster import dask_pool
+        except ImportError:
+            print(
+                "grader: --scheduler needs Dask: pip install -e '.[cluster]' in this environment",
+                file=sys.stderr,
+            )
+            return EXIT_USAGE
+        pool = dask_pool(args.scheduler, args.connect_timeout)
 
     course = _course(args)
     limits = Limits(
@@ -87,8 +100,12 @@ def cmd_autograde(args) -> int:
             limits,
             not args.no_sandbox,
             on_done=done,
+            pool=pool,
         )
     except SandboxUnavailable as error:
+        print(f"grader: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except PoolUnavailable as error:
         print(f"grader: {error}", file=sys.stderr)
         return EXIT_USAGE
     print(
@@ -197,6 +214,19 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--assignment", action="append", help="only this assignment (repeatable)")
     p.add_argument("--student", action="append", help="only this student (repeatable)")
     p.add_argument("--jobs", type=int, default=None, help="parallel workers (default: cores)")
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="grade on the Dask scheduler at ADDRESS (tcp://host:port), or 'local' for a "
+        "LocalCluster of --jobs worker processes",
+    )
+    p.add_argument(
+        "--connect-timeout",
+        type=float,
+        default=15.0,
+        metavar="SECONDS",
+        help="how long to try to reach the --scheduler (default 15)",
+    )
     p.add_argument("--force", action="store_true", help="regrade submissions already graded")
     p.add_argument(
         "--no-sandbox",

@@ -24,6 +24,10 @@ from grader.pipeline.sandbox.limits import Limits
 T = TypeVar("T")
 
 
+class PoolUnavailable(RuntimeError):
+    """The workers cannot be reached (the message says which and why)."""
+
+
 class Pool(Protocol):
     def start(self, preload: tuple[str, ...]) -> None: ...
 

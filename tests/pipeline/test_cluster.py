@@ -1,0 +1,172 @@
+"""Grading on Dask: a LocalCluster of two processes, and a real ``dask scheduler`` with
+``dask worker --nworkers 2`` started here on 127.0.0.1, give the grades of the local pool;
+a worker killed in the middle of the batch costs a retry and no submission; an unreachable
+scheduler is a clear error; an interrupted run resumes."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from grader import cli
+from grader.demo.classroom import DEFAULT_ASSIGNMENTS, build_demo_class
+from grader.pipeline.autograde import autograde
+from grader.pipeline.course import Course
+from grader.pipeline.sandbox import bubblewrap
+from grader.pipeline.sandbox.limits import Limits
+
+distributed = pytest.importorskip("distributed")
+from grader.pipeline.cluster import SchedulerUnavailable, dask_pool  # noqa: E402
+
+pytestmark = pytest.mark.skipif(
+    bubblewrap.bubblewrap() is None, reason="bubblewrap is not installed (make sandbox)"
+)
+LIMITS = Limits(cell_seconds=20, job_seconds=240)
+DASK = str(Path(sys.executable).parent / "dask")
+
+
+def grades(course: Course) -> dict[tuple[str, str], dict]:
+    found = {}
+    for path in (course.root / "grading").glob("*/*/result.json"):
+        result = json.loads(path.read_text())
+        key = (result["student"], result["assignment"])
+        found[key] = {
+            "points": {i["grade_id"]: i["points"] for i in result["items"]},
+            "problems": result["problems"],
+            "flags": result["flags"],
+            "worker": result["worker"],
+        }
+    return found
+
+
+def without_worker(found: dict) -> dict:
+    return {k: {f: v for f, v in r.items() if f != "worker"} for k, r in found.items()}
+
+
+@pytest.fixture(scope="module")
+def local(tmp_path_factory) -> Course:
+    """The demo class graded by the local pool: the grades the cluster must give."""
+    course = build_demo_class(tmp_path_factory.mktemp("local"), DEFAULT_ASSIGNMENTS)
+    autograde(course, jobs=2, limits=LIMITS)
+    return course
+
+
+def copy(course: Course, out: Path) -> Course:
+    """The same class (the same secret, so the same hidden cases), not graded yet."""
+    root = out / "course"
+    shutil.copytree(course.root, root, ignore=shutil.ignore_patterns("grading", "autograded"))
+    (root / "gradebook.db").unlink()
+    return Course(root)
+
+
+def test_a_local_cluster_gives_the_local_grades(local, tmp_path):
+    course = copy(local, tmp_path)
+    summary = autograde(course, jobs=2, limits=LIMITS, pool=dask_pool("local"))
+    assert len(summary.graded) == len(grades(local))
+    assert without_worker(grades(course)) == without_worker(grades(local))
+    workers = {r["worker"] for r in grades(course).values() if r["worker"]}
+    assert workers and all(w.startswith("tcp://127.0.0.1:") for w in workers)
+
+
+@pytest.fixture
+def scheduler(tmp_path) -> Iterator[tuple[str, subprocess.Popen]]:
+    """A ``dask scheduler`` and a ``dask worker --nworkers 2`` on 127.0.0.1."""
+    file = tmp_path / "scheduler.json"
+    env = dict(os.environ)
+    started = subprocess.Popen(
+        [DASK, "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard"]
+        + ["--scheduler-file", str(file)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+        env=env,
+    )
+    workers = None
+    try:
+        deadline = time.monotonic() + 60
+        while not file.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        address = json.loads(file.read_text())["address"]
+        workers = subprocess.Popen(
+            [DASK, "worker", address, "--nworkers", "2", "--nthreads", "1", "--no-dashboard"]
+            + ["--local-directory", str(tmp_path / "workers"), "--host", "127.0.0.1"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+            env=env,
+        )
+        with distributed.Client(address, timeout="30s") as client:
+            client.wait_for_workers(2, timeout=60)
+        yield address, workers
+    finally:
+        for process in (workers, started):
+            if process is not None:
+                os.killpg(process.pid, signal.SIGTERM)
+                try:
+                    process.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    os.killpg(process.pid, signal.SIGKILL)
+
+
+def worker_pids(address: str) -> list[int]:
+    with distributed.Client(address, timeout="30s") as client:
+        return sorted(client.run(os.getpid).values())
+
+
+def test_a_killed_worker_costs_a_retry_and_every_submission_is_recorded_once(
+    local, tmp_path, scheduler
+):
+    address, _ = scheduler
+    course = copy(local, tmp_path)
+    recorded: list[tuple[str, str]] = []
+    killed: list[int] = []
+
+    def kill_one(result, done, total):
+        recorded.append((result.student, result.assignment))
+        if not killed:
+            victim = worker_pids(address)[0]
+            os.kill(victim, signal.SIGKILL)  # in the middle of its next submission
+            killed.append(victim)
+
+    summary = autograde(course, jobs=2, limits=LIMITS, pool=dask_pool(address), on_done=kill_one)
+    assert killed
+    assert len(recorded) == len(set(recorded)) == len(grades(local)) == len(summary.graded)
+    assert without_worker(grades(course)) == without_worker(grades(local))
+
+
+def test_an_unreachable_scheduler_is_a_clear_error(local, tmp_path, capsys):
+    course = copy(local, tmp_path)
+    with pytest.raises(SchedulerUnavailable, match="cannot reach the Dask scheduler"):
+        autograde(course, limits=LIMITS, pool=dask_pool("tcp://127.0.0.1:9", connect_seconds=2))
+    code = cli.main(
+        ["autograde", "--course", str(course.root), "--scheduler", "tcp://127.0.0.1:9"]
+        + ["--connect-timeout", "2"]
+    )
+    assert code == cli.EXIT_USAGE
+    assert "dask scheduler" in capsys.readouterr().err
+    assert not (course.root / "grading").exists()
+
+
+def test_an_interrupted_run_on_the_cluster_resumes(local, tmp_path):
+    course = copy(local, tmp_path)
+    first: list[tuple[str, str]] = []
+
+    def stop(result, done, total):
+        first.append((result.student, result.assignment))
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        autograde(course, jobs=2, limits=LIMITS, pool=dask_pool("local"), on_done=stop)
+    assert list(grades(course)) == first
+    summary = autograde(course, jobs=2, limits=LIMITS, pool=dask_pool("local"))
+    assert summary.reused == 1 and len(summary.graded) == len(grades(local)) - 1
+    assert without_worker(grades(course)) == without_worker(grades(local))
