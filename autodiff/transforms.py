@@ -29,9 +29,10 @@ ArgNums = int | Sequence[int]
 _F64 = np.dtype(np.float64)
 _PLAIN = frozenset({np.ndarray, np.float64})
 
-# A batch of directions holds at most about this many numbers; larger Jacobians are swept
-# in several batches, so that memory stays bounded.
-BATCH_ELEMENTS = 2**22
+# A batch of directions holds at most about this many numbers (its size times the larger of
+# input and output): larger Jacobians are swept in several batches, so that memory stays
+# bounded (8 MB for each value of that size the function computes).
+BATCH_ELEMENTS = 2**20
 
 
 def _as_input(x: Any, what: str) -> Any:
@@ -96,13 +97,20 @@ def _record(f: Callable, primals: tuple):
             if isinstance(o, Node) and o._level == level
         ]
         grads = sweep(tape, seeds, nodes)
-        for i, g in enumerate(grads):
-            if g is None:
-                grads[i] = np.zeros(shape_of(nodes[i]._value))
+        for g in grads:
+            if g is None:  # an input the output does not depend on: zeros
+                grads = [
+                    np.zeros(shape_of(n._value)) if g is None else g for g, n in zip(grads, nodes)
+                ]
+                break
         return unflatten(treedef, grads)
 
-    values = [o._value if isinstance(o, Node) and o._level == level else o for o in out_leaves]
-    return unflatten(out_def, values), out_leaves, out_def, pull
+    if out_def is None:  # one output, the usual case
+        value = out._value if isinstance(out, Node) and out._level == level else out
+    else:
+        values = [o._value if isinstance(o, Node) and o._level == level else o for o in out_leaves]
+        value = unflatten(out_def, values)
+    return value, out_leaves, out_def, pull
 
 
 def jvp(f: Callable, primals: Sequence, tangents: Sequence) -> tuple[Any, Any]:
@@ -187,7 +195,7 @@ def value_and_grad(f: Callable, argnums: ArgNums = 0, has_aux: bool = False) -> 
                 f"{'shape ' + str(shape) if out_def is None else describe(out_def)}; use jacrev "
                 f"for a Jacobian, or vjp for a vector-Jacobian product"
             )
-        plain = value_of(value)
+        plain = value if type(value) in _PLAIN else value_of(value)
         if type(plain) in _PLAIN and plain.dtype is _F64:
             seed = np.array(1.0)
         else:
