@@ -1,21 +1,29 @@
-"""Grading throughput: the pipeline against sequential ``nbgrader autograde``.
+"""Grading throughput: the pipeline against sequential ``nbgrader autograde``, and the
+local pool against Dask as the class grows.
 
-On the demo class (``grader.pipeline.demo``): the wall time of the pipeline with ``--jobs``
-parallel sandboxed workers against ``nbgrader autograde "*"`` (one process, every student
-and assignment, in a copy of the course made before any grading), and whether the two give
-the same grade to every grade cell of the honest submissions (readable, and neither
-tampering nor calling the reference).  Then the time to grade one complete submission of the
-whole course (every assignment under course/source).  Nothing is asserted: the figures are
+On the demo class (``grader.demo``): the wall time of the pipeline with ``--jobs`` parallel
+sandboxed workers against ``nbgrader autograde "*"`` (one process, every student and
+assignment, in a copy of the course made before any grading, its hidden tests on the same
+secret), and whether the two give the same grade to every grade cell of the honest
+submissions (readable, and neither tampering nor calling the reference).  Then the time to
+grade one complete submission of the whole course (every assignment under course/source).
+Then a synthetic class of N submissions (the demo's scripted students replicated, N = 12,
+48, 192) graded by the local pool and by Dask (``--scheduler local``: a LocalCluster of
+``--jobs`` worker processes) on the same cores: seconds per submission, Dask's overhead per
+submission, and the growth exponent of the total time in N.  Every grading is a fresh
+``grader autograde`` process, as an instructor runs it.  Nothing is asserted: the figures are
 printed as a Markdown table and written to bench/results/grading.md.
 
-    python bench/bench_grading.py            # about 4 minutes on 2 cores
-    python bench/bench_grading.py --jobs 4
+    python bench/bench_grading.py            # about 15 minutes on 2 cores
+    python bench/bench_grading.py --jobs 4 --sizes 12 48
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
+import math
 import os
 import platform
 import shutil
@@ -83,11 +91,14 @@ def sequential_nbgrader(root: Path, secret: str) -> tuple[float, int]:
     return time.perf_counter() - start, status
 
 
-def timed_autograde(course: Course, jobs: int, force: bool = False) -> tuple[float, list[dict]]:
+def timed_autograde(
+    course: Course, jobs: int, force: bool = False, scheduler: str = ""
+) -> tuple[float, list[dict]]:
     """Wall time of ``grader autograde`` (a fresh process, as an instructor runs it, like
     nbgrader above) and the results it wrote."""
     command = [sys.executable, "-m", "grader.cli", "autograde", "--course", str(course.root)]
     command += ["--jobs", str(jobs)] + (["--force"] if force else [])
+    command += ["--scheduler", scheduler] if scheduler else []
     start = time.perf_counter()
     run = subprocess.run(command, capture_output=True, text=True, check=False)
     seconds = time.perf_counter() - start
@@ -176,6 +187,80 @@ def whole_course(tmp: Path, jobs: int) -> dict:
     return {"seconds": seconds, "rows": rows}
 
 
+def synthetic_class(out: Path, size: int) -> Course:
+    """The demo's scripted students, replicated until there are ``size`` submissions."""
+    scripted = demo_submissions(DEFAULT_ASSIGNMENTS)
+    specs = [
+        dataclasses.replace(spec, student=f"{spec.student}-{i // len(scripted):03d}")
+        for i, spec in enumerate(scripted * (size // len(scripted) + 1))
+    ][:size]
+    return build_demo_class(out, DEFAULT_ASSIGNMENTS, specs)
+
+
+def scale_out(tmp: Path, jobs: int, sizes: list[int]) -> list[dict]:
+    """Local pool and Dask on the same class, for each size."""
+    rows = []
+    for size in sizes:
+        course = synthetic_class(tmp / f"class-{size}", size)
+        dask_root = tmp / f"dask-{size}"
+        shutil.copytree(course.root.parent, dask_root)  # the same class, the same secret
+        local, _ = timed_autograde(course, jobs)
+        dask, results = timed_autograde(Course(dask_root / "course"), jobs, scheduler="local")
+        rows.append(
+            {
+                "size": size,
+                "local": local,
+                "dask": dask,
+                "workers": len({r["worker"] for r in results if r["worker"]}),
+            }
+        )
+    return rows
+
+
+def growth(rows: list[dict], key: str) -> float:
+    """The least-squares slope of log(total time) against log(N)."""
+    x = [math.log(r["size"]) for r in rows]
+    y = [math.log(r[key]) for r in rows]
+    mx, my = statistics.fmean(x), statistics.fmean(y)
+    return sum((a - mx) * (b - my) for a, b in zip(x, y)) / sum((a - mx) ** 2 for a in x)
+
+
+def scale_markdown(jobs: int, rows: list[dict]) -> list[str]:
+    largest = rows[-1]
+    per_worker = largest["size"] / (largest["local"] * jobs)  # submissions / s / worker
+    needed = math.ceil(10_000 / (600 * per_worker))
+    lines = [
+        "",
+        f"## Scaling out: local pool against Dask ({jobs} workers each, the same cores)",
+        "",
+        "| N submissions | local pool (s) | s / submission | Dask LocalCluster (s) | "
+        "s / submission | Dask's overhead / submission |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        overhead = (r["dask"] - r["local"]) / r["size"]
+        lines.append(
+            f"| {r['size']} | {r['local']:.1f} | {r['local'] / r['size']:.2f} | "
+            f"{r['dask']:.1f} | {r['dask'] / r['size']:.2f} | {overhead:+.2f} s |"
+        )
+    if len(rows) > 1:
+        lines += [
+            "",
+            f"Growth of the total time in N (least-squares exponent over N = "
+            f"{', '.join(str(r['size']) for r in rows)}): local pool "
+            f"{growth(rows, 'local'):.2f}, Dask {growth(rows, 'dask'):.2f} (1 is linear).",
+        ]
+    lines += [
+        "",
+        f"At N = {largest['size']} one worker grades {per_worker:.2f} submissions per second "
+        f"(this class: two assignments of the course, a fifth of the submissions broken or "
+        f"blank). Grading 10,000 such submissions in 10 minutes takes about {needed} worker "
+        f"processes, one core each: for example {math.ceil(needed / 8)} machines of 8 cores "
+        f"running `dask worker --nworkers 8 --nthreads 1`.",
+    ]
+    return lines
+
+
 def markdown(jobs: int, versus: dict, whole: dict, load: str) -> str:
     ratio = versus["nbgrader"] / versus["pipeline"]
     runs = sum(r["grading_runs"] for r in versus["rows"])
@@ -247,12 +332,18 @@ def markdown(jobs: int, versus: dict, whole: dict, load: str) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=2, help="parallel workers (default 2)")
+    parser.add_argument(
+        "--sizes", type=int, nargs="*", default=[12, 48, 192], help="class sizes to scale out"
+    )
     args = parser.parse_args()
     load = " / ".join(f"{x:.1f}" for x in os.getloadavg())
     with tempfile.TemporaryDirectory(prefix="bench-grading-") as tmp:
         versus = compare_class(Path(tmp), args.jobs)
         whole = whole_course(Path(tmp), args.jobs)
+        scaled = scale_out(Path(tmp), args.jobs, args.sizes) if args.sizes else []
     table = markdown(args.jobs, versus, whole, load)
+    if scaled:
+        table += "\n".join(scale_markdown(args.jobs, scaled)) + "\n"
     print(table)
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "grading.md").write_text(table)
