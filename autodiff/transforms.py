@@ -28,6 +28,7 @@ ArgNums = int | Sequence[int]
 
 _F64 = np.dtype(np.float64)
 _PLAIN = frozenset({np.ndarray, np.float64})
+_ONE = np.float64(1.0)
 
 # A batch of directions holds at most about this many numbers (its size times the larger of
 # input and output): larger Jacobians are swept in several batches, so that memory stays
@@ -197,7 +198,7 @@ def value_and_grad(f: Callable, argnums: ArgNums = 0, has_aux: bool = False) -> 
             )
         plain = value if type(value) in _PLAIN else value_of(value)
         if type(plain) in _PLAIN and plain.dtype is _F64:
-            seed = np.array(1.0)
+            seed = _ONE  # a NumPy scalar (immutable): arithmetic on it is cheaper
         else:
             seed = np.ones((), dtype=np.result_type(plain, np.float64))
         grads = pull([seed])

@@ -135,17 +135,13 @@ def transpose(x, axes=None):
     return x.transpose(axes) if type(x) is np.ndarray else np.transpose(x, axes)
 
 
-@primitive
-def broadcast_to(x, shape):
-    """A read-only view of ``x`` repeated to ``shape`` (as ``np.broadcast_to``)."""
-    return broadcast_view(x, shape)
-
-
 def broadcast_view(x: Any, shape: tuple[int, ...]) -> np.ndarray:
-    """``np.broadcast_to``, faster on small arrays: up to ``SMALL`` elements the result is
-    a new array filled in (``np.broadcast_to`` costs ten times as much there, which is
-    most of the cost of the cotangent of a sum over a small array); larger ones are a
-    read-only view, as ``np.broadcast_to`` gives."""
+    """``x`` repeated to ``shape``, as ``np.broadcast_to`` does, faster on small arrays: up
+    to ``SMALL`` elements the result is a new array filled in (``np.broadcast_to`` costs ten
+    times as much there, which is most of the cost of the cotangent of a sum over a small
+    array); larger ones are a read-only view, as ``np.broadcast_to`` gives."""
+    if type(shape) is int:
+        shape = (shape,)
     if (type(x) is np.ndarray or type(x) is np.float64) and math.prod(shape) <= SMALL:
         out = np.empty(shape, x.dtype)
         out[...] = x
@@ -154,6 +150,7 @@ def broadcast_view(x: Any, shape: tuple[int, ...]) -> np.ndarray:
 
 
 SMALL = 4096
+broadcast_to = primitive(broadcast_view, name="broadcast_to")
 
 
 @primitive(name="getitem")
