@@ -27,6 +27,7 @@ from typing import TypeVar
 from grader.pipeline.course import Course
 from grader.pipeline.pool import PoolUnavailable, done_future
 from grader.pipeline.results import Execution, SandboxTask
+from grader.pipeline.sandbox import bubblewrap
 from grader.pipeline.sandbox.builds import Builds
 from grader.pipeline.sandbox.grading_worker import GradingWorker
 from grader.pipeline.sandbox.limits import Limits
@@ -53,6 +54,8 @@ def grade_on_worker(task: SandboxTask, limits: Limits, sandboxed: bool) -> Execu
     with _lock:
         global _builds
         if key not in _workers:
+            if sandboxed:
+                bubblewrap.check()  # a machine that cannot run the sandbox says how to fix it
             root = Path(tempfile.mkdtemp(prefix="grading-", dir=worker.local_directory))
             _builds = _builds or Builds(root.parent / "grading-builds")
             _workers[key] = GradingWorker(
