@@ -205,7 +205,9 @@ def _contribution(node: Node, argnum: int, g: Any) -> Any:
     return _fit(c, args[argnum]) if prim.broadcasts else c
 
 
-def sweep(tape: list[Node], seeds: list[tuple[Node, Any]], leaves: list[Node]) -> list[Any]:
+def sweep(
+    tape: list[Node], seeds: list[tuple[Node, Any]], leaves: list[Node], release: bool = False
+) -> list[Any]:
     """The backward sweep of one trace: propagate adjoints from ``(output node, cotangent)``
     pairs back through ``tape`` (its nodes in the order they were made) and return the
     adjoints of ``leaves`` (``None`` for a leaf the outputs do not depend on).
@@ -214,11 +216,20 @@ def sweep(tape: list[Node], seeds: list[tuple[Node, Any]], leaves: list[Node]) -
     ``_adj``), and each is cleared as soon as the node has passed it on to its parents:
     running the sweep again gives the same result, and a node used twice receives both
     contributions before it passes them on.
+
+    With ``release`` (a sweep that will not run again), each node lets go of its value and
+    arguments once the sweep has passed it, so that memory is returned as the sweep goes
+    rather than all at the end.
     """
+    done = None
     try:
         for node, ct in seeds:
             node._adj = ct if node._adj is None else node._adj + ct
         for node in reversed(tape):
+            if release:
+                if done is not None:
+                    done._value = done._args = None
+                done = node
             g = node._adj
             if g is None:
                 continue

@@ -80,7 +80,8 @@ def vjp(f: Callable, *primals: Any) -> tuple[Any, Callable]:
 
 def _record(f: Callable, primals: tuple):
     """Run ``f`` on nodes of a new reverse-mode trace: the output, its leaves and structure,
-    and ``pull(cotangent_leaves)``, the backward sweep for checked cotangents."""
+    and ``pull(cotangent_leaves, release=False)``, the backward sweep for checked cotangents
+    (``release`` for the last one: the graph is let go of as the sweep passes)."""
     level = new_level()
     leaves, treedef = flatten(primals)
     nodes = [leaf(_as_input(x, "vjp"), level) for x in leaves]
@@ -91,13 +92,13 @@ def _record(f: Callable, primals: tuple):
         close_tape(level)
     out_leaves, out_def = flatten(out)
 
-    def pull(ct_leaves: list) -> tuple:
+    def pull(ct_leaves: list, release: bool = False) -> tuple:
         seeds = [
             (o, ct)
             for o, ct in zip(out_leaves, ct_leaves)
             if isinstance(o, Node) and o._level == level
         ]
-        grads = sweep(tape, seeds, nodes)
+        grads = sweep(tape, seeds, nodes, release)
         for g in grads:
             if g is None:  # an input the output does not depend on: zeros
                 grads = [
@@ -201,11 +202,10 @@ def value_and_grad(f: Callable, argnums: ArgNums = 0, has_aux: bool = False) -> 
             seed = _ONE  # a NumPy scalar (immutable): arithmetic on it is cheaper
         else:
             seed = np.ones((), dtype=np.result_type(plain, np.float64))
-        grads = pull([seed])
-        grads = grads[0] if single else grads
         if has_aux:
-            return (value, _strip_tree(aux[0])), grads
-        return value, grads
+            value = (value, _strip_tree(aux[0]))  # before the sweep lets go of the graph
+        grads = pull([seed], release=True)
+        return value, grads[0] if single else grads
 
     return value_and_grad_f
 
