@@ -66,6 +66,7 @@ class LinearModelGradient(Check):
     equation = "(8.4)"
     points = 2.0
     outputs = ("dE/dW",)
+    inputs = ("W", "X", "T")
 
     def cases(self, rng):
         cases = []
@@ -96,6 +97,13 @@ class LinearModelGradient(Check):
                 "This uses the output y where the error signal y - t belongs.",
                 "(8.4)",
                 lambda case: (case.args[1] @ case.args[0].T).T @ case.args[1],
+            ),
+            Mistake(
+                "mean instead of sum",
+                "This is the gradient averaged over the data points: E in (8.1) is a sum, so "
+                "its gradient is the sum of the per-point gradients (no division by N).",
+                "(8.1) and (8.4)",
+                lambda case: autodiff.grad(_linear_error)(*case.args) / case.args[1].shape[0],
             ),
         ]
 
@@ -144,6 +152,7 @@ class CanonicalLinkGradient(Check):
     equation = "(8.4) and (8.11)"
     points = 2.0
     outputs = ("dE/dW",)
+    inputs = ("W", "X", "T")
 
     def cases(self, rng):
         plan = [
@@ -212,6 +221,13 @@ class CanonicalLinkGradient(Check):
                 "outputs must sum to one over the K classes (axis 1).",
                 "(8.11)",
                 lambda case: signal(case, batch_axis=True),
+            ),
+            Mistake(
+                "mean instead of sum",
+                "This is the gradient averaged over the data points: E in (8.1) is a sum, so "
+                "its gradient is the sum of the per-point gradients (no division by N).",
+                "(8.1) and (8.4)",
+                lambda case: signal(case) / case.args[1].shape[0],
             ),
         ]
 
@@ -310,17 +326,22 @@ def _figure_dag(rng):
 
 
 def _dag_plan(rng, i):
-    """``(W, D, H, K, N, bias)`` for case ``i``: the smallest network with a skip
-    connection, the Figure 8.1 shape, then random networks."""
+    """``(W, D, H, K, N, bias, names)`` for case ``i`` (``names`` None: drawn at random).
+
+    Case 0 is built so that every modelled mistake of Algorithm 8.1 gives its own answer:
+    two smooth hidden units in a chain, the first sending to the second and to both
+    outputs, the second to one output, and a skip connection from the input to an output.
+    Case 1 has the shape of Figure 8.1 with skip connections; then random networks."""
     if i == 0:
-        W = np.zeros((3, 3))
-        W[1, 0], W[2, 0], W[2, 1] = rng.normal(size=3)
-        return W, 1, 1, 1, 2, False
+        W = np.zeros((5, 5))
+        for j, k in [(1, 0), (2, 1), (3, 0), (3, 1), (4, 1), (4, 2)]:
+            W[j, k] = rng.normal()
+        return W, 1, 2, 2, 2, False, ["tanh", "sigmoid"]
     if i == 1:
         W, D, H, K = _figure_dag(rng)
-        return W, D, H, K, int(sizes(rng, 3, 6)[0]), True
+        return W, D, H, K, int(sizes(rng, 3, 6)[0]), True, None
     D, H, K = sizes(rng, 2, 3)[0], sizes(rng, 2, 5)[0], sizes(rng, 1, 3)[0]
-    return _random_dag(rng, D, H, K), D, H, K, int(sizes(rng, 2, 7)[0]), i % 2 == 0
+    return _random_dag(rng, D, H, K), D, H, K, int(sizes(rng, 2, 7)[0]), i % 2 == 0, None
 
 
 def _activation_names(rng: np.random.Generator, H: int) -> list[str]:
@@ -335,8 +356,8 @@ def _activation_names(rng: np.random.Generator, H: int) -> list[str]:
 def _dag_cases(rng, count, with_targets):
     cases = []
     for i in range(count):
-        W, D, H, K, N, bias = _dag_plan(rng, i)
-        names = _activation_names(rng, H)
+        W, D, H, K, N, bias, names = _dag_plan(rng, i)
+        names = names or _activation_names(rng, H)
         X = normal(rng, N, D)
         if bias:
             X[:, 0] = 1.0
@@ -355,6 +376,7 @@ class _DagCheck(Check):
     activation names; cases store the names as one string."""
 
     caller = "dag"
+    inputs = ("W", "X", "T")
 
     def student_function(self, answer):
         def function(W, activations, *rest):
@@ -367,9 +389,10 @@ def _names(case: Case) -> list[str]:
     return case.kwargs["activations"].split()
 
 
-def _numpy_forward(W, names, X, *, send_a=False, one_activation=False):
-    """Forward propagation in NumPy with two switches that model mistakes: sending the
-    pre-activations ``a_i`` on instead of ``z_i``, and one activation for every unit."""
+def _numpy_forward(W, names, X, *, send_a=False, one_activation=False, shift=0):
+    """Forward propagation in NumPy with switches that model mistakes: sending the
+    pre-activations ``a_i`` on instead of ``z_i``, one activation for every unit, and the
+    activation list read ``shift`` places off (unit ``D + m`` uses ``names[m - shift]``)."""
     P, D, H = W.shape[0], X.shape[1], len(names)
     A = np.zeros((X.shape[0], P))
     Z = np.zeros_like(A)
@@ -377,8 +400,8 @@ def _numpy_forward(W, names, X, *, send_a=False, one_activation=False):
     for j in range(D, P):
         A[:, j] = (A if send_a else Z)[:, :j] @ W[j, :j]
         if j < D + H:
-            h = _NP_ACTIVATIONS[names[0] if one_activation else names[j - D]][0]
-            Z[:, j] = h(A[:, j])
+            name = names[0] if one_activation else names[j - D - shift]
+            Z[:, j] = _NP_ACTIVATIONS[name][0](A[:, j])
         else:
             Z[:, j] = A[:, j]  # linear outputs
     return A, Z
@@ -427,6 +450,13 @@ class DagForward(_DagCheck):
                 ),
             ),
             Mistake(
+                "activation of the neighbouring unit",
+                "Each hidden unit used the activation function of the unit before it "
+                "(activations[m - 1] for unit D + m): unit D + m has its own, activations[m].",
+                "(8.6) and the end of Section 8.1.2",
+                lambda case: _numpy_forward(case.args[0], _names(case), case.args[1], shift=1),
+            ),
+            Mistake(
                 "input columns of A empty",
                 "The input columns of A are zero: by the convention of this task, the first D "
                 "columns of A and of Z both hold the inputs x.",
@@ -446,22 +476,29 @@ def _numpy_backprop(
     last_child_only=False,
     hidden_deltas=True,
     send_a=False,
+    slope_of_z=False,
+    forward_order=False,
+    skip_first=False,
 ):
     """Algorithm 8.1 in NumPy, summed over the batch (8.14), with switches that model
     mistakes: no ``h'(a_j)``, only the last child ``k`` in (8.13), hidden deltas left at zero
-    (a sum over the wrong index of ``w``), ``a_i`` in place of ``z_i`` in (8.10)."""
+    (a sum over the wrong index of ``w``), ``a_i`` in place of ``z_i`` in (8.10), the slope
+    evaluated at ``z_j`` instead of ``a_j``, the hidden units visited in forward instead of
+    reverse order, and the first hidden unit left out of the loop."""
     D, H = X.shape[1], len(names)
     A, Z = _numpy_forward(W, names, X)
     delta = np.zeros_like(A)
     delta[:, D + H :] = Z[:, D + H :] - T
-    for j in reversed(range(D, D + H)):
+    units = range(D + 1 if skip_first else D, D + H)
+    for j in units if forward_order else reversed(units):
         if not hidden_deltas:
             break
         children = np.flatnonzero(W[:, j])
         if last_child_only:
             children = children[-1:]
         back = delta[:, children] @ W[children, j]
-        delta[:, j] = _NP_ACTIVATIONS[names[j - D]][1](A[:, j]) * back if derivative else back
+        slope = _NP_ACTIVATIONS[names[j - D]][1]((Z if slope_of_z else A)[:, j])
+        delta[:, j] = slope * back if derivative else back
     return (delta.T @ (A if send_a else Z)) * (W != 0)
 
 
@@ -513,10 +550,33 @@ class DagBackprop(_DagCheck):
             Mistake(
                 "hidden deltas zero",
                 "All hidden deltas are zero, so only the weights into the outputs have a "
-                "gradient: (8.13) sums over the units k that j sends TO, column j of W "
-                "(the first index of w_kj), not row j, and must run in reverse order.",
+                "gradient. A sum along row j of W (the units that send to j, whose deltas are "
+                "still zero) does this: (8.13) sums w_kj delta_k over the units k that j "
+                "sends to, the first index of w_kj.",
                 "(8.13) and Algorithm 8.1",
                 model(hidden_deltas=False),
+            ),
+            Mistake(
+                "deltas in forward order",
+                "The hidden units were visited in increasing order, so a unit's delta was "
+                "formed before the deltas of the hidden units it sends to existed: Algorithm "
+                "8.1 visits them in reverse order.",
+                "(8.13) and Algorithm 8.1",
+                model(forward_order=True),
+            ),
+            Mistake(
+                "first hidden unit skipped",
+                "The first hidden unit's delta stayed zero (the loop over hidden units starts "
+                "one unit late): every hidden unit j = D, ..., D + H - 1 gets its delta.",
+                "(8.13) and Algorithm 8.1",
+                model(skip_first=True),
+            ),
+            Mistake(
+                "slope at z",
+                "The slope h' was evaluated at the activation z_j = h(a_j): (8.13) takes it at "
+                "the pre-activation, h'(a_j).",
+                "(8.13)",
+                model(slope_of_z=True),
             ),
             Mistake(
                 "pre-activation in (8.10)",
@@ -531,6 +591,13 @@ class DagBackprop(_DagCheck):
                 "the gradient of E sums the per-point gradients over the batch.",
                 "(8.14)",
                 last_point,
+            ),
+            Mistake(
+                "mean instead of sum",
+                "This is the gradient averaged over the data points: E is a sum, and (8.14) "
+                "adds the per-point gradients (no division by N).",
+                "(8.1) and (8.14)",
+                lambda case: _dag_gradient(*case.args, _names(case)) / case.args[1].shape[0],
             ),
         ]
 
@@ -562,9 +629,10 @@ def _layers(case: Case) -> tuple[np.ndarray, np.ndarray, list, list]:
     return X, T, list(flat[0::2]), list(flat[1::2])
 
 
-def _numpy_layered(case, *, transposed=False, derivative=True):
+def _numpy_layered(case, *, transposed=False, derivative=True, shift=0):
     """The layered backward pass in NumPy with switches modelling an untransposed weight
-    matrix in the backward step and a missing ``h'(a)``."""
+    matrix in the backward step, a missing ``h'(a)``, and the slope of layer ``l - 1 +
+    shift`` used for layer ``l - 1`` (an activation of the wrong layer)."""
     X, T, weights, biases = _layers(case)
     names = _names(case)
     A, Z = [], [X]
@@ -578,7 +646,8 @@ def _numpy_layered(case, *, transposed=False, derivative=True):
         db.insert(0, delta.sum(axis=0))
         if l > 0:
             back = delta @ (weights[l].T if transposed else weights[l])
-            delta = _NP_ACTIVATIONS[names[l - 1]][1](A[l - 1]) * back if derivative else back
+            slope = _NP_ACTIVATIONS[names[(l - 1 + shift) % len(names)]][1](A[l - 1])
+            delta = slope * back if derivative else back
     return dW, db
 
 
@@ -592,6 +661,7 @@ class LayeredBackprop(Check):
     title = "Backpropagation in matrix form for a layered network"
     equation = "Exercise 8.2, (8.10)-(8.14)"
     points = 3.0
+    inputs = ("X", "T", "W^(1)", "b^(1)", "W^(2)", "b^(2)", "W^(3)", "b^(3)", "W^(4)", "b^(4)")
     outputs = tuple(f"dE/d{p}^({l})" for l in range(1, MAX_LAYERS + 1) for p in ("W", "b"))
 
     def cases(self, rng):
@@ -657,11 +727,19 @@ class LayeredBackprop(Check):
         return [
             Mistake(
                 "weight matrix not transposed",
-                "The deltas were sent back through W^(l+1) itself: the backward step "
-                "delta^(l) = h'(a^(l)) * (W^(l+1))^T delta^(l+1) uses the TRANSPOSE (with "
-                "data points as rows: Delta^(l+1) @ W^(l+1)).",
+                "The deltas went back through W^(l+1) the way the forward pass uses it: "
+                "(8.13) sums over the FIRST index of w_kj, so the backward step multiplies "
+                "by the transpose of the matrix that the forward step multiplies by.",
                 "Exercise 8.2 and (8.13)",
                 lambda case: _numpy_layered(case, transposed=True),
+            ),
+            Mistake(
+                "slope of the wrong layer",
+                "The backward step into layer l used the slope h' of layer l + 1's "
+                "activation: each layer's deltas take the derivative of that layer's own "
+                "function, h_l'(a^(l)).",
+                "(8.13) and Exercise 8.2",
+                lambda case: _numpy_layered(case, shift=1),
             ),
             Mistake(
                 "missing activation derivative",
@@ -672,9 +750,27 @@ class LayeredBackprop(Check):
             ),
             Mistake(
                 "last point only",
-                "These are the gradients of the last data point alone: with data points as "
-                "rows, (Delta^(l))^T Z^(l-1) sums over the batch as (8.14) asks.",
+                "These are the gradients of the last data point alone: the gradient of E "
+                "sums the per-point outer products over the batch, as (8.14) asks.",
                 "(8.14)",
                 last_point,
             ),
+            Mistake(
+                "mean instead of sum",
+                "These are the gradients averaged over the data points: E is a sum, and "
+                "(8.14) adds the per-point gradients (no division by N).",
+                "(8.1) and (8.14)",
+                lambda case: _scaled(
+                    _layered_gradient(
+                        (_layers(case)[2], _layers(case)[3]), *case.args[:2], _names(case)
+                    ),
+                    1.0 / case.args[0].shape[0],
+                ),
+            ),
         ]
+
+
+def _scaled(gradients, factor):
+    """``(weight_grads, bias_grads)`` times ``factor``."""
+    weight_grads, bias_grads = gradients
+    return [g * factor for g in weight_grads], [g * factor for g in bias_grads]

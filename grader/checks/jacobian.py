@@ -98,6 +98,7 @@ class _NetworkCheck(Check):
     """A check whose student function is ``f(net, x, **kwargs)`` with a TwoLayerNet."""
 
     outputs = ("J",)
+    inputs = ("net.W1", "net.b1", "net.W2", "net.b2", "x")
 
     caller = "network"
 
@@ -245,6 +246,7 @@ class ModuleChainGradient(Check):
     equation = "(8.27)"
     points = 2.0
     outputs = ("dE/dw",)
+    inputs = ("dE_dy", "dy_dz", "dz_dw")
 
     def cases(self, rng):
         shapes = [(3, 3, 3), (1, 1, 1), (2, 4, 3), (4, 4, 2), (1, 5, 4), (5, 2, 6)]

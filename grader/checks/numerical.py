@@ -33,6 +33,7 @@ class FiniteDifferenceCheck(Check):
 
     kind = "scalar"
     outputs = ("gradient", "x after the call")
+    inputs = (None, None, None, "x")
     rtol = 1e-7
     atol = 1e-9
 
@@ -292,6 +293,7 @@ class TruncationErrors(Check):
     equation = "(Exercise 8.3)"
     points = 1.0
     outputs = ("forward-difference error", "central-difference error")
+    inputs = ("second", "third")
     rtol = 1e-10
     atol = 1e-14
 
@@ -355,6 +357,7 @@ class LogLogSlope(Check):
     equation = "(Figure 8.2)"
     points = 1.0
     outputs = ("slope",)
+    inputs = ("eps", "error")
     rtol = 1e-8
     atol = 1e-10
 

@@ -167,7 +167,8 @@ class _Flaws:
     accumulate: bool = True  # False: parent.grad = ... instead of +=
     order: str = "reverse topological"  # or "topological" (not reversed), "breadth-first"
     local: bool = True  # False: passes the child's adjoint back without ∂child/∂parent
-    flip_second: bool = False  # True: +1 for b in a - b, +a/b^2 for b in a / b
+    flip_minus: bool = False  # True: +1 for b in a - b
+    flip_divide: bool = False  # True: +a/b^2 for b in a / b
 
 
 class _FlawedVar:
@@ -199,7 +200,7 @@ class _FlawedVar:
 
     def __sub__(self, other):
         other = self._lift(other)
-        sign = 1.0 if self.flaws.flip_second else -1.0
+        sign = 1.0 if self.flaws.flip_minus else -1.0
         return self._make(self.value - other.value, (self, 1.0), (other, sign))
 
     def __rsub__(self, other):
@@ -215,7 +216,7 @@ class _FlawedVar:
     def __truediv__(self, other):
         other = self._lift(other)
         q = self.value / other.value
-        sign = 1.0 if self.flaws.flip_second else -1.0
+        sign = 1.0 if self.flaws.flip_divide else -1.0
         return self._make(q, (self, 1.0 / other.value), (other, sign * q / other.value))
 
     def __rtruediv__(self, other):
@@ -317,8 +318,10 @@ class ReverseModeEngine(Check):
         return [_function_case(rng, name) for name in TEST_FUNCTIONS]
 
     def visible_cases(self, rng):
-        names = list(TEST_FUNCTIONS)
-        return [_function_case(rng, name) for name in (names[0], names[1], names[-1])]
+        """Every test function, at other points: each rule of the engine (a sum, a
+        difference, a product, a quotient on either side, powers, every method), a
+        variable used many times and a chain deeper than Python's recursion limit."""
+        return [_function_case(rng, name) for name in TEST_FUNCTIONS]
 
     def reference(self, case):
         f = TEST_FUNCTIONS[case.kwargs["function"]]
@@ -380,11 +383,24 @@ class ReverseModeEngine(Check):
                 _flawed_gradient(local=False),
             ),
             Mistake(
-                "sign of the second operand",
-                "The second operand of a - b or a / b has the wrong sign: ∂(a - b)/∂b = -1 "
-                "and ∂(a / b)/∂b = -a/b².",
+                "sign of the second operand of a - b",
+                "The second operand of a - b gets the wrong sign: ∂(a - b)/∂b = -1.",
                 "(8.55) and (8.73)",
-                _flawed_gradient(flip_second=True),
+                _flawed_gradient(flip_minus=True),
+            ),
+            Mistake(
+                "sign of the divisor",
+                "The divisor of a / b gets the wrong sign: ∂(a / b)/∂b = -a/b², from the "
+                "quotient rule.",
+                "(8.69) with the quotient rule",
+                _flawed_gradient(flip_divide=True),
+            ),
+            Mistake(
+                "sign of both second operands",
+                "The second operands of a - b and of a / b both get the wrong sign: "
+                "∂(a - b)/∂b = -1 and ∂(a / b)/∂b = -a/b².",
+                "(8.55), (8.73) and the quotient rule",
+                _flawed_gradient(flip_minus=True, flip_divide=True),
             ),
         ]
 

@@ -86,6 +86,7 @@ class TwoLayerForward(Check):
     equation = "(8.18)-(8.20)"
     points = 1.0
     outputs = ("Z", "Y")
+    inputs = ("W1", "b1", "W2", "b2", "X")
 
     def cases(self, rng):
         cases = []
@@ -148,6 +149,7 @@ class TwoLayerBackprop(Check):
     equation = "(8.21)-(8.23)"
     points = 3.0
     outputs = ("dE/dW1", "dE/db1", "dE/dW2", "dE/db2")
+    inputs = ("W1", "b1", "W2", "b2", "X", "T")
 
     def cases(self, rng):
         cases = []
@@ -226,6 +228,7 @@ class TwoLayerGradientDescent(Check):
     equation = "(8.1), (8.14) and (8.21)-(8.23)"
     points = 2.0
     outputs = ("W1", "b1", "W2", "b2", "losses")
+    inputs = ("W1", "b1", "W2", "b2", "X", "T")
 
     def cases(self, rng):
         cases = []
@@ -302,6 +305,7 @@ class SkipLayerBackprop(Check):
     equation = "Exercise 8.4, (8.10) and (8.21)-(8.23)"
     points = 3.0
     outputs = ("dE/dW1", "dE/db1", "dE/dW2", "dE/db2", "dE/dWs")
+    inputs = ("W1", "b1", "W2", "b2", "Ws", "X", "T")
 
     def cases(self, rng):
         cases = []
@@ -354,6 +358,13 @@ class SkipLayerBackprop(Check):
                 "so its derivative is delta_k x_i with the output delta.",
                 "(8.10) and (8.21)",
                 skip_from("hidden deltas"),
+            ),
+            Mistake(
+                "mean instead of sum",
+                "These are the gradients averaged over the data points: E in (8.1) is a sum, "
+                "so its gradient is the sum of the per-point gradients (no division by N).",
+                "(8.1) and (8.14)",
+                lambda case: tuple(g / case.args[5].shape[0] for g in _skip_gradient(*case.args)),
             ),
             Mistake(
                 "skip gradient from hidden activations",
