@@ -85,16 +85,6 @@ WITHOUT_DENSE_HESSIAN = (
 """H v from ``jvp`` and ``grad`` (which stay): no Hessian, no ready-made product, no
 Jacobian transform to build one from, no finite differences of the gradient."""
 
-OUTER_PRODUCT = (
-    "autodiff.hessian",
-    "autodiff.hvp",
-    "autodiff.algorithms.hessian",
-    "autodiff.algorithms.hessian_approx",
-    *SYMBOLIC,
-)
-"""The outer-product approximations, from output gradients the notebook computes with
-``autodiff.jacrev``: the approximations and the exact Hessian are out of reach."""
-
 FORBIDDEN: dict[str, tuple[str, ...]] = {
     # 01_gradients
     "linear_model_gradient": BY_HAND,
@@ -117,11 +107,18 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "module_chain_gradient": BY_HAND,
     "softmax_network_jacobian": BY_HAND,
     "jacobian_forward_propagation": BY_HAND,
-    # 05_hessian
-    "second_layer_hessian_block": BY_HAND,
-    "outer_product_hessian_linear": OUTER_PRODUCT,
-    "outer_product_hessian_sigmoid": OUTER_PRODUCT,
-    "outer_product_hessian_softmax": OUTER_PRODUCT,
+    # 05_hessian: the output gradients are the student's own backpropagation
+    "output_error_derivatives": BY_HAND,
+    "hessian_second_layer_block": BY_HAND,
+    "hessian_first_layer_block": BY_HAND,
+    "hessian_mixed_block": BY_HAND,
+    "exact_hessian_assembled": BY_HAND,
+    "exact_hessian_skip_layer": BY_HAND,
+    "diagonal_hessian_approximation": BY_HAND,
+    "output_gradients_backprop": BY_HAND,
+    "outer_product_hessian_linear": BY_HAND,
+    "outer_product_hessian_sigmoid": BY_HAND,
+    "outer_product_hessian_softmax": BY_HAND,
     "sequential_inverse_hessian": WITHOUT_INVERSION,
     "hessian_vector_product": WITHOUT_DENSE_HESSIAN,
     # 06_symbolic_and_forward_mode

@@ -1,5 +1,9 @@
-"""The references of the Hessian checks against independent routes: the ``autodiff``
-transforms for the network quantities, a direct matrix inverse for Exercise 8.12."""
+"""The references of the Hessian checks against independent routes: the blocks of Exercises
+8.6 and 8.7 written out against ``autodiff.hessian``, the diagonal approximation against the
+exact diagonal where the two must agree (linear and sigmoid outputs of a two-layer network),
+the outer products against the exact Hessian minus its residual term (8.39), the
+backpropagated output gradients against ``autodiff.jacrev``, and the sequential inverse
+against a direct matrix inverse."""
 
 from __future__ import annotations
 
@@ -8,94 +12,189 @@ import pytest
 
 import autodiff
 import autodiff.numpy as anp
-from autodiff.algorithms.hessian import error_function
-from autodiff.algorithms.network import TwoLayerNet
 from grader.checks import get_check
+from grader.checks import hessian as checks
 
-OUTPUT_CHECKS = {
+OUTER = {
     "linear": "outer_product_hessian_linear",
     "sigmoid": "outer_product_hessian_sigmoid",
     "softmax": "outer_product_hessian_softmax",
 }
+NETWORK_CHECKS = [
+    "hessian_second_layer_block",
+    "hessian_first_layer_block",
+    "hessian_mixed_block",
+    "exact_hessian_assembled",
+    "exact_hessian_skip_layer",
+    "diagonal_hessian_approximation",
+]
 
 
-def cases(name):
-    return get_check(name).cases(np.random.default_rng(7))
+def cases(name, seed=7):
+    return get_check(name).cases(np.random.default_rng(seed))
 
 
-def preactivations(w, net, X):
-    """a_nk as a function of the flat weights (8.18)-(8.20), written with ``anp``."""
-    D, M, K = net.shape
-    sizes = np.cumsum([M * D, M, K * M])
-    W1, b1 = anp.reshape(w[: sizes[0]], (M, D)), w[sizes[0] : sizes[1]]
-    W2, b2 = anp.reshape(w[sizes[1] : sizes[2]], (K, M)), w[sizes[2] :]
-    z = anp.tanh(X @ anp.transpose(W1) + b1)
-    return z @ anp.transpose(W2) + b2
+def flat_error(case, output):
+    """The batch error as a function of the flat weights, written again here with ``anp``
+    (x_0 = z_0 = 1 as column 0 of W1 and W2)."""
+    W1, W2 = case.args[:2]
+    skip = len(case.args) == 5
+    X, T = case.args[3:5] if skip else case.args[2:4]
+    M, D1 = W1.shape
+    K = W2.shape[0]
+
+    def error(w):
+        V1 = anp.reshape(w[: M * D1], (M, D1))
+        V2 = anp.reshape(w[M * D1 : M * D1 + K * (M + 1)], (K, M + 1))
+        ones = np.ones((X.shape[0], 1))
+        z = anp.tanh(anp.concatenate([ones, X], axis=1) @ anp.transpose(V1))
+        a = anp.concatenate([ones, z], axis=1) @ anp.transpose(V2)
+        if skip:
+            a = a + X @ anp.transpose(anp.reshape(w[M * D1 + K * (M + 1) :], (K, D1 - 1)))
+        if output == "linear":
+            return 0.5 * anp.sum((a - T) ** 2)
+        if output == "sigmoid":
+            return -anp.sum(T * anp.log(anp.sigmoid(a)) + (1 - T) * anp.log(1 - anp.sigmoid(a)))
+        return -anp.sum(T * anp.log_softmax(a, axis=1))
+
+    w = np.concatenate([np.ravel(a) for a in case.args[: 3 if skip else 2]])
+    return error, w
 
 
-def output_units(output):
-    return {
-        "linear": lambda a: a,
-        "sigmoid": anp.sigmoid,
-        "softmax": lambda a: anp.softmax(a, axis=1),
-    }[output]
+@pytest.mark.parametrize("name", NETWORK_CHECKS)
+def test_network_references_agree_with_an_independent_hessian(name):
+    """Blocks and assembled Hessians are the right slices of the Hessian of an error written
+    independently; the diagonal approximation is the exact diagonal for linear and sigmoid
+    outputs (M is diagonal there) and differs from it for softmax outputs."""
+    check = get_check(name)
+    outputs_seen = set()
+    for case in cases(name):
+        output = case.kwargs["output"]
+        outputs_seen.add(output)
+        error, w = flat_error(case, output)
+        H = autodiff.hessian(error)(w)
+        n1 = case.args[0].size
+        n2 = n1 + case.args[1].size
+        expected = {
+            "hessian_second_layer_block": H[n1:n2, n1:n2],
+            "hessian_first_layer_block": H[:n1, :n1],
+            "hessian_mixed_block": H[:n1, n1:n2],
+            "exact_hessian_assembled": H,
+            "exact_hessian_skip_layer": H,
+            "diagonal_hessian_approximation": np.diag(H),
+        }[name]
+        got = check.reference(case)
+        if name == "diagonal_hessian_approximation" and output == "softmax":
+            assert not np.allclose(got, expected)
+            continue
+        np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-11)
+    assert outputs_seen == set(checks.OUTPUTS)
 
 
-@pytest.mark.parametrize("output", sorted(OUTPUT_CHECKS))
-def test_outer_product_is_the_exact_hessian_without_the_residual_term(output):
-    """H_OP = H - sum_n sum_k (y_nk - t_nk) grad grad a_nk: (8.39) with the second sum removed,
-    every piece from ``autodiff``."""
-    check = get_check(OUTPUT_CHECKS[output])
-    for case in cases(check.name)[:3]:
-        net, X, T = TwoLayerNet(*case.args[:4]), case.args[4], case.args[5]
-        w = net.flatten()
-        H = autodiff.hessian(error_function(net, X, T, output))(w)
-        y = np.asarray(output_units(output)(preactivations(w, net, X)))
-        residuals = y - T  # held fixed: sum_nk r_nk grad grad a_nk is one Hessian
-        residual_term = autodiff.hessian(lambda w: anp.sum(residuals * preactivations(w, net, X)))(
-            w
-        )
-        expected = H - residual_term
-        np.testing.assert_allclose(check.reference(case), expected, rtol=1e-10, atol=1e-12)
-
-
-def test_second_layer_block_is_the_W2_block_of_the_full_hessian():
-    check = get_check("second_layer_hessian_block")
+def test_diagonal_approximation_drops_only_the_couplings_of_the_curvature():
+    """For softmax outputs the approximation is the exact diagonal (from ``autodiff``) minus
+    the terms with k != k' of sum_kk' w_kj w_k'j M_kk' in the first layer, and the exact
+    diagonal in the second layer."""
+    check = get_check("diagonal_hessian_approximation")
     for case in cases(check.name):
-        net, X, T = TwoLayerNet(*case.args[:4]), case.args[4], case.args[5]
-        H = autodiff.hessian(error_function(net, X, T, "softmax"))(net.flatten())
-        start = net.W1.size + net.b1.size
-        stop = start + net.W2.size
+        if case.kwargs["output"] != "softmax":
+            continue
+        error, w = flat_error(case, "softmax")
+        exact = np.diag(autodiff.hessian(error)(w))
+        s = checks._State(case)
+        off = s.M - np.einsum("nkk->nk", s.M)[:, :, None] * np.eye(s.K)
+        couplings = s.hp**2 * np.einsum("kj,nkm,mj->nj", s.Wh, off, s.Wh)
+        dropped = np.einsum("nj,ni->ji", couplings, s.X1**2).ravel()
+        dropped = np.concatenate([dropped, np.zeros(case.args[1].size)])
+        np.testing.assert_allclose(check.reference(case), exact - dropped, atol=1e-10)
+
+
+@pytest.mark.parametrize("output", sorted(OUTER))
+def test_outer_product_is_the_exact_hessian_without_the_residual_term(output):
+    """H_OP = H - sum_n sum_k (y_nk - t_nk) grad grad a_nk: (8.39) with the second sum
+    removed, every piece from ``autodiff``."""
+    check = get_check(OUTER[output])
+    for case in cases(check.name)[:3]:
+        W1, W2, X, T = case.args
+        error, w = flat_error(Case4(W1, W2, X, T), output)
+        H = autodiff.hessian(error)(w)
+        M, D1 = W1.shape
+        K = W2.shape[0]
+
+        def preactivations(w):
+            V1 = anp.reshape(w[: M * D1], (M, D1))
+            V2 = anp.reshape(w[M * D1 :], (K, M + 1))
+            z = anp.tanh(X @ anp.transpose(V1[:, 1:]) + V1[:, 0])
+            return z @ anp.transpose(V2[:, 1:]) + V2[:, 0]
+
+        a = np.asarray(preactivations(w))
+        y = {"linear": a, "sigmoid": 1 / (1 + np.exp(-a)), "softmax": checks._softmax(a)}[output]
+        residuals = y - T  # held fixed: sum_nk r_nk grad grad a_nk is one Hessian
+        residual_term = autodiff.hessian(lambda w: anp.sum(residuals * preactivations(w)))(w)
+        np.testing.assert_allclose(check.reference(case), H - residual_term, atol=1e-10)
+
+
+class Case4:
+    """A minimal stand-in with ``args`` for ``flat_error``."""
+
+    def __init__(self, *args):
+        self.args = args
+
+
+def test_output_gradients_reference_is_backpropagation():
+    check = get_check("output_gradients_backprop")
+    for case in cases(check.name):
         np.testing.assert_allclose(
-            check.reference(case), H[start:stop, start:stop], rtol=1e-10, atol=1e-12
+            check.reference(case), checks._output_gradients(case), rtol=1e-12, atol=1e-14
         )
+
+
+def test_output_derivatives_are_the_canonical_ones():
+    """delta = y - t (8.11) and M = dy/da: I, diag(y (1 - y)) (8.33), diag(y) - y y^T
+    (8.34)."""
+    check = get_check("output_error_derivatives")
+    for case in cases(check.name):
+        A, T = case.args
+        output = case.kwargs["output"]
+        delta, M = check.reference(case)
+        np.testing.assert_allclose(delta, checks._outputs(A, output) - T, atol=1e-12)
+        jacobian = np.stack(
+            [
+                autodiff.jacrev(
+                    lambda a: {
+                        "linear": a,
+                        "sigmoid": anp.sigmoid(a),
+                        "softmax": anp.softmax(a),
+                    }[output]
+                )(row)
+                for row in A
+            ]
+        )
+        np.testing.assert_allclose(M, jacobian, atol=1e-12)
 
 
 def test_sequential_inverse_reference_is_the_direct_inverse():
     check = get_check("sequential_inverse_hessian")
     for case in cases(check.name):
         B, alpha = case.args
-        direct = np.linalg.inv(alpha * np.eye(B.shape[1]) + B.T @ B)
-        np.testing.assert_allclose(check.reference(case), direct, rtol=1e-10, atol=1e-12)
+        updated = checks._update_inverse(B, alpha, True, checks._sherman_morrison)
+        np.testing.assert_allclose(check.reference(case), updated, rtol=1e-10, atol=1e-12)
 
 
 def test_hessian_vector_product_reference_matches_forward_over_reverse():
     check = get_check("hessian_vector_product")
     for case in cases(check.name):
-        net, X, T, v = TwoLayerNet(*case.args[:4]), case.args[4], case.args[5], case.args[6]
-        expected = autodiff.hvp(error_function(net, X, T), net.flatten(), v)
+        W1, W2, X, T, v = case.args
+        error, w = flat_error(Case4(W1, W2, X, T), "linear")
+        expected = autodiff.hvp(error, w, v)
         np.testing.assert_allclose(check.reference(case), expected, rtol=1e-10, atol=1e-12)
 
 
-@pytest.mark.parametrize(
-    "name",
-    [*OUTPUT_CHECKS.values(), "second_layer_hessian_block", "sequential_inverse_hessian"],
-)
-def test_cases_cover_the_smallest_size_and_several_outputs(name):
-    """An edge case with single sizes, and cases where a sum over outputs can go wrong."""
-    shapes = [np.shape(case.args[0]) for case in cases(name)]
-    if name == "sequential_inverse_hessian":
-        assert (1, 1) in shapes and any(s[0] > 1 for s in shapes)
-    else:
-        assert any(s == (1, 1) for s in shapes)
-        assert any(np.shape(case.args[2])[0] > 1 for case in cases(name))
+@pytest.mark.parametrize("name", [*OUTER.values(), *NETWORK_CHECKS])
+def test_cases_cover_single_sizes_and_several_outputs_and_points(name):
+    """A case where a sum over outputs or data points can go wrong, and for the tasks on
+    any output type, all three of them."""
+    shapes = [(np.shape(c.args[0]), np.shape(c.args[1]), np.shape(c.args[-1])) for c in cases(name)]
+    assert any(w2[0] > 1 and t[0] > 1 for _, w2, t in shapes)
+    if name in NETWORK_CHECKS:
+        assert {c.kwargs["output"] for c in cases(name)} == set(checks.OUTPUTS)
