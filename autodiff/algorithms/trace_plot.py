@@ -12,6 +12,8 @@ The artists carry ids that name what they draw: ``node:v3``, ``edge:v1->v3``, ``
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 from matplotlib.patches import Circle, FancyArrowPatch
@@ -161,15 +163,46 @@ def plot_trace(
     return ax
 
 
-def figure_8_4(ax: Axes | None = None) -> Axes:
-    """Figure 8.4: the trace (8.50)-(8.56) of (8.49), ``f = v7``."""
-    ax = plot_trace(record_trace(book_example, 1.0, 2.0), ax=ax)
+def figure_8_4(
+    ax: Axes | None = None,
+    values: Sequence[float] | None = None,
+    kind: str = "tangent",
+    point: tuple[float, float] = (1.0, 2.0),
+) -> Axes:
+    """Figure 8.4: the trace (8.50)-(8.56) of (8.49), ``f = v7``.
+
+    With ``values`` (``v1 .. v7`` of a primal, tangent or adjoint pass at ``point``, as
+    ``kind`` says, e.g. computed by one's own code), each node is annotated with its entry.
+    """
+    trace = record_trace(book_example, *point)
+    ax = plot_trace(trace, _given(trace, values, kind), ax=ax)
     ax.set_title("Evaluation trace of (8.49)")
     return ax
 
 
-def figure_8_5(ax: Axes | None = None) -> Axes:
-    """Figure 8.5: the trace of (8.49) extended by ``f2 = v5 v6`` (8.65), two outputs."""
-    ax = plot_trace(record_trace(book_example_two_outputs, 1.0, 2.0), ax=ax)
+def figure_8_5(
+    ax: Axes | None = None,
+    values: Sequence[float] | None = None,
+    kind: str = "tangent",
+    point: tuple[float, float] = (1.0, 2.0),
+) -> Axes:
+    """Figure 8.5: the trace of (8.49) extended by ``f2 = v5 v6`` (8.65), two outputs;
+    ``values`` (``v1 .. v8``) and ``kind`` annotate the nodes as in ``figure_8_4``."""
+    trace = record_trace(book_example_two_outputs, *point)
+    ax = plot_trace(trace, _given(trace, values, kind), ax=ax)
     ax.set_title("Evaluation trace of (8.49) and (8.65)")
     return ax
+
+
+def _given(trace: EvaluationTrace, values: Sequence[float] | None, kind: str) -> TraceTable | None:
+    """A table of ``trace`` holding the given values (nothing computed here)."""
+    if values is None:
+        return None
+    if kind not in _SYMBOLS:
+        raise ValueError(f"kind must be one of {', '.join(_SYMBOLS)}, got {kind!r}")
+    numbers = tuple(float(v) for v in values)
+    if len(numbers) != len(trace):
+        raise ValueError(
+            f"the trace has {len(trace)} variables v1 .. v{len(trace)}, got {len(numbers)} values"
+        )
+    return TraceTable(trace, kind, (), numbers)
