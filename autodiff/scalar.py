@@ -33,20 +33,29 @@ _new = object.__new__
 
 
 class Scalar(ScalarLike):
-    """A float that records how it was computed, for ``backward()``."""
+    """A float that records how it was computed, for ``backward()``.
 
-    __slots__ = ("data", "grad", "_a", "_da", "_b", "_db", "_op", "_h", "_mark")
+    ``_parents`` and ``_local`` show how a node was computed.  No other field is kept (not
+    even an operation label): each one costs time on every one of the tens of thousands of
+    nodes a small network makes.  ``_mark`` tells whether a sweep has reached the node.
+    """
 
-    def __init__(self, data: Number, _parents: tuple = (), _local: tuple = (), _op: str = ""):
-        if len(_parents) > 2 or len(_parents) != len(_local):
-            raise ValueError("a Scalar has at most two parents, each with a local derivative")
+    __slots__ = ("data", "grad", "_a", "_da", "_b", "_db", "_h", "_mark")
+
+    def __init__(self, data: Number, _parents: tuple = (), _local: tuple = ()):
         self.data = data
         self.grad = 0.0
-        self._a, self._da = (_parents[0], _local[0]) if _parents else (None, 0.0)
-        self._b, self._db = (_parents[1], _local[1]) if len(_parents) == 2 else (None, 0.0)
-        self._op = _op
-        self._h = 1 + max(p._h for p in _parents) if _parents else 0
         self._mark = None
+        if not _parents:  # a leaf
+            self._a = self._b = None
+            self._da = self._db = 0.0
+            self._h = 0
+            return
+        if len(_parents) > 2 or len(_parents) != len(_local):
+            raise ValueError("a Scalar has at most two parents, each with a local derivative")
+        self._a, self._da = _parents[0], _local[0]
+        self._b, self._db = (_parents[1], _local[1]) if len(_parents) == 2 else (None, 0.0)
+        self._h = 1 + max(p._h for p in _parents)
 
     # Operations build their result field by field: no constructor call, no tuple.
     # -- arithmetic: the value, and the local derivative for each parent ----------------------
@@ -65,7 +74,6 @@ class Scalar(ScalarLike):
         out.grad = 0.0
         out._a = self
         out._da = 1.0
-        out._op = "+"
         out._mark = None
         return out
 
@@ -87,7 +95,6 @@ class Scalar(ScalarLike):
             out._h = self._h + 1
         out.grad = 0.0
         out._a = self
-        out._op = "*"
         out._mark = None
         return out
 
@@ -106,63 +113,62 @@ class Scalar(ScalarLike):
         out.grad = 0.0
         out._a = self
         out._da = 1.0
-        out._op = "-"
         out._mark = None
         return out
 
     def __truediv__(self, other: Scalar | Number) -> Scalar:
         if type(other) is Scalar:
             q = self.data / other.data
-            return _binary(self, other, q, 1.0 / other.data, -q / other.data, "/")
+            return _binary(self, other, q, 1.0 / other.data, -q / other.data)
         other = _number(other)
-        return _unary(self, self.data / other, 1.0 / other, "/")
+        return _unary(self, self.data / other, 1.0 / other)
 
     def __pow__(self, exponent: Number) -> Scalar:
         if type(exponent) is Scalar:
             return (self.log() * exponent).exp()
         n = exponent if type(exponent) is int else _number(exponent)
         x = self.data
-        return _unary(self, x**n, 0.0 if n == 0 else n * x ** (n - 1), f"**{n:g}")
+        return _unary(self, x**n, 0.0 if n == 0 else n * x ** (n - 1))
 
     def __neg__(self) -> Scalar:
-        return _unary(self, -self.data, -1.0, "neg")
+        return _unary(self, -self.data, -1.0)
 
     __radd__ = __add__
     __rmul__ = __mul__
 
     def __rsub__(self, other: Number) -> Scalar:
-        return _unary(self, _number(other) - self.data, -1.0, "-")
+        return _unary(self, _number(other) - self.data, -1.0)
 
     def __rtruediv__(self, other: Number) -> Scalar:
         q = _number(other) / self.data
-        return _unary(self, q, -q / self.data, "/")
+        return _unary(self, q, -q / self.data)
 
     def __rpow__(self, base: Number) -> Scalar:
         value = _number(base) ** self.data
-        return _unary(self, value, value * math.log(base), "pow")
+        return _unary(self, value, value * math.log(base))
 
     # -- elementary functions --------------------------------------------------------------
     def exp(self) -> Scalar:
         value = math.exp(self.data)
-        return _unary(self, value, value, "exp")
+        return _unary(self, value, value)
 
     def log(self) -> Scalar:
-        return _unary(self, math.log(self.data), 1.0 / self.data, "log")
+        return _unary(self, math.log(self.data), 1.0 / self.data)
 
     def sin(self) -> Scalar:
-        return _unary(self, math.sin(self.data), math.cos(self.data), "sin")
+        return _unary(self, math.sin(self.data), math.cos(self.data))
 
     def cos(self) -> Scalar:
-        return _unary(self, math.cos(self.data), -math.sin(self.data), "cos")
+        return _unary(self, math.cos(self.data), -math.sin(self.data))
 
     def tanh(self) -> Scalar:
         value = math.tanh(self.data)
-        return _unary(self, value, 1.0 - value * value, "tanh")
+        return _unary(self, value, 1.0 - value * value)
 
     def sigmoid(self) -> Scalar:
         x = self.data
         value = 1.0 / (1.0 + math.exp(-x)) if x >= 0 else math.exp(x) / (1.0 + math.exp(x))
-        return _unary(self, value, value * (1.0 - value), "sigmoid")
+        return _unary(self, value, value * (1.0 - value))
 
     def relu(self) -> Scalar:
         out = _new(Scalar)
@@ -176,7 +182,6 @@ class Scalar(ScalarLike):
         out.grad = 0.0
         out._a = self
         out._b = None
-        out._op = "relu"
         out._h = self._h + 1
         out._mark = None
         return out
@@ -185,11 +190,11 @@ class Scalar(ScalarLike):
         x = self.data
         value = max(x, 0.0) + math.log1p(math.exp(-abs(x)))
         slope = 1.0 / (1.0 + math.exp(-x)) if x >= 0 else math.exp(x) / (1.0 + math.exp(x))
-        return _unary(self, value, slope, "softplus")
+        return _unary(self, value, slope)
 
     def sqrt(self) -> Scalar:
         value = math.sqrt(self.data)
-        return _unary(self, value, 0.5 / value, "sqrt")
+        return _unary(self, value, 0.5 / value)
 
     # -- reverse sweep -----------------------------------------------------------------------
     def backward(self) -> None:
@@ -283,7 +288,7 @@ class Scalar(ScalarLike):
         return f"Scalar(data={self.data:.6g}, grad={self.grad:.6g})"
 
 
-def _unary(a: Scalar, value: float, local: float, op: str) -> Scalar:
+def _unary(a: Scalar, value: float, local: float) -> Scalar:
     """A new node with one parent ``a`` and local derivative ``local``."""
     out = _new(Scalar)
     out.data = value
@@ -291,13 +296,12 @@ def _unary(a: Scalar, value: float, local: float, op: str) -> Scalar:
     out._a = a
     out._da = local
     out._b = None
-    out._op = op
     out._h = a._h + 1
     out._mark = None
     return out
 
 
-def _binary(a: Scalar, b: Scalar, value: float, da: float, db: float, op: str) -> Scalar:
+def _binary(a: Scalar, b: Scalar, value: float, da: float, db: float) -> Scalar:
     """A new node with parents ``a`` and ``b`` and their local derivatives."""
     out = _new(Scalar)
     out.data = value
@@ -306,7 +310,6 @@ def _binary(a: Scalar, b: Scalar, value: float, da: float, db: float, op: str) -
     out._da = da
     out._b = b
     out._db = db
-    out._op = op
     out._h = max(a._h, b._h) + 1
     out._mark = None
     return out
