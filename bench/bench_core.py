@@ -510,13 +510,17 @@ def main() -> None:
         f"Method: process CPU time; the median of {rounds} interleaved rounds (each round "
         "times every implementation once, in turn); the cyclic garbage collector paused while "
         "timing and run in full before each timing (the Scalar engines are also timed with "
-        "young-generation collections only, and as a notebook runs them); BLAS on one thread "
+        "young-generation collections only, and as a notebook runs them, before any other "
+        "section runs); BLAS on one thread "
         "(OMP_NUM_THREADS=1 and the like, set before NumPy is imported), PyTorch on one thread "
         "(intra- and inter-op); float64 everywhere."
     )
     emit()
 
     summary: list[tuple[str, str, str, str]] = []
+    # The Scalar engines are timed first, before the array benchmarks and their peers have
+    # allocated and freed memory: the heap those leave behind slows object allocation.
+    s = bench_scalar(rounds)
 
     for shape, number, title in (
         ((784, 256, 10, 128), 10, "MLP 784-256-10, tanh, batch 128"),
@@ -569,7 +573,6 @@ def main() -> None:
         )
     )
 
-    s = bench_scalar(rounds)
     ms = s["ms"]
     floats = "plain floats (the benchmark's own Python)"
     nodes = s["nodes"]

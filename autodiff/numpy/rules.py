@@ -48,9 +48,14 @@ def deflinear(prim, *argnums):
 def _expand(g, x, axis, keepdims):
     """Reinsert the axes a reduction removed, then broadcast ``g`` to ``x``'s shape."""
     shape = shape_of(x)
+    if axis is None and type(g) in _PLAIN:  # the whole array was reduced: no tracing needed
+        return p.broadcast_view(g, shape)
     if axis is not None and not keepdims:
         g = p.reshape(g, _kept_shape(shape, axis))
     return p.broadcast_to(g, shape)
+
+
+_PLAIN = frozenset({np.ndarray, np.float64})
 
 
 def _kept_shape(shape, axis):
