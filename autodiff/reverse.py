@@ -215,7 +215,8 @@ def sweep(
     Adjoints are kept on the nodes themselves for the duration of the sweep (a node's
     ``_adj``), and each is cleared as soon as the node has passed it on to its parents:
     running the sweep again gives the same result, and a node used twice receives both
-    contributions before it passes them on.
+    contributions before it passes them on.  (So one graph is swept by one thread at a
+    time.)
 
     With ``release`` (a sweep that will not run again), each node lets go of its value and
     arguments once the sweep has passed it, so that memory is returned as the sweep goes
