@@ -1,24 +1,12 @@
-"""Shared fixtures of the notebook tests: the masters and the student edition."""
+"""Shared fixtures of the notebook tests: the masters (paths and readers are in
+``notebook_files``)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import nbformat
 import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
-SOURCE = ROOT / "course" / "source"
-STUDENT_EDITION = ROOT / "notebooks"
-MASTERS = sorted(SOURCE.glob("*/*.ipynb"))
-
-
-def read(path: Path) -> nbformat.NotebookNode:
-    return nbformat.read(str(path), as_version=4)
-
-
-def nbgrader_meta(cell) -> dict:
-    return cell.metadata.get("nbgrader", {})
+from notebook_files import MASTERS
 
 
 @pytest.fixture(params=MASTERS, ids=[p.stem for p in MASTERS])

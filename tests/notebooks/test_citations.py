@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import MASTERS, read
+from notebook_files import MASTERS, read
 
 EQUATIONS: dict[int, tuple[str, tuple[str, ...]]] = {
     1: ("E(w) = sum_n E_n(w)", ("sum", "data point", "batch", "e_n", "summed", "mean")),

@@ -8,9 +8,9 @@ import re
 import time
 
 import nbformat
-from conftest import MASTERS, nbgrader_meta, read
 from nbclient import NotebookClient
 from nbgrader.utils import determine_grade
+from notebook_files import MASTERS, nbgrader_meta, read
 
 from grader.checks import get_check
 

@@ -6,8 +6,8 @@ import shutil
 import subprocess
 import sys
 
-from conftest import MASTERS, ROOT, STUDENT_EDITION, nbgrader_meta, read
 from nbclient import NotebookClient
+from notebook_files import MASTERS, ROOT, STUDENT_EDITION, nbgrader_meta, read
 
 from grader.release import build_student_edition
 
@@ -90,3 +90,57 @@ def test_run_all_goes_through_a_fresh_notebook():
             if "ready(" in cell.source and not nbgrader_meta(cell):
                 text = "".join(o.get("text", "") for o in cell.outputs)
                 assert "This example waits for" in text, (path.name, cell.source[:80])
+
+
+MISTAKES_02 = {
+    "forward_solution": None,  # the master's solution
+    "backprop_solution": """
+def backprop(W1, b1, W2, b2, X, T):
+    Z, Y = forward(W1, b1, W2, b2, X)
+    delta_out = Y - T
+    delta_hidden = delta_out @ W2  # the factor 1 - Z**2 of (8.22) is forgotten
+    return delta_hidden.T @ X, delta_hidden.sum(axis=0), delta_out.T @ Z, delta_out.sum(axis=0)
+""",
+    "backprop_skip_solution": """
+def backprop_skip(W1, b1, W2, b2, Ws, X, T):
+    Z = np.tanh(X @ W1.T + b1)
+    Y = Z @ W2.T + b2 + X @ Ws  # Ws not transposed: a shape error
+    return Y
+""",
+}
+
+
+def test_wrong_answers_show_their_diagnosis_and_no_traceback(tmp_path):
+    """A student's session with one task right, one with a typical mistake and one that
+    raises a shape error in NumPy: each self-check prints its verdict (the mistake named
+    with its equation, the shapes of the failing product), and no traceback goes into the
+    grader's code."""
+    student = read(STUDENT_EDITION / "02_two_layer_network.ipynb")
+    master = {nbgrader_meta(c).get("grade_id"): c for c in read(MASTERS[1]).cells}
+    for cell in student.cells:
+        grade_id = nbgrader_meta(cell).get("grade_id")
+        if grade_id in MISTAKES_02:
+            answer = MISTAKES_02[grade_id] or master[grade_id].source
+            cell.source = "\n".join(
+                line for line in answer.strip().splitlines() if "SOLUTION" not in line
+            )
+    resources = {"metadata": {"path": str(tmp_path)}}
+    NotebookClient(student, timeout=300, allow_errors=True, resources=resources).execute()
+    texts = {}
+    for cell in student.cells:
+        if cell.cell_type != "code":
+            continue
+        text = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
+        texts[nbgrader_meta(cell).get("grade_id")] = text
+        assert "Traceback" not in text
+        for error in (o for o in cell.outputs if o.output_type == "error"):
+            # a graded cell never raises; a worked example that calls the student's broken
+            # function may, with a traceback into the student's code, never the grader's
+            assert not nbgrader_meta(cell), cell.source[:80]
+            assert "grader/" not in "".join(error.traceback), cell.source[:80]
+    assert "3 of 3 cases pass" in texts["forward_tests"]
+    backprop = texts["backprop_tests"]
+    assert "likely cause, in every failing case: The hidden deltas lack" in backprop
+    assert "Reread (8.16) and (8.22)." in backprop
+    skip = texts["backprop_skip_tests"]
+    assert "A matrix product (@ or np.matmul)" in skip and "Ws (" in skip

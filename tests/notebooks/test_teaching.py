@@ -9,7 +9,7 @@ import ast
 import re
 
 import pytest
-from conftest import MASTERS, nbgrader_meta, read
+from notebook_files import MASTERS, nbgrader_meta, read
 
 GRADE_CALL = re.compile(r"""\bgrade\(\s*["']([a-z0-9_]+)["']""")
 
