@@ -43,12 +43,21 @@ sandbox:
 demo: $(VENV)/.test-installed sandbox
 	$(BIN)/grader demo --out build/demo --jobs $(JOBS)
 
+# The browser tests drive Debian's Chromium through Playwright (never a downloaded browser);
+# install Chromium when we can (root, Debian), else the browser tests say how and are skipped.
+.PHONY: browser
+browser: $(VENV)/.test-installed
+	@command -v chromium > /dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get > /dev/null \
+		&& (apt-get install -y -qq chromium > /dev/null 2>&1 \
+		    || (apt-get update -qq > /dev/null 2>&1 && apt-get install -y -qq chromium > /dev/null 2>&1)); } \
+		|| echo "note: chromium is not installed (it needs root and apt-get); the browser tests will be skipped"
+
 # The whole suite: lint, the package and grader tests, and every master notebook under nbval.
 # The end-to-end grading tests (each grades a class in parallel sandboxes) run in a process of
 # their own, after the rest.
 END_TO_END := tests/pipeline/test_end_to_end.py tests/pipeline/test_hostile.py \
 	tests/pipeline/test_cluster.py
-test: lint sandbox
+test: lint sandbox browser
 	$(BIN)/pytest -n $(JOBS) --dist loadfile tests course/source --nbval-lax \
 		$(addprefix --ignore ,$(END_TO_END))
 	$(BIN)/pytest $(END_TO_END)
