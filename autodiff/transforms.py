@@ -83,14 +83,17 @@ def _record(f: Callable, primals: tuple):
     and ``pull(cotangent_leaves, release=False)``, the backward sweep for checked cotangents
     (``release`` for the last one: the graph is let go of as the sweep passes)."""
     level = new_level()
-    leaves, treedef = flatten(primals)
-    nodes = [leaf(_as_input(x, "vjp"), level) for x in leaves]
+    nodes: list[Node] = []
+    inputs, treedef = _nodes_like(primals, level, nodes)
     tape = open_tape(level)
     try:
-        out = f(*unflatten(treedef, nodes))
+        out = f(*inputs)
     finally:
         close_tape(level)
-    out_leaves, out_def = flatten(out)
+    if isinstance(out, Node):  # one output, the usual case
+        out_leaves, out_def = [out], None
+    else:
+        out_leaves, out_def = flatten(out)
 
     def pull(ct_leaves: list, release: bool = False) -> tuple:
         seeds = [
@@ -113,6 +116,36 @@ def _record(f: Callable, primals: tuple):
         values = [o._value if isinstance(o, Node) and o._level == level else o for o in out_leaves]
         value = unflatten(out_def, values)
     return value, out_leaves, out_def, pull
+
+
+def _nodes_like(tree: Any, level: int, nodes: list) -> tuple[Any, Any]:
+    """``tree`` with every leaf replaced by a leaf node of trace ``level`` (appended to
+    ``nodes`` in leaf order), and its structure: ``flatten``, making the nodes and
+    ``unflatten`` in one pass."""
+    if isinstance(tree, (tuple, list)):
+        items, defs = [], []
+        for child in tree:
+            if type(child) is np.ndarray and child.dtype is _F64:  # the common leaf, inline
+                node = leaf(child, level)
+                nodes.append(node)
+                items.append(node)
+                defs.append(None)
+            else:
+                item, d = _nodes_like(child, level, nodes)
+                items.append(item)
+                defs.append(d)
+        return type(tree)(items), (type(tree), None, tuple(defs))
+    if isinstance(tree, dict):
+        keys = sorted(tree)
+        pairs = [_nodes_like(tree[k], level, nodes) for k in keys]
+        return dict(zip(keys, [p[0] for p in pairs])), (
+            dict,
+            tuple(keys),
+            tuple(p[1] for p in pairs),
+        )
+    node = leaf(_as_input(tree, "vjp"), level)
+    nodes.append(node)
+    return node, None
 
 
 def jvp(f: Callable, primals: Sequence, tangents: Sequence) -> tuple[Any, Any]:
@@ -147,9 +180,15 @@ def jvp(f: Callable, primals: Sequence, tangents: Sequence) -> tuple[Any, Any]:
 
 def _split(f: Callable, args: tuple, argnums: ArgNums, kwargs: dict):
     """``f`` as a function of the arguments ``argnums`` only, and their values."""
-    single = isinstance(argnums, int)
-    nums = (argnums,) if single else tuple(argnums)
     count = len(args)
+    if type(argnums) is int:
+        if not -count <= argnums < count:
+            raise ValueError(f"argnums={argnums!r} but the function got {count} arguments")
+        before, after = args[:argnums], args[argnums:][1:]
+        return (lambda x: f(*before, x, *after, **kwargs)), (args[argnums],), True
+
+    single = isinstance(argnums, int)  # an int of another type, as NumPy's
+    nums = (argnums,) if single else tuple(argnums)
     for n in nums:
         if not -count <= n < count:
             raise ValueError(f"argnums={argnums!r} but the function got {count} arguments")
