@@ -58,4 +58,4 @@ def test_master_runs_and_earns_full_points(master):
         if meta.get("grade") and cell.cell_type == "code":
             score, max_score = determine_grade(nbformat.from_dict(cell))
             assert score == max_score, f"{master.name}: {meta['grade_id']} scored {score}"
-    assert seconds < 120, f"{master.name} took {seconds:.0f} s to run"
+    assert seconds < 60, f"{master.name} took {seconds:.0f} s to run"
