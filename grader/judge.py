@@ -314,7 +314,20 @@ def _slips(check: Check, expected: list, received: list, tol) -> list[str]:
         elif got.shape == want.shape and _is_scaled(got, want, tol):
             ratio = float(np.sum(want * want) / np.sum(got * want))
             hints.append(f"{name} is the correct value divided by {ratio:.4g}")
+        elif got.shape == want.shape and _single_precision(got, want):
+            hints.append(
+                f"{name} agrees with the correct value to about seven digits, single "
+                f"precision, but not to double precision: part of the computation ran in "
+                f"float32 (an input, a constant, or another task's function that returns "
+                f"float32); NumPy's default float64 gives the full accuracy"
+            )
     return hints
+
+
+def _single_precision(got: np.ndarray, want: np.ndarray) -> bool:
+    scale = float(np.max(np.abs(want))) if want.size else 0.0
+    atol = LOW_PRECISION_RTOL * scale
+    return scale > 0 and np.allclose(got, want, rtol=LOW_PRECISION_RTOL, atol=atol)
 
 
 def _is_scaled(got: np.ndarray, want: np.ndarray, tol) -> bool:

@@ -109,7 +109,7 @@ def _state(verdict: Verdict, reached: list[str], function: Callable) -> tuple[st
     fname = getattr(function, "__name__", "the function")
     problems = [r.problem for r in verdict.results if not r.passed]
     if problems and all(p.startswith("not implemented yet") for p in problems):
-        return NOT_ATTEMPTED, f"implement `{fname}` above, then run this cell again."
+        return NOT_ATTEMPTED, f"Implement `{fname}` above, then run this cell again."
     if problems:
         return FAILING, (
             f"{verdict.passed} of {len(verdict.results)} visible cases pass; the messages "

@@ -1,9 +1,9 @@
 """The two-layer network of Section 8.1.3, shared by the chapter's algorithms.
 
-Hidden units compute ``a = W1 x + b1`` and ``z = tanh(a)`` (8.15)-(8.17); the
-outputs are linear, ``y = W2 z + b2`` (8.16), optionally with skip-layer weights
-``Ws x`` added straight from the inputs (Exercise 8.4).  The error for one data
-point is the sum-of-squares (8.18); over a batch it is their sum (8.1).
+Hidden units compute ``a = W1 x + b1`` (8.18) and ``z = tanh(a)`` (8.19), with
+``h = tanh`` (8.15); the outputs are linear, ``y = W2 z + b2`` (8.20), optionally with
+skip-layer weights ``Ws x`` added straight from the inputs (Exercise 8.4).  The error for
+one data point is the sum-of-squares (8.17); over a batch it is their sum (8.1).
 
 Shapes: ``D`` inputs, ``M`` hidden units, ``K`` outputs, ``N`` data points.
 Inputs ``X`` are ``(N, D)`` and targets ``T`` are ``(N, K)``.
@@ -22,7 +22,7 @@ import numpy as np
 
 @dataclass
 class TwoLayerNet:
-    """Parameters of the two-layer tanh network (8.15)-(8.17)."""
+    """Parameters of the two-layer tanh network (8.18)-(8.20)."""
 
     W1: np.ndarray  # (M, D) first-layer weights w_ji^(1)
     b1: np.ndarray  # (M,) first-layer biases w_j0^(1)
@@ -96,6 +96,6 @@ class TwoLayerNet:
         return a, z, y
 
     def error(self, X: np.ndarray, T: np.ndarray) -> float:
-        """Sum-of-squares error (8.18) summed over the batch (8.1)."""
+        """Sum-of-squares error (8.17) summed over the batch (8.1)."""
         _, _, y = self.forward(X)
         return 0.5 * float(np.sum((y - np.atleast_2d(T)) ** 2))

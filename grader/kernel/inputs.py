@@ -192,7 +192,7 @@ _M = 3  # hidden units: W = M D + M + K M + K = 13 parameters
 
 
 def network_error(w):
-    """Sum-of-squares error (8.18) of a two-layer tanh network (8.15)-(8.17) as a function
+    """Sum-of-squares error (8.17) of a two-layer tanh network (8.18)-(8.20) as a function
     of its flat parameter vector [W1, b1, W2, b2] (13 parameters)."""
     D, M = _X.shape[1], _M
     W1 = anp.reshape(w[: M * D], (M, D))

@@ -38,6 +38,7 @@ def ready(task: str, *functions: Callable) -> bool:
     waiting = [getattr(f, "__name__", repr(f)) for f in functions if is_stub(f)]
     if waiting:
         names = ", ".join(f"`{name}`" for name in waiting)
-        print(f"This example waits for {task}: {names} is not implemented yet.")
+        verb = "is" if len(waiting) == 1 else "are"
+        print(f"This example waits for {task}: {names} {verb} not implemented yet.")
         return False
     return True
