@@ -7,19 +7,28 @@ they would to one tangent.  When a rule calls a primitive on it, the primitive's
 rule* below runs the NumPy function once on the whole batch, with the axes moved over by
 one where the function takes axes.
 
-This is how ``jacfwd`` gets every column of a Jacobian from one forward sweep with the W
-unit vectors as a batch of tangents (instead of W sweeps), ``jacrev`` every row from one
-backward sweep, and ``hessian`` (forward over reverse) the whole matrix from one sweep.
+This is how ``jacfwd`` gets many columns of a Jacobian from one forward sweep with as many
+unit vectors as a batch of tangents (instead of one sweep per column), ``jacrev`` many rows
+from one backward sweep, and ``hessian`` (forward over reverse) many columns of the matrix
+from one sweep.
 
 Each batch has its own trace level, like a transform, so batches of different transforms
 never mix: a batch meets values of lower levels as constants, which is what they are to it.
 Most primitives are elementwise, and for them the batch axis is handled the way NumPy
 broadcasting already is: each batched argument gets length-1 axes after its batch axis so
 that it lines up with the other arguments.
+
+A batch of B members makes every intermediate value B times as large as one tangent does,
+and past a few megabytes the sweep is slowed by moving them through memory rather than by
+arithmetic.  So the transforms size their batches from the intermediates: ``measure`` runs
+a sweep while noting the size of one member of every batched value made at its level, and
+the largest tells how many members fit in a batch.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from math import prod
 from typing import Any
 
 import numpy as np
@@ -29,6 +38,12 @@ from autodiff.numpy import primitives as p
 from autodiff.numpy.primitives import _is_basic_index
 
 _new = object.__new__
+
+# The levels being measured (``measure``): level -> the largest number of numbers one member
+# of a batched value of that level has held so far.  Every level belongs to one sweep (levels
+# are never reused), so nested transforms and sweeps in other threads have entries of their
+# own, and an entry lives only while its sweep runs.
+_largest: dict[int, int] = {}
 
 
 class Batched(Tracer):
@@ -41,6 +56,8 @@ class Batched(Tracer):
     def __init__(self, value: Any, level: int) -> None:
         self._value = value
         self._level = level
+        if level in _largest:
+            _note(value, level)
 
     def _dispatch(self, prim: Primitive, args: tuple, kwargs: dict) -> Batched:
         rule = prim.batch
@@ -61,11 +78,50 @@ def _wrap(value: Any, level: int) -> Batched:
     out = _new(Batched)
     out._value = value
     out._level = level
+    if level in _largest:
+        _note(value, level)
     return out
+
+
+def _note(value: Any, level: int) -> None:
+    """Record the size of one member of the batched ``value`` for ``measure``."""
+    shape = value.shape if type(value) is np.ndarray else shape_of(value)
+    member = prod(shape[1:])
+    if member > _largest[level]:
+        _largest[level] = member
+
+
+def measure(level: int, sweep: Callable[[], Any]) -> tuple[Any, int]:
+    """Run ``sweep()`` and return its result with the largest number of numbers that one
+    member of any batched value of trace ``level`` held during it (0 if none was made).
+
+    Only values of ``level`` count: the members of a batch of an enclosing transform are
+    measured by that transform, those of a nested one by the nested one (a nested batch
+    inside one member shows up in that member's size).  ``level`` must be fresh, as from
+    ``autodiff.core.new_level``: its entry is made here and removed when the sweep ends.
+    """
+    _largest[level] = 0
+    try:
+        result = sweep()
+    finally:
+        largest = _largest.pop(level)
+    return result, largest
 
 
 def _member(x: Any, level: int) -> bool:
     return isinstance(x, Batched) and x._level == level
+
+
+def _rank(x: Any) -> int:
+    """``len(shape_of(x))``, fast for arrays, numbers and batches of arrays."""
+    t = type(x)
+    if t is np.ndarray or t is np.float64:
+        return x.ndim
+    if t is float or t is int:
+        return 0
+    if t is Batched and type(x._value) is np.ndarray:
+        return x._value.ndim - 1
+    return len(shape_of(x))
 
 
 def _reshape(x: Any, shape: tuple[int, ...]) -> Any:
@@ -87,6 +143,16 @@ def elementwise(prim: Primitive, level: int, args: tuple, kwargs: dict) -> Batch
     with the others by inserting length-1 axes after its batch axis."""
     if len(args) == 1:
         return _wrap(prim(args[0]._value, **kwargs), level)
+    if len(args) == 2:  # no argument with fewer axes than the other: nothing to line up
+        x, y = args
+        if _member(x, level):
+            if _member(y, level):
+                if _rank(x) == _rank(y):
+                    return _wrap(prim(x._value, y._value, **kwargs), level)
+            elif _rank(x) >= _rank(y):
+                return _wrap(prim(x._value, y, **kwargs), level)
+        elif _rank(y) >= _rank(x):
+            return _wrap(prim(x, y._value, **kwargs), level)
     shapes = [shape_of(a) for a in args]
     ndim = max(len(s) for s in shapes)
     raws = list(args)
@@ -206,6 +272,9 @@ def matmul(prim: Primitive, level: int, args: tuple, kwargs: dict) -> Batched:
         size = shape_of(raw)[0]
         if len(sb) == 1:  # (B, k) @ a.T
             return _wrap(p.matmul(raw, p.transpose(a)), level)
+        if len(sb) == 2 and sb[1] == 1:  # a column, as reverse mode makes of a vector
+            out = p.matmul(_reshape(raw, (size, sb[0])), p.transpose(a))
+            return _wrap(_reshape(out, (size, sa[0], 1)), level)
         # (B, ..., k, n): k to the front, everything else into the columns
         ndim = len(sb) + 1
         k_axis = ndim - 2

@@ -6,8 +6,8 @@ rules, which is the tangent trace (8.58)-(8.64) run alongside the primal trace. 
 with no tangent carry none (a symbolic zero), so they cost nothing.
 
 The tangent may be a whole batch of tangents (``autodiff.batching.Batched``): the rules
-then push every direction through at once, which is how ``jacfwd`` and ``hessian`` cost
-one sweep instead of one per input.
+then push every direction of the batch through at once, which is how ``jacfwd`` and
+``hessian`` cost a few sweeps instead of one per input.
 """
 
 from __future__ import annotations

@@ -5,20 +5,21 @@ primitive transforms; everything else is a few lines on top of them: ``grad`` is
 seeded with 1, ``jacrev`` the VJPs of every output direction (the Jacobian's rows),
 ``jacfwd`` the JVPs of every input direction (its columns, (8.66)), ``hessian`` is
 ``jacfwd(jacrev(f))`` and ``hvp`` the forward-over-reverse Hessian-vector product of
-Section 8.2.2.  ``jacfwd`` and ``jacrev`` push all their directions through one sweep, as a
-batch (``autodiff.batching``).  Each call opens its own trace level, so transforms nest
-freely.
+Section 8.2.2.  ``jacfwd`` and ``jacrev`` push their directions through a few sweeps, many
+at a time, as batches (``autodiff.batching``), as large as a bound on their intermediate
+values allows.  Each call opens its own trace level, so transforms nest freely.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from math import prod
 from typing import Any
 
 import numpy as np
 
 from autodiff import numpy as anp
-from autodiff.batching import Batched
+from autodiff.batching import Batched, measure
 from autodiff.core import Traceable, new_level, shape_of, value_of
 from autodiff.forward import Dual
 from autodiff.pytree import describe, flatten, unflatten
@@ -30,10 +31,16 @@ _F64 = np.dtype(np.float64)
 _PLAIN = frozenset({np.ndarray, np.float64})
 _ONE = np.float64(1.0)
 
-# A batch of directions holds at most about this many numbers (its size times the larger of
-# input and output): larger Jacobians are swept in several batches, so that memory stays
-# bounded (8 MB for each value of that size the function computes).
-BATCH_ELEMENTS = 2**20
+# The largest batched value a sweep makes holds about this many numbers (the batch size
+# times the largest value one direction makes, inputs and outputs included; at most 1.5
+# times as many, unless one direction alone makes more): larger Jacobians are swept in
+# several batches.  2**18 numbers are 2 MB, a core's L2 cache on the machine the benchmarks
+# ran on.  Batched values much larger than that make a sweep slower than its arithmetic (the
+# Hessian of the two-layer network of bench/bench_algorithms.py, an N x M value per weight,
+# took 1.3 to 1.7 times as long with 2**20 from 200 to 1000 weights), while smaller ones make
+# more sweeps, each of which runs the function and its gradient again (at 2000 weights,
+# batches of 2 or 3 columns, 2.5 to 3.7 MB, took 0.8 times as long as one column at a time).
+BATCH_ELEMENTS = 2**18
 
 
 def _as_input(x: Any, what: str) -> Any:
@@ -58,7 +65,7 @@ def vjp(f: Callable, *primals: Any) -> tuple[Any, Callable]:
     cotangent may also be a batch of cotangents (``autodiff.batching.Batched``): one sweep
     then gives a batch of results.
     """
-    out, out_leaves, out_def, pull = _record(f, primals)
+    out, out_leaves, out_def, pull, _ = _record(f, primals)
 
     def vjp_fn(cotangent: Any) -> tuple:
         ct_leaves, ct_def = flatten(cotangent)
@@ -80,8 +87,9 @@ def vjp(f: Callable, *primals: Any) -> tuple[Any, Callable]:
 
 def _record(f: Callable, primals: tuple):
     """Run ``f`` on nodes of a new reverse-mode trace: the output, its leaves and structure,
-    and ``pull(cotangent_leaves, release=False)``, the backward sweep for checked cotangents
-    (``release`` for the last one: the graph is let go of as the sweep passes)."""
+    ``pull(cotangent_leaves, release=False)``, the backward sweep for checked cotangents
+    (``release`` for the last one: the graph is let go of as the sweep passes), and the tape
+    of the nodes ``f`` made."""
     level = new_level()
     nodes: list[Node] = []
     inputs, treedef = _nodes_like(primals, level, nodes)
@@ -115,7 +123,18 @@ def _record(f: Callable, primals: tuple):
     else:
         values = [o._value if isinstance(o, Node) and o._level == level else o for o in out_leaves]
         value = unflatten(out_def, values)
-    return value, out_leaves, out_def, pull
+    return value, out_leaves, out_def, pull, tape
+
+
+def _largest_value(tape: list[Node]) -> int:
+    """The number of numbers in the largest value on ``tape`` (0 for an empty one)."""
+    largest = 0
+    for node in tape:
+        value = node._value
+        size = value.size if type(value) is np.ndarray else prod(shape_of(value))
+        if size > largest:
+            largest = size
+    return largest
 
 
 def _nodes_like(tree: Any, level: int, nodes: list) -> tuple[Any, Any]:
@@ -228,7 +247,7 @@ def value_and_grad(f: Callable, argnums: ArgNums = 0, has_aux: bool = False) -> 
                 aux.append(out[1])
                 return out[0]
 
-        value, out_leaves, out_def, pull = _record(partial, chosen)
+        value, out_leaves, out_def, pull, _ = _record(partial, chosen)
         shape = value.shape if type(value) in _PLAIN else shape_of(value)
         if out_def is not None or shape != ():
             raise TypeError(
@@ -271,11 +290,46 @@ def _basis(leaves: list) -> tuple[int, list[tuple[int, ...]]]:
     return sum(int(np.prod(s)) for s in shapes), shapes
 
 
-def _chunks(n: int, other: int):
-    """``(start, stop)`` of the batches in which to sweep ``n`` unit directions, when each
-    direction is pushed through values of about ``other`` numbers."""
-    size = max(1, min(n, BATCH_ELEMENTS // max(n, other, 1)))
-    return [(start, min(start + size, n)) for start in range(0, n, size)]
+def _batch_size(member: int) -> int:
+    """How many directions go in one batch when one direction makes values of up to
+    ``member`` numbers: the number whose largest value comes nearest ``BATCH_ELEMENTS``
+    numbers (at most 1.5 times as many), or one direction if it alone makes more."""
+    return max(1, round(BATCH_ELEMENTS / max(member, 1)))
+
+
+def _bounds(start: int, n: int, most: int) -> list[int]:
+    """Where the batches of directions ``start ... n-1`` begin and end: as few batches of
+    at most ``most`` directions as cover them, of even sizes."""
+    count = -(-(n - start) // most)
+    return [start + (n - start) * k // count for k in range(count)] + [n]
+
+
+def _in_batches(
+    n: int, other: int, sweep: Callable[[int, int, int | None], Any], expected: int | None = None
+) -> list:
+    """The results of ``sweep(start, stop, level)`` over batches of the unit directions
+    ``e_0 ... e_(n-1)``, in order; each batch has a trace level of its own (None: the only
+    direction, as plain arrays).  Each direction makes values of ``n`` numbers and of
+    ``other`` (``jacrev``'s rows have the input's size; ``jacfwd``'s columns are measured).
+
+    What one direction makes inside the function (an N x M layer for every weight, say)
+    can be far larger than its input and output.  So the first batch is measured: the
+    largest value one of its members holds (``autodiff.batching.measure``) sizes the other
+    batches, as few of even size as keep their largest value near ``BATCH_ELEMENTS``
+    numbers.  The first batch is ``e_0`` alone, or, when the caller ``expected`` how large
+    that value is (from the values of the function recorded on a tape), already a batch of
+    that size.  Every direction's result comes from one sweep, whatever its batch.
+    """
+    if n == 1:
+        return [sweep(0, 1, None)]
+    first = 1 if expected is None else _bounds(0, n, _batch_size(max(expected, n, other)))[1]
+    level = new_level()
+    result, largest = measure(level, lambda: sweep(0, first, level))
+    bounds = _bounds(first, n, _batch_size(max(largest, n, other)))
+    results = [result]
+    for start, stop in zip(bounds[:-1], bounds[1:]):
+        results.append(sweep(start, stop, new_level()))
+    return results
 
 
 def _unit_batch(start: int, stop: int, shapes: list, level: int | None) -> list:
@@ -336,8 +390,15 @@ def _jacobian_blocks(matrix, out_shapes, out_def, in_shapes, in_def):
 
 def jacfwd(f: Callable, argnums: ArgNums = 0) -> Callable:
     """The Jacobian of ``f`` by forward mode: the JVPs along every input direction e_j,
-    each a column (8.66), pushed through one forward sweep as a batch of tangents.  Shape
+    each a column (8.66), pushed through forward sweeps many at a time as batches of
+    tangents (``_in_batches``: e_0 alone, then batches sized by what e_0 made).  Shape
     ``out.shape + in.shape``."""
+    return _jacfwd(f, argnums)
+
+
+def _jacfwd(f: Callable, argnums: ArgNums, expect: Callable | None = None) -> Callable:
+    """``jacfwd``; ``expect(args, kwargs)``, if given, tells how large a value one
+    direction will make, so that the first batch need not be ``e_0`` alone."""
 
     def jacfwd_f(*args, **kwargs):
         partial, chosen, single = _split(f, args, argnums, kwargs)
@@ -345,15 +406,19 @@ def jacfwd(f: Callable, argnums: ArgNums = 0) -> Callable:
         n, in_shapes = _basis(in_leaves)
         if n == 0:
             raise ValueError("jacfwd: the input has no elements")
-        columns = []
-        out_def = out_shapes = None
-        for start, stop in _chunks(n, n):
-            level = new_level() if n > 1 else None
+        outputs = []
+
+        def sweep(start: int, stop: int, level: int | None) -> Any:
             tangents = unflatten(in_def, _unit_batch(start, stop, in_shapes, level))
             _, tangent = jvp(partial, chosen, (tangents,) if single else tangents)
             t_leaves, out_def = flatten(tangent)
-            out_shapes = [shape_of(t) for t in t_leaves]
-            columns.append(_rows(t_leaves, level, stop - start))
+            if not outputs:
+                outputs.append(([shape_of(t) for t in t_leaves], out_def))
+            return _rows(t_leaves, level, stop - start)
+
+        expected = None if expect is None or n == 1 else expect(args, kwargs)
+        columns = _in_batches(n, 0, sweep, expected)
+        out_shapes, out_def = outputs[0]
         matrix = anp.transpose(columns[0] if len(columns) == 1 else anp.concatenate(columns))
         return _jacobian_blocks(matrix, out_shapes, out_def, in_shapes, in_def)
 
@@ -362,23 +427,31 @@ def jacfwd(f: Callable, argnums: ArgNums = 0) -> Callable:
 
 def jacrev(f: Callable, argnums: ArgNums = 0) -> Callable:
     """The Jacobian of ``f`` by reverse mode: one forward pass, then the VJPs of every
-    output direction, each a row, pulled back through one backward sweep as a batch of
-    cotangents.  Shape ``out.shape + in.shape``."""
+    output direction, each a row, pulled back through backward sweeps many at a time as
+    batches of cotangents (``_in_batches``, the first batch sized by the values the forward
+    pass recorded, as each cotangent has the shape of its value), or as one gradient for a
+    single output.  Shape ``out.shape + in.shape``."""
 
     def jacrev_f(*args, **kwargs):
         partial, chosen, single = _split(f, args, argnums, kwargs)
-        out, out_leaves, out_def, pull = _record(partial, chosen)
+        out, out_leaves, out_def, pull, tape = _record(partial, chosen)
         m, out_shapes = _basis(out_leaves)
         if m == 0:
             raise ValueError("jacrev: the output has no elements")
         in_leaves, in_def = flatten(chosen[0] if single else chosen)
         n, in_shapes = _basis(in_leaves)
-        rows = []
-        for start, stop in _chunks(m, n):
-            level = new_level() if m > 1 else None
+        if m == 1 and len(out_shapes) == 1:  # one row, a gradient: no rows to assemble
+            grads = pull([np.ones(out_shapes[0])])
+            g_leaves, _ = flatten(grads[0] if single else grads)
+            row = [anp.reshape(g, (*out_shapes[0], *s)) for g, s in zip(g_leaves, in_shapes)]
+            return unflatten(out_def, [row[0] if in_def is None else unflatten(in_def, row)])
+
+        def sweep(start: int, stop: int, level: int | None) -> Any:
             grads = pull(_unit_batch(start, stop, out_shapes, level))
             g_leaves, _ = flatten(grads[0] if single else grads)
-            rows.append(_rows(g_leaves, level, stop - start))
+            return _rows(g_leaves, level, stop - start)
+
+        rows = _in_batches(m, n, sweep, _largest_value(tape))
         matrix = rows[0] if len(rows) == 1 else anp.concatenate(rows)
         return _jacobian_blocks(matrix, out_shapes, out_def, in_shapes, in_def)
 
@@ -386,8 +459,16 @@ def jacrev(f: Callable, argnums: ArgNums = 0) -> Callable:
 
 
 def hessian(f: Callable, argnums: ArgNums = 0) -> Callable:
-    """The Hessian of a scalar function, forward over reverse: ``jacfwd(jacrev(f))``."""
-    return jacfwd(jacrev(f, argnums), argnums)
+    """The Hessian of a scalar function, forward over reverse: ``jacfwd(jacrev(f))``, each
+    sweep of a batch of columns a batch of Hessian-vector products.  Every column carries
+    a tangent of each value ``f`` computes and of its cotangent, so ``f`` is first recorded
+    once on a tape of its own and its largest value sizes the first batch."""
+
+    def expect(args: tuple, kwargs: dict) -> int:
+        partial, chosen, _ = _split(f, args, argnums, kwargs)
+        return _largest_value(_record(partial, chosen)[4])
+
+    return _jacfwd(jacrev(f, argnums), argnums, expect)
 
 
 def hvp(f: Callable, x: Any, v: Any) -> Any:

@@ -11,6 +11,7 @@ hypothesis drawing shapes, broadcasting pairs, axes and indices.
 from __future__ import annotations
 
 import sys
+import threading
 
 import autograd
 import autograd.numpy as agnp
@@ -28,7 +29,7 @@ from hypothesis.extra.numpy import (
 
 import autodiff
 import autodiff.numpy as anp
-from autodiff import transforms
+from autodiff import batching, transforms
 from autodiff.batching import Batched
 from autodiff.core import new_level
 from autodiff.numerical import directional_derivative
@@ -267,6 +268,7 @@ matmul_shapes = mutually_broadcastable_shapes(
 @example(pair=((3,), (3,)), seed=0, which="both")
 @example(pair=((2, 3), (3,)), seed=0, which="second")  # matrix times a batch of vectors
 @example(pair=((2, 3), (3, 4)), seed=0, which="second")  # matrix times a batch of matrices
+@example(pair=((2, 3), (3, 1)), seed=0, which="second")  # ... of columns
 @example(pair=((2, 3), (5, 3, 4)), seed=0, which="second")
 @example(pair=((5, 2, 3), (3, 4)), seed=0, which="first")  # a batch of stacks times a matrix
 @example(pair=((3,), (2, 3, 4)), seed=0, which="first")
@@ -371,7 +373,7 @@ def test_jacobian_in_several_batches_equals_one_batch(monkeypatch):
     f = JACOBIAN_CASES["concatenate and stack"]
     one = autodiff.jacfwd(lambda x: f(anp, x))(X6), autodiff.jacrev(lambda x: f(anp, x))(X6)
     monkeypatch.setattr(transforms, "BATCH_ELEMENTS", 13)  # batches of two directions
-    assert len(transforms._chunks(6, 6)) == 3
+    assert transforms._batch_size(6) == 2
     several = autodiff.jacfwd(lambda x: f(anp, x))(X6), autodiff.jacrev(lambda x: f(anp, x))(X6)
     close(several[0], one[0], rtol=0)
     close(several[1], one[1], rtol=0)
@@ -420,3 +422,216 @@ def test_a_primitive_without_batching_rule_is_named(monkeypatch):
     monkeypatch.setattr(p.sum_, "batch", None)  # the tangent of a sum is the sum of tangents
     with pytest.raises(NotImplementedError, match="sum"):
         autodiff.jacfwd(lambda x: anp.sum(x) * x)(np.ones(2))
+
+
+# -- batch sizes from the intermediates ---------------------------------------------------------
+def batch_sizes(monkeypatch):
+    """The number of directions in every batch swept from now on (a single direction swept
+    without a batch, as by a scalar's ``jacrev``, is not listed)."""
+    sizes = []
+    unit_batch = transforms._unit_batch
+
+    def spy(start, stop, shapes, level):
+        if level is not None:
+            sizes.append(stop - start)
+        return unit_batch(start, stop, shapes, level)
+
+    monkeypatch.setattr(transforms, "_unit_batch", spy)
+    return sizes
+
+
+def test_measure_notes_the_largest_member_of_its_own_level_only():
+    """A member of the batch makes a 1000 x 3 intermediate; a batch nested in each member
+    multiplies its size, and values of other levels do not count."""
+    C = np.linspace(-1.0, 1.0, 1000)
+
+    def f(x):
+        return anp.sum(anp.tanh(C[:, None] * x[None, :]), axis=0)
+
+    x = np.array([0.3, -0.2, 0.5])
+    rng = np.random.default_rng(0)
+    level = new_level()
+    tangents = Batched(rng.normal(size=(4, 3)), level)
+    (_, out), largest = batching.measure(level, lambda: autodiff.jvp(f, (x,), (tangents,)))
+    assert largest == 1000 * 3  # one member's share of the (4, 1000, 3) tangent of tanh
+    assert out._value.shape == (4, 3)
+    # jacfwd(f) sweeps e_0 alone, then e_1 and e_2 as one batch: inside each member of the
+    # outer batch, the second sweep's values are 2 x 1000 x 3
+    level = new_level()
+    tangents = Batched(rng.normal(size=(4, 3)), level)
+    (_, out), largest = batching.measure(
+        level, lambda: autodiff.jvp(autodiff.jacfwd(f), (x,), (tangents,))
+    )
+    assert largest == 2 * 1000 * 3
+    _, largest = batching.measure(new_level(), lambda: autodiff.jacfwd(f)(x))
+    assert largest == 0  # jacfwd's batches have levels of their own
+    assert batching._largest == {}
+    with pytest.raises(ZeroDivisionError):
+        batching.measure(new_level(), lambda: 1 / 0)
+    assert batching._largest == {}
+
+
+def test_measures_of_sweeps_in_two_threads_stay_apart():
+    """Two threads measure at once, each in the middle of its sweep while the other runs."""
+    barrier = threading.Barrier(2, timeout=10)
+    found = {}
+
+    def run(name, rows):
+        A = np.ones((rows, 5))
+
+        def f(x):
+            y = anp.tanh(A @ x)
+            barrier.wait()
+            return anp.sum(anp.exp(A @ x) + y)
+
+        level = new_level()
+        tangents = Batched(np.eye(5), level)
+        _, found[name] = batching.measure(
+            level, lambda: autodiff.jvp(f, (np.zeros(5),), (tangents,))
+        )
+
+    threads = [threading.Thread(target=run, args=(k, rows)) for k, rows in (("a", 7), ("b", 300))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert found == {"a": 7, "b": 300}
+    assert batching._largest == {}
+
+
+def wide(x):
+    """Each input direction makes 1000 x 40 numbers: ``jacfwd`` cannot take all 40 at once."""
+    return anp.sum(anp.tanh(np.linspace(-1.0, 1.0, 1000)[:, None] * x[None, :]), axis=0)
+
+
+def narrow(x):
+    return anp.sin(x) * x
+
+
+def check_batches(sizes, n, member, probe):
+    """The ``n`` directions in as few batches of even size as keep a batch of values of
+    ``member`` numbers near ``BATCH_ELEMENTS``; with ``probe``, after ``e_0`` alone."""
+    most = max(1, round(transforms.BATCH_ELEMENTS / member))
+    rest = sizes[1:] if probe else sizes
+    assert sum(sizes) == n and (sizes[0] == 1 or not probe)
+    assert len(rest) == -(-(n - probe) // most)
+    assert max(rest) <= most and max(rest) - min(rest) <= 1
+
+
+def test_batches_are_smaller_for_larger_intermediates(monkeypatch):
+    """jacfwd measures what e_0 alone makes; jacrev expects the size of its cotangents from
+    the values its forward pass recorded, and hessian from a recording of the function, and
+    measure their first batch."""
+    x = np.linspace(-1.0, 1.0, 40)
+    sizes = batch_sizes(monkeypatch)
+    autodiff.jacfwd(narrow)(x)
+    assert sizes == [1, 39]  # the first direction measures, then everything else at once
+    sizes.clear()
+    J = autodiff.jacfwd(wide)(x)
+    check_batches(sizes, 40, 1000 * 40, probe=True)
+    assert len(sizes) > 2
+    C = np.linspace(-1.0, 1.0, 1000)[:, None]
+    np.testing.assert_allclose(J, np.diag(np.sum(C * (1 - np.tanh(C * x) ** 2), axis=0)))
+    sizes.clear()
+    autodiff.jacrev(narrow)(x)
+    assert sizes == [40]
+    sizes.clear()
+    np.testing.assert_allclose(autodiff.jacrev(wide)(x), J)  # the same 1000 x 40 cotangents
+    check_batches(sizes, 40, 1000 * 40, probe=False)
+    assert len(sizes) > 1
+    # the Hessian of a two-layer network: every weight's direction makes N x M values
+    error, w = two_layer_error(N=1000, M=38)
+    sizes.clear()
+    autodiff.hessian(error)(w)
+    check_batches(sizes, w.size, 1000 * 38, probe=False)
+    assert len(sizes) > 1
+    error, w = two_layer_error(N=10, M=38)
+    sizes.clear()
+    autodiff.hessian(error)(w)
+    assert sizes == [w.size]
+    sizes.clear()
+    autodiff.jacfwd(autodiff.jacrev(error))(w)  # the same, without expecting: e_0 first
+    assert sizes == [1, w.size - 1]
+
+
+def test_a_first_batch_larger_than_expected_sizes_the_others(monkeypatch):
+    """Told to expect values ten times smaller than ``wide`` makes, jacfwd sweeps a first
+    batch of ten directions, measures it and sweeps the rest one at a time."""
+    x = np.linspace(-1.0, 1.0, 40)
+    J = autodiff.jacfwd(wide)(x)
+    monkeypatch.setattr(transforms, "BATCH_ELEMENTS", 4000)
+    sizes = batch_sizes(monkeypatch)
+    close(transforms._jacfwd(wide, 0, lambda args, kwargs: 400)(x), J, rtol=1e-15)
+    assert sizes == [10] + [1] * 30
+
+
+def two_layer_error(N=1000, D=10, M=38, seed=0):
+    """The sum-of-squares error of a tanh network with K = 2 outputs on N points, as a
+    function of its flat weights, and weights at which to differentiate it."""
+    rng = np.random.default_rng(seed)
+    X, T = rng.normal(size=(N, D)), rng.normal(size=(N, 2))
+    sizes = np.cumsum([0, D * M, M, M * 2, 2])
+
+    def error(w):
+        W1, b1, W2, b2 = (
+            anp.reshape(w[a:b], s)
+            for a, b, s in zip(sizes[:-1], sizes[1:], [(D, M), (M,), (M, 2), (2,)])
+        )
+        return 0.5 * anp.sum((anp.tanh(X @ W1 + b1) @ W2 + b2 - T) ** 2)
+
+    return error, rng.normal(size=sizes[-1]) / np.sqrt(D)
+
+
+def test_hessian_in_batches_equals_one_batch_and_one_hvp_per_column(monkeypatch):
+    """The dense Hessian of the network swept in batches sized to its N x M intermediates,
+    against one batch of every direction (made by hand, as jacfwd swept before batches were
+    sized) and one Hessian-vector product per column; in batches of one, the latter exactly.
+
+    BLAS may sum matrix products of other shapes in another order (OpenBLAS has kernels of
+    its own for small products), so results depend on the batch size in the last digits: the
+    two references differ from each other by up to 1.4e-15 of the largest entry, and the
+    Hessian in batches differs from either by no more."""
+    error, w = two_layer_error()
+    n = w.size
+    level = new_level()
+    _, one_batch = autodiff.jvp(autodiff.grad(error), (w,), (Batched(np.eye(n), level),))
+    one_batch = one_batch._value.T
+    per_column = np.stack([autodiff.hvp(error, w, e) for e in np.eye(n)], axis=1)
+    sizes = batch_sizes(monkeypatch)
+    H = autodiff.hessian(error)(w)
+    check_batches(sizes, n, 1000 * 38, probe=False)
+    scale = np.max(np.abs(H))
+    np.testing.assert_allclose(per_column, one_batch, rtol=0, atol=2e-15 * scale)
+    np.testing.assert_allclose(H, one_batch, rtol=0, atol=2e-15 * scale)
+    np.testing.assert_allclose(H, per_column, rtol=0, atol=2e-15 * scale)
+    monkeypatch.setattr(transforms, "BATCH_ELEMENTS", 1)
+    sizes.clear()
+    np.testing.assert_array_equal(autodiff.hessian(error)(w), per_column)
+    assert sizes == [1] * n
+
+
+@pytest.mark.parametrize("name", JACOBIAN_CASES)
+def test_nested_jacobians_in_small_batches_match_autograd(monkeypatch, name):
+    """Every composition of jacfwd and jacrev with batches of a few members, so that the
+    outer and the inner transform each sweep in several batches and measure their own."""
+    monkeypatch.setattr(transforms, "BATCH_ELEMENTS", 24)
+    f = JACOBIAN_CASES[name]
+    close(autodiff.jacfwd(lambda x: f(anp, x))(X6), autograd.jacobian(lambda x: f(agnp, x))(X6))
+    close(autodiff.jacrev(lambda x: f(anp, x))(X6), autograd.jacobian(lambda x: f(agnp, x))(X6))
+    scalar = lambda np_, x: np_.sum(f(np_, x) * np_.cos(x[: f(np, X6).size]))  # noqa: E731
+    H = autograd.hessian(lambda x: scalar(agnp, x))(X6)
+    close(autodiff.hessian(lambda x: scalar(anp, x))(X6), H)
+    for outer in (autodiff.jacfwd, autodiff.jacrev):
+        for inner in (autodiff.jacfwd, autodiff.jacrev):
+            close(outer(inner(lambda x: scalar(anp, x)))(X6), H)
+    close(
+        autodiff.jacfwd(autodiff.jacrev(lambda x: f(anp, x)))(X6),
+        autograd.jacobian(autograd.jacobian(lambda x: f(agnp, x)))(X6),
+    )
+
+
+def test_third_derivatives_and_perturbation_confusion_in_small_batches(monkeypatch):
+    monkeypatch.setattr(transforms, "BATCH_ELEMENTS", 10)
+    test_third_derivatives_through_batches_match_autograd()
+    test_perturbation_confusion_with_batched_jacobians()
+    test_hessian_over_a_parameter_tuple_matches_autograd()
