@@ -10,13 +10,15 @@ points so that arithmetic rather than per-call overhead dominates at the large e
 - the gradient by central differences (8.25): 2W evaluations, so O(W^2);
 - the Hessian-vector product, O(W): ``autodiff.hvp`` (forward over reverse) and the
   R-operator written out by hand;
-- the dense Hessian, O(W^2): ``autodiff.hessian`` (one forward-mode pass per column) and the
-  closed-form blocks of Exercise 8.6.
+- the dense Hessian, O(W^2): ``autodiff.hessian`` (forward mode over the reverse-mode
+  gradient, its columns pushed through in batched sweeps) and the closed-form blocks of
+  Exercise 8.6.
 
 The quadratic methods are run only while a call is predicted to stay under a time limit;
 nothing is extrapolated.  Growth exponents are least-squares slopes on log-log axes over the
 largest decade of W measured for each method.  Times are CPU seconds with a single-threaded
-BLAS, and the garbage collector stays on (see :func:`best_time`).  Prints a Markdown table,
+BLAS, the garbage collector stays on (see :func:`best_time`) and the allocator is settled
+first (see :func:`settle_allocator`).  Prints a Markdown table,
 writes it to bench/results/algorithms.md and the log-log plot to bench/results/algorithms.png.
 
     python bench/bench_algorithms.py            # full run (a few minutes)
@@ -41,6 +43,7 @@ import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 import autodiff  # noqa: E402
+from autodiff import transforms  # noqa: E402
 from autodiff.algorithms.finite_differences import (  # noqa: E402
     growth_exponent,
     network_error_function,
@@ -95,9 +98,29 @@ def _autodiff_gradient(p: Problem) -> Callable[[], object]:
     return lambda: gradient(p.w)
 
 
+BATCHES: dict[int, list[int]] = {}
+"""The number of columns in each batched sweep of the last ``autodiff.hessian`` call, by W."""
+
+
 def _autodiff_hessian(p: Problem) -> Callable[[], object]:
     hessian = autodiff.hessian(p.error)
-    return lambda: hessian(p.w)
+    unit_batch = transforms._unit_batch
+    sizes: list[int] = []
+
+    def recorded(start, stop, shapes, level):
+        sizes.append(stop - start)
+        return unit_batch(start, stop, shapes, level)
+
+    def call():
+        sizes.clear()
+        transforms._unit_batch = recorded
+        try:
+            return hessian(p.w)
+        finally:
+            transforms._unit_batch = unit_batch
+            BATCHES[p.w.size] = list(sizes)
+
+    return call
 
 
 METHODS = (
@@ -151,6 +174,20 @@ def best_time(fn: Callable[[], object], repeat: int) -> float:
     return best
 
 
+def settle_allocator() -> None:
+    """Allocate and free one 16 MB array before anything is timed.
+
+    glibc's malloc maps fresh pages from the system for every block above a threshold, and
+    raises the threshold to the size of the largest such block freed so far (up to 32 MB).
+    Until a large block has been freed, then, each array of a few hundred kilobytes costs
+    page faults, and a call's time would depend on which calls ran before it: an
+    ``autodiff.hvp`` at W = 496 took 2 ms in a fresh process and 1 ms after one 16 MB array
+    had been freed.  Settling the threshold first times every method as it runs in a
+    process that has already handled a large array.
+    """
+    np.ones(2**21).sum()
+
+
 def measure(
     targets: tuple[int, ...], repeat: int, limit: float
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
@@ -195,22 +232,38 @@ def top_decade_exponent(W: np.ndarray, seconds: np.ndarray) -> tuple[float, int,
 
 
 def hessian_note(W: np.ndarray, seconds: dict[str, np.ndarray]) -> str:
-    """Why the exponent of ``autodiff.hessian`` is that of ``autodiff.hvp`` plus one."""
+    """What ``autodiff.hessian`` does, and what it cost against ``autodiff.hvp``."""
     hessian, hvp = seconds["dense Hessian, autodiff.hessian"], seconds["Hv, autodiff.hvp"]
-    _, low, high = top_decade_exponent(W, hessian)
-    columns = hessian[W == high][0] / hvp[W == high][0]
+    p_hessian, low, high = top_decade_exponent(W, hessian)
+    t_hessian, t_hvp = hessian[W == high][0], hvp[W == high][0]
+    hidden = (high - OUTPUTS) // (INPUTS + OUTPUTS + 1)
+    sizes = BATCHES[high]
+    widest = max(sizes)
     note = (
-        f"autodiff.hessian makes one forward-mode pass through the gradient per column, so it "
-        f"costs about W Hessian-vector products: {columns / high:.2f} W of them at W = {high}."
+        f"autodiff.hessian is forward mode over the reverse-mode gradient, its W columns "
+        f"pushed through in batched sweeps. Every column carries a tangent of each value that E "
+        f"and its gradient compute, the largest being the N x M hidden layer, so it records E once "
+        f"on a tape, sizes its first batch of columns by that largest value, measures what the "
+        f"batch made and sweeps the other columns in as few batches as keep the largest batched "
+        f"value near {transforms.BATCH_ELEMENTS} numbers. At "
+        f"W = {high} (N x M = {DATA_POINTS} x {hidden}) that made {len(sizes)} sweeps of at "
+        f"most {widest} column{'s' if widest > 1 else ''}, in {t_hessian * 1e3:.4g} ms: the "
+        f"time of {t_hessian / t_hvp / high:.2f} W Hessian-vector products "
+        f"({t_hvp * 1e3:.4g} ms each)."
     )
     if low == high:
         return note
     in_range = (W >= low) & (W <= high)
     p = growth_exponent(W[in_range], hvp[in_range])
+    ratios = ", ".join(
+        f"{hessian[i] / hvp[i] / W[i]:.2f} W at W = {W[i]}"
+        for i in np.flatnonzero(~np.isnan(hessian))
+    )
     return (
-        f"{note} Over W = {low}-{high} autodiff.hvp grows like W^{p:.2f}, so the dense Hessian "
-        f"grows like W^{1 + p:.2f}; an hvp exponent below 1 means per-call overhead still "
-        f"dominates at those sizes."
+        f"{note} Over W = {low}-{high} it grew like W^{p_hessian:.2f} and autodiff.hvp like "
+        f"W^{p:.2f}, so one Hessian-vector product per column would grow like W^{1 + p:.2f} (an "
+        f"hvp exponent below 1 means per-call overhead still dominates at those sizes); in "
+        f"Hessian-vector products it cost {ratios}."
     )
 
 
@@ -308,6 +361,7 @@ def main() -> None:
         print(text, flush=True)
         lines.append(text)
 
+    settle_allocator()
     W, seconds = measure(sizes, repeat, limit)
     fits = {name: top_decade_exponent(W, t) for name, t in seconds.items()}
     emit()
