@@ -9,7 +9,7 @@ JOBS ?= 2
 # Jupyter refuses to run as root unless told to (a container, a CI machine).
 AS_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: demo test lint lab formgrader release bench clean sandbox
+.PHONY: demo test lint lab formgrader release bench bench-grading clean sandbox
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -77,6 +77,10 @@ release: $(VENV)/.test-installed
 bench: $(VENV)/.bench-installed
 	$(BIN)/python bench/bench_core.py
 	$(BIN)/python bench/bench_algorithms.py
+
+# The pipeline against sequential nbgrader, and the local pool against Dask (about 15 minutes).
+bench-grading: $(VENV)/.test-installed sandbox
+	$(BIN)/python bench/bench_grading.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
