@@ -86,6 +86,20 @@ def without_solutions(master: nbformat.NotebookNode) -> nbformat.NotebookNode:
     return stripped
 
 
+GENERATED = (
+    "gradebook.db",
+    "release",
+    "submitted",
+    "autograded",
+    "feedback",
+    "grading",
+    "reports",
+    "exchange",
+    ".grader",
+)
+"""What nbgrader and the pipeline make in a course folder (the rest is its source)."""
+
+
 class Course:
     """``root`` holds ``nbgrader_config.py``, ``source/<assignment>/<assignment>.ipynb`` and,
     once the pipeline has run, ``submitted/``, ``autograded/``, ``grading/`` (trusted

@@ -11,6 +11,8 @@ import shutil
 import pytest
 from browser_lab import CHROMIUM, CHROMIUM_FLAGS, INSTALL, ROOT, SCREENSHOTS, Lab, solved_copy
 
+from grader.pipeline.course import GENERATED
+
 
 def pytest_configure(config):
     config.addinivalue_line(
@@ -67,17 +69,7 @@ def formgrader_lab(tmp_path_factory):
     shutil.copytree(
         ROOT / "course",
         course,
-        ignore=shutil.ignore_patterns(
-            "gradebook.db",
-            "release",
-            "submitted",
-            "autograded",
-            "feedback",
-            "grading",
-            "exchange",
-            ".grader",
-            "__pycache__",
-        ),
+        ignore=shutil.ignore_patterns(*GENERATED, "__pycache__"),
     )
     lab = Lab(course, home)
     yield lab

@@ -22,6 +22,8 @@ from pathlib import Path
 
 import pytest
 
+from grader.pipeline.course import GENERATED
+
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 BARE_PATH = "/usr/local/bin:/usr/bin:/bin"
@@ -34,18 +36,7 @@ def fresh_course(tmp_path) -> Path:
     shutil.copytree(
         ROOT / "course",
         course,
-        ignore=shutil.ignore_patterns(
-            "gradebook.db",
-            "release",
-            "submitted",
-            "autograded",
-            "feedback",
-            "grading",
-            "reports",
-            "exchange",
-            ".grader",
-            ".ipynb_checkpoints",
-        ),
+        ignore=shutil.ignore_patterns(*GENERATED, ".ipynb_checkpoints"),
     )
     return course
 

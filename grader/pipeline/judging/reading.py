@@ -50,7 +50,7 @@ def forbidden_uses(
                 if isinstance(node, (ast.Name, ast.Attribute)):
                     for dotted in _dotted(node, aliases):
                         found.update(e for e, t in targets.items() if _is_use_of(dotted, e, t))
-            todo.extend(_free_names(definition) & definitions.keys())
+            todo.extend(free_names(definition) & definitions.keys())
     return sorted(found)
 
 
@@ -70,7 +70,7 @@ def _definitions(trees: list[ast.Module]) -> dict[str, list[ast.AST]]:
     return found
 
 
-def _free_names(node: ast.AST) -> set[str]:
+def free_names(node: ast.AST) -> set[str]:
     """The names ``node`` reads but does not bind itself (for a function: less its
     parameters and local variables; a name bound anywhere inside counts as local)."""
     read, bound = set(), set()

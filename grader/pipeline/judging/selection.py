@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import nbformat
 
 from grader.pipeline.course import Assignment, GradedItem
+from grader.pipeline.judging.reading import free_names
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,7 @@ def _statements(source: str, label: str) -> list[Statement] | None:
         start = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
         text = "\n".join(lines[start - 1 : node.end_lineno])
         try:
-            binds, uses = _binds(node), _uses(node)
+            binds, uses = _binds(node), free_names(node)
         except RecursionError:
             return None
         found.append(Statement(text, label, frozenset(binds), frozenset(uses)))
@@ -132,17 +133,3 @@ def _binds(node: ast.stmt) -> set[str]:
     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
         return {node.name}
     return names
-
-
-def _uses(node: ast.stmt) -> set[str]:
-    """The names the statement reads that it does not bind itself (for a definition: less
-    its parameters and local variables)."""
-    read, bound = set(), set()
-    for sub in ast.walk(node):
-        if isinstance(sub, ast.Name):
-            (read if isinstance(sub.ctx, ast.Load) else bound).add(sub.id)
-        elif isinstance(sub, ast.arg):
-            bound.add(sub.arg)
-    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-        return read - bound
-    return read
