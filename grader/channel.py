@@ -1,39 +1,50 @@
 """The one declaration of what crosses between the student's side and the trusted side.
 
 Grading runs student code in a sandbox and judges it elsewhere.  Between the two only plain
-data moves, as JSON (never pickle, so reading it runs nothing):
+data moves, as JSON (never pickle, so reading it runs nothing), through pipes the trusted
+side holds (never through a file in a folder the sandbox can write):
 
-- into the sandbox, the **case inputs** of the checks a run grades (``cases.json``): per
-  check, the name of the kernel's caller (how to call the student's function, see
-  ``grader.kernel.callers``) and the cases as ``{"name", "args", "kwargs"}``;
-- out of it, the **records** (``records.jsonl``, one line per ``grade`` call): per case the
-  student's answer as plain numbers, or the error it raised, its warnings and its time.
+- into a grading run, on its standard input, the **program** (``program_message``): the
+  statements to execute, the graded calls, and per check the name of the kernel's caller
+  (how to call the student's function, see ``grader.kernel.callers``) and the case inputs
+  as ``{"name", "args", "kwargs"[, "seconds"]}``;
+- out of it, on a descriptor it is given (a pipe), one JSON message per line: the **records**
+  of a graded call (per case the student's answer as plain numbers, or the error it met,
+  its warnings and its time), and the statements that failed (their labels and the kind of
+  error only).
 
 Values are numbers, strings, booleans, None, lists, dicts with string keys, and arrays
-tagged as ``{"__ndarray__": shape, "dtype": ..., "data": [...]}``.  Nothing else is
-encoded, and decoding accepts nothing else.  The environment variables name the files
-inside the sandbox; nothing here knows an answer.
+tagged as ``{"__ndarray__": shape, "dtype": ..., "bytes": base64 of the little-endian
+values}``.  Nothing else is encoded, and decoding accepts nothing else.  The channel also
+owns the kinds of error a case can meet (``ERROR_KINDS``): the trusted side reads a kind,
+never the prefix of a message.  Nothing here knows an answer.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import math
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-CASES_VARIABLE = "GRADER_CASES"  # path of cases.json, read by ``grade`` in the kernel
-RECORDS_VARIABLE = "GRADER_RECORDS"  # path of records.jsonl, appended to by ``grade``
 CASE_SECONDS_VARIABLE = "GRADER_CASE_SECONDS"  # time limit per case, in seconds
-CASES_FILE = "cases.json"
-RECORDS_FILE = "records.jsonl"
-PROGRAM_FILE = "program.json"  # what a grading run executes (``grader.kernel.grading_run``)
 
 ARRAY_TAG = "__ndarray__"
 DTYPES = ("float64", "float32", "float16", "int64", "int32", "int16", "int8", "bool")
-MAX_RECORDS_BYTES = 20 * 1024**2
+MAX_DEPTH = 20
+MAX_ARRAY_BYTES = 256 * 1024**2
+
+# The kinds of error a case can meet, as the kernel records them (``error["kind"]``).
+RAISED = "raised"  # the function raised an exception (its type and message are recorded)
+TIMEOUT = "timeout"  # the call ran past the case's time limit
+NOT_RUN = "not_run"  # not called: an earlier case ran past its time limit
+NOT_NUMBERS = "not_numbers"  # the answer cannot be read as numbers (the message says why)
+UNDEFINED = "undefined"  # the function did not exist when its graded cell ran
+NOT_CALLABLE = "not_callable"  # the name of the function holds something else
+ERROR_KINDS = (RAISED, TIMEOUT, NOT_RUN, NOT_NUMBERS, UNDEFINED, NOT_CALLABLE)
 
 
 class ChannelError(ValueError):
@@ -42,13 +53,14 @@ class ChannelError(ValueError):
 
 def encode(value: Any, depth: int = 0) -> Any:
     """``value`` as JSON-ready plain data (tuples become lists)."""
-    if depth > 20:
+    if depth > MAX_DEPTH:
         raise ChannelError("nested too deeply")
     if isinstance(value, np.ndarray):
         if value.dtype.name not in DTYPES:
             raise ChannelError(f"arrays of dtype {value.dtype} do not cross the channel")
-        flat = [_encode_number(x) for x in value.ravel().tolist()]
-        return {ARRAY_TAG: list(value.shape), "dtype": value.dtype.name, "data": flat}
+        data = np.ascontiguousarray(value, dtype=value.dtype.newbyteorder("<")).tobytes()
+        text = base64.b64encode(data).decode("ascii")
+        return {ARRAY_TAG: list(value.shape), "dtype": value.dtype.name, "bytes": text}
     if isinstance(value, (list, tuple)):
         return [encode(v, depth + 1) for v in value]
     if isinstance(value, dict):
@@ -64,7 +76,7 @@ def encode(value: Any, depth: int = 0) -> Any:
 
 def decode(value: Any, depth: int = 0) -> Any:
     """Inverse of ``encode``: arrays, lists, dicts, numbers, strings, booleans, None."""
-    if depth > 20:
+    if depth > MAX_DEPTH:
         raise ChannelError("nested too deeply")
     if isinstance(value, dict) and ARRAY_TAG in value:
         return _decode_array(value)
@@ -80,14 +92,26 @@ def decode(value: Any, depth: int = 0) -> Any:
 
 
 def _decode_array(value: dict) -> np.ndarray:
-    if set(value) != {ARRAY_TAG, "dtype", "data"} or value["dtype"] not in DTYPES:
+    if set(value) != {ARRAY_TAG, "dtype", "bytes"} or value["dtype"] not in DTYPES:
         raise ChannelError("a malformed array")
-    shape = tuple(int(n) for n in value[ARRAY_TAG])
-    data = value["data"]
-    if not isinstance(data, list) or math.prod(shape) != len(data) or min(shape, default=1) < 0:
-        raise ChannelError(f"an array of shape {shape} with the wrong number of values")
-    numbers = [_decode_number(x) for x in data]
-    return np.array(numbers, dtype=value["dtype"]).reshape(shape)
+    shape = value[ARRAY_TAG]
+    if not isinstance(shape, list) or len(shape) > 32:
+        raise ChannelError("an array with a malformed shape")
+    if not all(type(n) is int and 0 <= n < 2**40 for n in shape):
+        raise ChannelError("an array with a malformed shape")
+    dtype = np.dtype(value["dtype"]).newbyteorder("<")
+    size = math.prod(shape) * dtype.itemsize
+    text = value["bytes"]
+    if not isinstance(text, str) or size > MAX_ARRAY_BYTES:
+        raise ChannelError("an array that is too large or malformed")
+    try:
+        data = base64.b64decode(text.encode("ascii"), validate=True)
+    except (binascii.Error, UnicodeEncodeError, ValueError):
+        raise ChannelError("an array whose values are not base64") from None
+    if len(data) != size:
+        raise ChannelError(f"an array of shape {tuple(shape)} with the wrong number of values")
+    array = np.frombuffer(data, dtype=dtype).reshape(shape)
+    return array.astype(array.dtype.newbyteorder("="), copy=True)
 
 
 def _encode_number(x: Any) -> Any:
@@ -98,60 +122,89 @@ def _encode_number(x: Any) -> Any:
     return x
 
 
-def _decode_number(x: Any) -> Any:
-    if isinstance(x, str) and x in ("nan", "inf", "-inf"):
-        return float(x)
-    if isinstance(x, (bool, int, float)):
-        return x
-    raise ChannelError(f"not a number: {x!r:.40}")
+def dumps(value: Any) -> str:
+    """``value`` encoded, as one line of JSON."""
+    return json.dumps(encode(value), allow_nan=False)
 
 
-# -- the case inputs ------------------------------------------------------------------------
+def loads(text: str | bytes) -> Any:
+    """One line of JSON, decoded (``ChannelError`` for anything else)."""
+    try:
+        return decode(json.loads(text))
+    except (ValueError, RecursionError) as error:
+        raise ChannelError(f"not channel data: {type(error).__name__}") from None
 
 
-def write_cases(path: Path, checks: dict[str, tuple[str, list[dict[str, Any]]]]) -> None:
-    """Write the case inputs: ``{check: (caller, [{"name", "args", "kwargs"}, ...])}``."""
-    plain = {
-        name: {"caller": caller, "cases": [encode(case) for case in cases]}
-        for name, (caller, cases) in checks.items()
+# -- the program of a grading run --------------------------------------------------------------
+
+
+def program_message(
+    steps: list[dict[str, str]],
+    checks: dict[str, dict[str, Any]],
+    statement_seconds: float,
+    limits: dict[str, int],
+) -> bytes:
+    """What a grading run reads on its standard input: ``steps`` (``{"code", "label"}`` or
+    ``{"grade", "function"}``), per check ``{"caller", "cases"}`` (cases already encoded),
+    the time limit of a statement and the resource limits to set before any student code."""
+    program = {
+        "steps": steps,
+        "checks": checks,
+        "statement_seconds": statement_seconds,
+        "limits": limits,
     }
-    Path(path).write_text(json.dumps(plain), encoding="utf-8")
+    return json.dumps(program, allow_nan=False).encode("utf-8")
 
 
-def read_cases(path: Path) -> dict[str, tuple[str, list[dict[str, Any]]]]:
-    """The case inputs written by ``write_cases``."""
-    plain = json.loads(Path(path).read_text(encoding="utf-8"))
-    return {
-        name: (entry["caller"], [decode(case) for case in entry["cases"]])
-        for name, entry in plain.items()
-    }
+def read_program(data: bytes) -> dict[str, Any]:
+    """The program written by ``program_message``, its cases decoded."""
+    program = json.loads(data.decode("utf-8"))
+    for entry in program["checks"].values():
+        entry["cases"] = [decode(case) for case in entry["cases"]]
+    return program
 
 
-# -- the records ----------------------------------------------------------------------------
+# -- the messages of a grading run -------------------------------------------------------------
 
 
-def record_line(check: str, records: list[dict[str, Any]]) -> str:
-    """One line of the records file: the records of one ``grade`` call."""
-    return json.dumps({"check": check, "records": encode(records)}) + "\n"
+def records_message(check: str, records: list[dict[str, Any]]) -> str:
+    """The records of one graded call, as one line."""
+    return json.dumps({"check": check, "records": encode(records)}, allow_nan=False) + "\n"
 
 
-def read_records(path: Path, problems: list[str]) -> dict[str, list[list[dict[str, Any]]]]:
-    """The records in ``path`` by check, one list per ``grade`` call; what cannot be read
-    is skipped and said in ``problems`` (the file was written where student code ran)."""
-    found: dict[str, list[list[dict[str, Any]]]] = {}
-    path = Path(path)
-    if not path.exists():
-        return found
-    if path.stat().st_size > MAX_RECORDS_BYTES:
-        problems.append("the answers recorded by the hidden tests are too large to read")
-        return found
-    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+def failed_statement_message(label: str, error_type: str) -> str:
+    """A statement that failed in a grading run: its label and the kind of error only."""
+    return json.dumps({"statement": label, "error_type": error_type}) + "\n"
+
+
+def read_messages(
+    data: bytes, problems: list[str]
+) -> tuple[dict[str, list[list[dict[str, Any]]]], list[tuple[str, str]]]:
+    """The records by check (one list per graded call) and the failed statements
+    (``(label, error type)``) in ``data``, which was written where student code ran: what
+    cannot be read is skipped and said once in ``problems``."""
+    records: dict[str, list[list[dict[str, Any]]]] = {}
+    failed: list[tuple[str, str]] = []
+    malformed = False
+    for line in data.splitlines():
         try:
             entry = json.loads(line)
-            check, records = entry["check"], decode(entry["records"])
+            if not isinstance(entry, dict):
+                raise ChannelError("not a message")
+            if "statement" in entry:
+                label, kind = entry["statement"], entry["error_type"]
+                if not isinstance(label, str) or not isinstance(kind, str):
+                    raise ChannelError("a malformed statement")
+                failed.append((label[:200], kind[:200]))
+                continue
+            check, found = entry["check"], decode(entry["records"])
         except (ValueError, KeyError, TypeError, RecursionError):
-            problems.append("a malformed record of the hidden tests was ignored")
+            malformed = True
             continue
-        if isinstance(check, str) and isinstance(records, list):
-            found.setdefault(check, []).append([r for r in records if isinstance(r, dict)])
-    return found
+        if isinstance(check, str) and isinstance(found, list):
+            records.setdefault(check, []).append([r for r in found if isinstance(r, dict)])
+        else:
+            malformed = True
+    if malformed:
+        problems.append("a malformed message of the grading run was ignored")
+    return records, failed

@@ -31,7 +31,7 @@ import numpy as np
 from grader import channel
 from grader.framework import AnswerShapeError, Case, Check, Mistake
 from grader.kernel.callers import CALLERS
-from grader.kernel.calls import NOT_NUMBERS, NOT_RUN, run_cases, to_plain
+from grader.kernel.calls import run_cases, to_plain
 
 LOW_PRECISION_RTOL = 1e-4
 """Relative tolerance, against the largest entry of the reference, for answers computed in
@@ -79,6 +79,8 @@ class Verdict:
 def plain_case(case: Case) -> dict[str, Any]:
     """``case`` as the kernel receives it: plain data, after a round trip through JSON."""
     plain = {"name": case.name, "args": list(case.args), "kwargs": dict(case.kwargs)}
+    if getattr(case, "seconds", None):
+        plain["seconds"] = case.seconds
     return channel.decode(channel.encode(plain))
 
 
@@ -120,17 +122,22 @@ def _judge_case(check: Check, case: Case, record: dict | None) -> tuple[CaseResu
     expected structure (for the diagnosis, which looks at every case at once)."""
     if record is None:
         return CaseResult(case.name, False, "no answer was recorded for this case"), None
-    warnings = [str(w) for w in record.get("warnings", [])][:5]
+    warnings = [_warning_text(w) for w in record.get("warnings", [])][:5]
     if "error" in record:
-        error = str(record["error"])
-        problem = f"your function raised {error}"
-        if error.startswith(("stopped after", NOT_RUN, NOT_NUMBERS)):
-            problem = error
-        if error.startswith(NOT_NUMBERS) and check.answer_form:
-            problem = f"{error}: {check.answer_form}"
-        if error.startswith("NotImplementedError"):
+        error = record["error"] if isinstance(record["error"], dict) else {}
+        kind, type_name = error.get("kind"), str(error.get("type", ""))
+        message = str(error.get("message", ""))
+        text = f"{type_name}: {message}" if message else type_name
+        problem = f"your function raised {text}"
+        if kind in (channel.TIMEOUT, channel.NOT_RUN, channel.UNDEFINED, channel.NOT_CALLABLE):
+            problem = message or kind
+        if kind == channel.NOT_NUMBERS:
+            problem = f"the answer is not numbers: {message}"
+            if check.answer_form:
+                problem += f": {check.answer_form}"
+        if type_name == "NotImplementedError":
             problem = "not implemented yet: replace `raise NotImplementedError()` with your code"
-        hint = _error_hint(check, case, error)
+        hint = _error_hint(check, case, text) if kind == channel.RAISED else ""
         return CaseResult(case.name, False, problem, diagnosis=hint, warnings=warnings), None
     expected = _parts(check, to_plain(check.reference(case))[0])
     try:
@@ -159,6 +166,14 @@ def _judge_case(check: Check, case: Case, record: dict | None) -> tuple[CaseResu
             f"float64 (NumPy's default) gives the full accuracy"
         )
     return CaseResult(case.name, True, warnings=warnings), received
+
+
+def _warning_text(warning: Any) -> str:
+    if not isinstance(warning, dict):
+        return str(warning)
+    if warning.get("category") == "stderr":
+        return f"wrote to standard error: {warning.get('message', '')}"
+    return f"{warning.get('category', '')}: {warning.get('message', '')}"
 
 
 def _parts(check: Check, answer: Any) -> list:

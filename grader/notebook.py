@@ -17,12 +17,10 @@ running a master): ``self_check`` under each task, ``grade`` in the masters' hid
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Callable
 from typing import Any
 
-from grader import channel, kernel
 from grader.checks import get_check
 from grader.checks.forbidden import forbidden
 from grader.judge import Verdict, answers, judge
@@ -67,9 +65,7 @@ class SelfCheckResult:
 
 def grade(name: str, function: Callable) -> float | None:
     """The hidden cases of check ``name``: judged here, points returned (in a grading
-    kernel, recorded for the trusted side instead)."""
-    if os.environ.get(channel.CASES_VARIABLE):
-        return kernel.grade(name, function)
+    sandbox ``grader.kernel``'s ``grade`` runs instead)."""
     check = get_check(name)
     cases = hidden_cases(check, local_secret())
     verdict = judge(check, cases, answers(check, function, cases))
@@ -80,8 +76,6 @@ def grade(name: str, function: Callable) -> float | None:
 
 def self_check(name: str, function: Callable) -> float | SelfCheckResult | None:
     """Run the visible cases of check ``name`` on ``function`` and print the result."""
-    if os.environ.get(channel.CASES_VARIABLE):
-        return None  # a grading kernel: the self-check is the student's
     check = get_check(name)
     cases = visible_cases(check)
     with Tripwire(forbidden(name)) as tripwire:
@@ -123,8 +117,6 @@ def _state(verdict: Verdict, reached: list[str], function: Callable) -> tuple[st
 def summary() -> None:
     """Close a notebook: say which tasks' self-checks have not passed (raising, so that
     nbgrader's Validate fails while any is left), or that all have."""
-    if os.environ.get(channel.CASES_VARIABLE):
-        return None
     if not _progress:
         print("No self-check has run in this session yet: run all cells (Run > Run All Cells).")
         return None

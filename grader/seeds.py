@@ -3,7 +3,10 @@
 Visible cases (the student's self-check) come from a public seed.  Hidden cases come from a
 secret: the course's own (``grader.pipeline.judging.secret``) when the pipeline grades,
 ``GRADER_SALT`` or nothing when an instructor runs a master on their own machine.  Without
-the secret the hidden cases cannot be told from the published code.
+the secret the hidden cases cannot be told from the published code.  The pipeline draws them
+for each student and assignment apart: a regrade of a submission meets the same cases, but
+no student meets another's, so answers looked up in a table that one submission harvested
+serve no one.
 """
 
 from __future__ import annotations
@@ -31,10 +34,14 @@ def visible_cases(check: Check | str) -> list[Case]:
     return check.visible_cases(np.random.default_rng(seed("visible", check.name)))
 
 
-def hidden_cases(check: Check | str, secret: str) -> list[Case]:
-    """The hidden cases of ``check`` under ``secret``."""
+def hidden_cases(
+    check: Check | str, secret: str, assignment: str = "", student: str = ""
+) -> list[Case]:
+    """The hidden cases of ``check`` under ``secret``, for ``student``'s submission of
+    ``assignment`` (both empty: an instructor's run of a master)."""
     check = get_check(check) if isinstance(check, str) else check
-    return check.cases(np.random.default_rng(seed("hidden", check.name, secret)))
+    key = f"{secret}:{assignment}:{student}" if assignment or student else secret
+    return check.cases(np.random.default_rng(seed("hidden", check.name, key)))
 
 
 def local_secret() -> str:

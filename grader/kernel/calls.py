@@ -3,12 +3,14 @@
 Each call runs on copies of the inputs, with its warnings and standard error captured (a
 warning must not cost marks: nbgrader zeroes a cell that writes to standard error) and a
 time limit.  What comes out is, per case, the answer as plain numbers (arrays, lists,
-floats), or the error it raised, the warnings it emitted, its time and the precision of its
-floating-point arrays.  Nothing here decides a score.
+floats), or the error it met (of a kind ``grader.channel`` declares), the warnings it
+emitted, its time and the precision of its floating-point arrays.  Nothing here decides a
+score.
 
-The time limit per case is ``GRADER_CASE_SECONDS`` when that environment variable is set
-(the grading pipeline sets it), 20 s otherwise.  After the first case that runs past it the
-function is not called again: the later cases are marked as not run.
+The time limit of a case is its own ``seconds`` where it has one (a case that measures the
+cost of the method), else ``GRADER_CASE_SECONDS`` when that environment variable is set,
+else 20 s.  After the first case that runs past its limit the function is not called again:
+the later cases are marked as not run.
 """
 
 from __future__ import annotations
@@ -27,11 +29,17 @@ from typing import Any
 
 import numpy as np
 
-from grader.channel import CASE_SECONDS_VARIABLE
+from grader.channel import (
+    CASE_SECONDS_VARIABLE,
+    NOT_NUMBERS,
+    NOT_RUN,
+    RAISED,
+    TIMEOUT,
+)
 
 TIME_LIMIT = 20.0  # seconds per case, unless CASE_SECONDS_VARIABLE says otherwise
-NOT_RUN = "not run: an earlier case ran past the time limit"
-NOT_NUMBERS = "the answer is not numbers"
+MAX_MESSAGE = 2000
+MAX_WARNINGS = 5
 MAX_DEPTH = 6
 MAX_VALUES = 2_000_000
 
@@ -71,21 +79,30 @@ def run_cases(
     time_limit: float | None = None,
     quiet: bool = True,
 ) -> list[dict[str, Any]]:
-    """Call ``function`` through ``caller`` on every case (``{"name", "args", "kwargs"}``);
-    one record per case: ``{"case", "answer" | "error", "warnings", "seconds"}`` and
-    ``"precision"`` (the narrowest float type in the answer) when it is not float64."""
+    """Call ``function`` through ``caller`` on every case (``{"name", "args", "kwargs"}``
+    and an optional ``"seconds"``); one record per case: ``{"case", "answer" | "error",
+    "warnings", "seconds"}`` and ``"precision"`` (the narrowest float type in the answer)
+    when it is not float64.  An error is ``{"kind", "type", "message"}``; a warning
+    ``{"category", "message"}``."""
     limit = case_seconds() if time_limit is None else time_limit
     records = []
     for i, case in enumerate(cases):
-        record, timed_out = _run_case(caller, function, case, limit, quiet)
+        own = case.get("seconds")
+        seconds = float(own) if isinstance(own, (int, float)) and own > 0 else limit
+        record, timed_out = _run_case(caller, function, case, seconds, quiet)
         records.append(record)
         if timed_out:
-            records += [
-                {"case": later["name"], "error": NOT_RUN, "warnings": [], "seconds": 0.0}
-                for later in cases[i + 1 :]
-            ]
+            records += [error_record(later["name"], NOT_RUN) for later in cases[i + 1 :]]
             break
     return records
+
+
+def error_record(case: str, kind: str, type_name: str = "", message: str = "") -> dict:
+    """The record of a case that met an error of ``kind`` (``grader.channel``)."""
+    if kind == NOT_RUN and not message:
+        message = "not run: an earlier case ran past the time limit"
+    error = {"kind": kind, "type": type_name, "message": message[:MAX_MESSAGE]}
+    return {"case": case, "error": error, "warnings": [], "seconds": 0.0}
 
 
 def _run_case(
@@ -104,21 +121,31 @@ def _run_case(
                 if precision != "float64":
                     record["precision"] = precision
             except NotPlainError as error:
-                record["error"] = f"{NOT_NUMBERS}: {error}"
+                record["error"] = _error(NOT_NUMBERS, "", str(error))
             except Exception as error:  # noqa: BLE001 - any failure of student code is reported
-                record["error"] = f"{type(error).__name__}: {_text(error)}"
+                record["error"] = _error(RAISED, _type_name(error), _text(error))
     except CaseTimeout:  # also when the alarm fires just after the call returned
         record.pop("answer", None)
         record.pop("precision", None)
-        record["error"] = f"stopped after the time limit of {time_limit:g} s"
+        record["error"] = _error(TIMEOUT, "", f"stopped after the time limit of {time_limit:g} s")
         timed_out = True
     record["seconds"] = time.perf_counter() - start
     return record, timed_out
 
 
+def _error(kind: str, type_name: str, message: str) -> dict[str, str]:
+    return {"kind": kind, "type": type_name, "message": message[:MAX_MESSAGE]}
+
+
+def _type_name(error: BaseException) -> str:
+    name = getattr(type(error), "__name__", "")
+    return name[:100] if isinstance(name, str) else ""
+
+
 def _text(error: BaseException) -> str:
     try:
-        return str(error)[:2000]
+        text = str(error)
+        return text[:MAX_MESSAGE] if isinstance(text, str) else ""
     except Exception:  # noqa: BLE001 - a student's exception whose __str__ fails
         return "(its message could not be read)"
 
@@ -169,6 +196,21 @@ def _note(array: np.ndarray, narrowest: list[int]) -> None:
         narrowest[0] = min(narrowest[0], array.dtype.itemsize)
 
 
+STDERR = "stderr"  # the category of a "warning" that is text written to standard error
+
+
+def _category(caught: warnings.WarningMessage) -> str:
+    name = getattr(caught.category, "__name__", "")
+    return name[:100] if isinstance(name, str) else ""
+
+
+def _warning_text(caught: warnings.WarningMessage) -> str:
+    try:
+        return str(caught.message)[:MAX_MESSAGE]
+    except Exception:  # noqa: BLE001 - a student's warning whose __str__ fails
+        return ""
+
+
 @contextlib.contextmanager
 def _captured(record: dict, quiet: bool) -> Iterator[None]:
     stderr = io.StringIO()
@@ -179,10 +221,13 @@ def _captured(record: dict, quiet: bool) -> Iterator[None]:
             with contextlib.redirect_stdout(stdout) if quiet else contextlib.nullcontext():
                 yield
         finally:
-            record["warnings"] = [f"{w.category.__name__}: {w.message}" for w in caught][:5]
+            record["warnings"] = [
+                {"category": _category(w), "message": _warning_text(w)}
+                for w in caught[:MAX_WARNINGS]
+            ]
             if stderr.getvalue().strip():
                 record["warnings"].append(
-                    "wrote to standard error: " + stderr.getvalue().strip()[:200]
+                    {"category": STDERR, "message": stderr.getvalue().strip()[:200]}
                 )
 
 

@@ -124,7 +124,8 @@ class Batch:
             cases = {}
             for item in items:
                 check = get_check(item.check)
-                plain = [channel.encode(plain_case(c)) for c in hidden_cases(check, self.secret)]
+                hidden = hidden_cases(check, self.secret, assignment.name, job.student)
+                plain = [channel.encode(plain_case(c)) for c in hidden]
                 cases[item.check] = {"caller": check.caller, "cases": plain}
             runs.append(GradingRun(banned, [i.check for i in items], steps, cases))
         task = SandboxTask(

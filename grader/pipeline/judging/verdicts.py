@@ -66,7 +66,7 @@ def _graded(
     flags: list[str],
 ) -> ItemResult:
     check = get_check(item.check)
-    cases = hidden_cases(check, secret)
+    cases = hidden_cases(check, secret, execution.assignment, execution.student)
     runs = execution.records.get(item.check, [])
     if not runs:
         verdict = _no_record(check, cases, submitted is not None)

@@ -9,8 +9,10 @@ Every process that runs student code starts inside ``bwrap`` with
 - only these files: the system's libraries and programs (``/usr``, ``/lib*``, ``/bin``),
   a few files of ``/etc``, the Python installation, of the environment's site-packages only
   the distributions the notebooks need (``environment``), the build of ``grader`` and
-  ``autodiff`` for the run at ``/sandbox/lib`` (``builds``), all read-only; the run's
-  scratch folder at ``/scratch``, read-write; a private ``/tmp`` and ``/dev/shm``.
+  ``autodiff`` for the run at ``/sandbox/lib`` (``builds``), all read-only; and read-write,
+  the run's scratch folder at ``/scratch`` and its ``/tmp`` and ``/dev/shm``, which are
+  folders of the trusted side's making on disk (never a memory-backed file system, so that
+  the trusted side can measure them and stop a sandbox that fills them).
 
 Not the course, not another student's files, not the repository, its ``.git`` or
 ``build/``, not ``/root`` or ``/home``.  A host whose kernel forbids unprivileged user
@@ -119,10 +121,26 @@ def _namespaces(bwrap: str) -> list[str]:
     return args + ["--new-session", "--die-with-parent"]
 
 
+WRITABLE = (SCRATCH, "/tmp", "/dev/shm")  # the folders a sandbox writes, in this order
+
+
+def writable_folders(root: Path) -> dict[str, Path]:
+    """Make the fresh folders under ``root`` (itself new, made by the caller) that a sandbox
+    writes: its ``/scratch``, ``/tmp`` and ``/dev/shm``."""
+    folders = {}
+    for target in WRITABLE:
+        folder = Path(root) / target.strip("/").replace("/", "-")
+        folder.mkdir(mode=0o700)
+        folders[target] = folder
+    return folders
+
+
 def command(
-    argv: list[str], mounts: Mounts, scratch: Path, environment: dict[str, str]
+    argv: list[str], mounts: Mounts, writable: dict[str, Path], environment: dict[str, str]
 ) -> list[str]:
-    """``argv`` wrapped in the sandbox: ``scratch`` (a host folder) is its ``/scratch``."""
+    """``argv`` wrapped in the sandbox: each host folder of ``writable`` (from
+    ``writable_folders``, never a folder a sandbox has written before) is shown read-write at
+    its sandbox path."""
     bwrap = bubblewrap()
     if bwrap is None:
         raise SandboxUnavailable("bubblewrap is not installed")
@@ -138,7 +156,7 @@ def command(
     for file in ETC_FILES:
         if os.path.exists(file):
             args += ["--ro-bind", file, file]
-    args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--tmpfs", "/dev/shm"]
+    args += ["--proc", "/proc", "--dev", "/dev"]
     emptied = []
     for kind, *paths in mounts.steps:
         if kind == "empty":
@@ -148,9 +166,11 @@ def command(
             args += ["--ro-bind", paths[0], paths[1]]
         elif kind == "hidden":
             args += ["--ro-bind", "/dev/null", paths[0]]
+    for target, folder in writable.items():
+        args += ["--bind", str(folder), target]
     # The working folder is the read-only root: ``python -m`` puts it first on the import path,
     # and a package planted in the scratch folder must not be imported by a restarted server.
-    args += ["--bind", str(Path(scratch).resolve()), SCRATCH, "--chdir", "/"]
+    args += ["--chdir", "/"]
     for folder in [*emptied, "/"]:  # bwrap's root is a tmpfs: read-only like the rest
         args += ["--remount-ro", folder]
     return [*args, "--", *argv]

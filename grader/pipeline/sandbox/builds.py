@@ -28,14 +28,17 @@ from grader.pipeline.sandbox.strip import strip_package
 SANDBOX_LIB = "/sandbox/lib"  # where the build is mounted inside the sandbox
 LINALG_OVERLAY = "numpy_linalg"  # the folder that replaces numpy/linalg in the sandbox
 
-KERNEL_MODULES = ("channel.py", "kernel")
-NOTEBOOK_SERVER_MODULES = (
+KERNEL_MODULES = (
+    "channel.py",
+    "kernel",
     "pipeline/__init__.py",
     "pipeline/sandbox/__init__.py",
+    "pipeline/sandbox/limits.py",
+)
+NOTEBOOK_SERVER_MODULES = (
     "pipeline/sandbox/notebook_server.py",
     "pipeline/sandbox/fork_server.py",
     "pipeline/sandbox/kernels.py",
-    "pipeline/sandbox/limits.py",
 )
 SANDBOX_INIT = '''"""grader inside a grading sandbox: the kernel side only (see grader.kernel)."""
 

@@ -5,39 +5,53 @@ For each submission it
 
 1. runs the notebook through the real ``nbgrader autograde`` in its notebook server, a
    process that stays in one sandbox for the whole batch (``notebook_server``; the server is
-   restarted when a submission takes it down), and reads back the executed notebook;
+   restarted, in fresh folders, when a submission takes it down), and gets the executed
+   notebook back in the server's answer;
 2. makes each grading run of the task in a sandbox of its own, started for that run and
    gone after it, whose build of ``autodiff`` lacks what the run's tasks forbid
-   (``grader.kernel.grading_run``), and reads back the recorded answers.
+   (``grader.kernel.grading_run``): the program goes in on its standard input, the
+   recorded answers come back on a pipe.
 
-Everything it reads back was written where student code ran: it is read with size limits
-and as data.  The worker needs nothing but the task and this installation, so it runs as
-well in the main process's threads as in a Dask worker on another machine.
+Nothing is passed through a file in a folder a sandbox can write, and nothing is read from
+one: what comes back arrives on pipes this side holds, read with a byte cap and a deadline
+(``streams``), and is data.  The sandboxes' folders are made new for each sandbox and
+measured while it runs (a sandbox that fills its disk is stopped); their removal follows
+no link.  The limits go to each sandboxed process as an argument, and it sets them on
+itself before any student code runs.  The worker needs nothing but the task and this
+installation, so it runs as well in the main process's threads as in a Dask worker on
+another machine.
 """
 
 from __future__ import annotations
 
+import base64
+import builtins
 import json
 import os
-import select
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from dataclasses import asdict
+from collections.abc import Callable
 from pathlib import Path
 
 from grader import channel
 from grader.pipeline.results import Execution, GradingRun, SandboxTask
-from grader.pipeline.sandbox import bubblewrap, environment, notebook_server
+from grader.pipeline.sandbox import bubblewrap, environment
 from grader.pipeline.sandbox.builds import SANDBOX_LIB, Builds
+from grader.pipeline.sandbox.cgroups import ProcessCap
 from grader.pipeline.sandbox.limits import Limits
+from grader.pipeline.sandbox.notebook_server import MAX_NOTEBOOK_BYTES
+from grader.pipeline.sandbox.streams import Read, Tail, folder_bytes, read_all, read_line
 
-MAX_NOTEBOOK_BYTES = 60 * 1024**2
+MAX_REPLY_BYTES = 3 * MAX_NOTEBOOK_BYTES + 1024**2  # the notebook, escaped in JSON
+MAX_MESSAGES_BYTES = 256 * 1024**2
 MAX_LOG_LINES = 3
+WATCH_SECONDS = 1.0
 PROJECT = Path(__file__).resolve().parents[3]  # the folder holding grader/ and autodiff/
 RUN_ERROR = "the grading run of your functions"
 
@@ -45,10 +59,10 @@ RUN_ERROR = "the grading run of your functions"
 class GradingWorker:
     """One sandboxed notebook server and the grading runs of the submissions it is given.
 
-    ``root`` is a fresh scratch folder of its own (the only place its sandboxes can write);
-    ``builds`` may be shared by the workers of one process; ``private`` are folders the
-    sandboxes must never show, even where a mounted folder holds them (the course, the
-    project)."""
+    ``root`` is a fresh folder of its own: each sandbox gets new folders under it, the only
+    places sandboxes can write; ``builds`` may be shared by the workers of one process;
+    ``private`` are folders the sandboxes must never show, even where a mounted folder holds
+    them (the course, the project)."""
 
     def __init__(
         self,
@@ -65,8 +79,10 @@ class GradingWorker:
         self.limits, self.sandboxed, self.label = limits, sandboxed, label
         self.builds = builds or Builds(self.root / "builds")
         self.private = (*private, PROJECT)
-        self.server_root = self.root / "server"
         self.process: subprocess.Popen | None = None
+        self.server_folder: Path | None = None
+        self.server_log: Tail | None = None
+        self.server_cap: ProcessCap | None = None
         self._preload: tuple[str, ...] = ()
         self._lock = threading.Lock()
 
@@ -90,61 +106,68 @@ class GradingWorker:
             _kill(self.process)
             self.process.wait()
             self.process = None
+        if self.server_cap is not None:
+            self.server_cap.remove()
+            self.server_cap = None
+        if self.server_folder is not None:
+            _remove_tree(self.server_folder)
+            self.server_folder = None
 
     # -- the notebook server ----------------------------------------------------------------
 
     def _run_notebook(self, task: SandboxTask, result: Execution) -> None:
-        folder = f"job-{os.getpid()}-{time.monotonic_ns()}"
-        job = self.server_root / folder
-        try:
-            course = self._lay_out(job, task)
-            status = self._send(task, folder)
-            if status.get("timeout"):
-                result.problems.append(status["error"] + " and was stopped")
-            elif not status.get("success"):
-                result.problems.append(_failure(status))
-            result.kernel_starts = _counts(status.get("kernel_starts"))
-            executed = course / "autograded" / task.student / task.assignment / task.notebook_name
-            result.notebook = _read_notebook(executed, result.problems)
-        finally:
-            shutil.rmtree(job, ignore_errors=True)
+        status = self._send(task)
+        if status.get("timeout") or status.get("stopped"):
+            result.problems.append(status["error"] + " and was stopped")
+        elif not status.get("success"):
+            result.problems.append(_failure(status))
+        result.kernel_starts = _counts(status.get("kernel_starts"))
+        notebook, problem = status.get("notebook"), status.get("notebook_problem")
+        result.notebook = notebook if isinstance(notebook, str) else None
+        if isinstance(problem, str) and problem:
+            result.problems.append(problem[:300])
 
-    def _lay_out(self, job: Path, task: SandboxTask) -> Path:
-        course = job / "course"
-        source = course / "source" / task.assignment
-        source.mkdir(parents=True)
-        (source / task.notebook_name).write_text(task.master, encoding="utf-8")
-        (course / "nbgrader_config.py").write_text(task.course_config, encoding="utf-8")
-        (course / "gradebook.db").write_bytes(task.template_gradebook)
-        submitted = course / "submitted" / task.student / task.assignment
-        submitted.mkdir(parents=True)
-        (submitted / task.notebook_name).write_text(task.submission, encoding="utf-8")
-        (job / notebook_server.LIMITS).write_text(json.dumps(asdict(self.limits)))
-        return course
-
-    def _send(self, task: SandboxTask, folder: str) -> dict:
+    def _send(self, task: SandboxTask) -> dict:
         """Hand the job to the notebook server; its status, or why none came."""
         self._start(tuple(task.course_imports))
-        job = {"folder": folder, "assignment": task.assignment, "student": task.student}
+        job = {
+            "folder": f"job-{time.monotonic_ns()}",
+            "assignment": task.assignment,
+            "student": task.student,
+            "notebook_name": task.notebook_name,
+            "master": task.master,
+            "submission": task.submission,
+            "config": task.course_config,
+            "gradebook": base64.b64encode(task.template_gradebook).decode("ascii"),
+            "limits": self.limits.as_dict(),
+        }
         try:
             self.process.stdin.write((json.dumps(job) + "\n").encode())
             self.process.stdin.flush()
         except (BrokenPipeError, OSError):
             self.stop()
             return {"success": False, "error": "the grading worker could not be started"}
-        ready, _, _ = select.select([self.process.stdout], [], [], self.limits.job_seconds)
-        line = self.process.stdout.readline() if ready else b""
-        if not line:
+        deadline = time.monotonic() + self.limits.job_seconds
+        watch = self._watch(self.server_folder)
+        line = read_line(self.process.stdout.fileno(), MAX_REPLY_BYTES, deadline, self._pending)
+        if line is None:
+            over = watch()
             self.stop()
-            if not ready:
+            if over:
+                return {"success": False, "stopped": True, "error": over}
+            if time.monotonic() >= deadline:
                 return {
                     "success": False,
                     "timeout": True,
                     "error": f"the notebook did not finish within {self.limits.job_seconds} s",
                 }
             return {"success": False, "error": "the grading worker stopped unexpectedly"}
+        over = watch()
+        if over:  # the job finished, but left more on disk than it may
+            self.stop()
+            return {"success": False, "stopped": True, "error": over}
         try:
-            status = json.loads(line[: 1024**2])
+            status = json.loads(line)
         except ValueError:
             status = None
         if not isinstance(status, dict):
@@ -160,43 +183,54 @@ class GradingWorker:
         if self.process is not None and self.process.poll() is None:
             if preload == self._preload or not preload:
                 return
-            self.stop()
+        self.stop()
         self._preload = preload or self._preload
-        self.server_root.mkdir(parents=True, exist_ok=True)
-        (self.server_root / "home").mkdir(exist_ok=True)
-        (self.server_root / notebook_server.LIMITS).write_text(json.dumps(asdict(self.limits)))
+        self.server_folder = self._fresh_folder("server-")
+        writable = bubblewrap.writable_folders(self.server_folder)
+        (writable[bubblewrap.SCRATCH] / "home").mkdir()
         library = self.builds.library((), notebook_server=True)
-        root = bubblewrap.SCRATCH if self.sandboxed else str(self.server_root)
+        root = bubblewrap.SCRATCH if self.sandboxed else str(writable[bubblewrap.SCRATCH])
         argv = [sys.executable, "-s", "-m", "grader.pipeline.sandbox.notebook_server", root]
+        argv += ["--limits", json.dumps(self.limits.as_dict())]
         argv += ["--isolated"] if self.sandboxed else []
         argv += ["--preload", *self._preload] if self._preload else []
-        env = self._environment(library, root)
+        env = self._environment(library, root, writable)
         if self.sandboxed:
             roots = frozenset(environment.NOTEBOOK_SERVER_DISTRIBUTIONS) | (
                 environment.distributions_of(self._preload)
             )
             mounts = environment.mounts(environment.closure(roots), library, private=self.private)
-            argv = bubblewrap.command(argv, mounts, self.server_root, env)
+            argv = bubblewrap.command(argv, mounts, writable, env)
             env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
-        log = open(self.server_root / notebook_server.LOG, "ab")  # noqa: SIM115 - the process's
-        self.process = subprocess.Popen(
-            argv,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=log,
-            start_new_session=True,
-            env=env,
-            cwd="/",  # read-only: nothing a job writes is imported at a restart
-        )
-        log.close()
+        self.server_cap = ProcessCap.create(self.limits.processes)
+        log_read, log_write = os.pipe()
+        try:
+            self.process = subprocess.Popen(
+                argv,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=log_write,
+                start_new_session=True,
+                env=env,
+                cwd="/",  # read-only: nothing a job writes is imported at a restart
+                preexec_fn=self.server_cap.enter if self.server_cap else None,  # noqa: PLW1509
+            )
+        finally:
+            os.close(log_write)
+        self.server_log = Tail(log_read)
+        self.server_log.start()
+        self._pending = bytearray()
 
-    def _environment(self, library: Path, root: str, **extra: str) -> dict[str, str]:
+    def _environment(
+        self, library: Path, root: str, writable: dict[str, Path], **extra: str
+    ) -> dict[str, str]:
         """The environment of a sandboxed process (the same keys without the sandbox)."""
         lib = SANDBOX_LIB if self.sandboxed else str(library)
+        tmp = "/tmp" if self.sandboxed else str(writable["/tmp"])
         bin_folder = str(Path(sys.executable).parent)
         return {
             "HOME": f"{root}/home",
-            "TMPDIR": f"{root}/home" if not self.sandboxed else "/tmp",
+            "TMPDIR": tmp,
             "PATH": f"{bin_folder}:/usr/bin:/bin",
             "PYTHONPATH": lib,
             "PYTHONNOUSERSITE": "1",
@@ -206,21 +240,43 @@ class GradingWorker:
             **extra,
         }
 
+    def _fresh_folder(self, prefix: str) -> Path:
+        """A new folder for one sandbox, writable by it and by no other."""
+        return Path(tempfile.mkdtemp(prefix=prefix, dir=self.root))
+
+    def _watch(self, folder: Path | None) -> Callable[[], str | None]:
+        """A check, at most once a second, that the sandbox's folders stay within the
+        limit: the reason to stop it, or None."""
+        last = [0.0]
+        limit = self.limits.scratch_bytes
+
+        def over() -> str | None:
+            if folder is None or time.monotonic() - last[0] < WATCH_SECONDS:
+                return None
+            last[0] = time.monotonic()
+            used = folder_bytes(str(folder))
+            if used is None or used > limit:
+                return f"the submission wrote more than {limit // 1024**2} MB to disk"
+            return None
+
+        return over
+
     # -- grading runs ----------------------------------------------------------------------
 
     def _grading_run(self, task: SandboxTask, run: GradingRun, result: Execution) -> None:
-        scratch = Path(tempfile.mkdtemp(prefix="run-", dir=self.root))
+        folder = self._fresh_folder("run-")
+        cap = None
         try:
-            (scratch / "home").mkdir()
-            program = {"steps": run.steps, "statement_seconds": self.limits.cell_seconds}
-            (scratch / channel.PROGRAM_FILE).write_text(json.dumps(program))
-            (scratch / channel.CASES_FILE).write_text(json.dumps(run.cases))
+            writable = bubblewrap.writable_folders(folder)
+            (writable[bubblewrap.SCRATCH] / "home").mkdir()
             library = self.builds.library(tuple(run.forbidden))
-            root = bubblewrap.SCRATCH if self.sandboxed else str(scratch)
-            argv = [sys.executable, "-s", "-m", "grader.kernel.grading_run", root]
+            root = bubblewrap.SCRATCH if self.sandboxed else str(writable[bubblewrap.SCRATCH])
+            messages_read, messages_write = os.pipe()
+            argv = [sys.executable, "-s", "-m", "grader.kernel.grading_run", str(messages_write)]
             env = self._environment(
                 library,
                 root,
+                writable,
                 MPLBACKEND="agg",
                 **{channel.CASE_SECONDS_VARIABLE: str(self.limits.case_seconds)},
             )
@@ -236,58 +292,135 @@ class GradingWorker:
                     linalg_overlay=overlay,
                     private=self.private,
                 )
-                argv = bubblewrap.command(argv, mounts, scratch, env)
+                argv = bubblewrap.command(argv, mounts, writable, env)
                 env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
-            finished = _run_limited(argv, env, self.limits, self.sandboxed)
-            if not finished:
+            program = channel.program_message(
+                run.steps, run.cases, self.limits.cell_seconds, self.limits.as_dict()
+            )
+            cap = ProcessCap.create(self.limits.processes)
+            read, exit_status = self._run_sandbox(
+                argv, env, program, messages_read, messages_write, cap, folder
+            )
+            if read.stopped == "timeout":
                 result.problems.append(
                     f"{RUN_ERROR} did not finish within {self.limits.grading_run_seconds} s "
                     f"and was stopped"
                 )
-            records = channel.read_records(scratch / channel.RECORDS_FILE, result.problems)
+            elif read.stopped == "too large":
+                result.problems.append(f"{RUN_ERROR} sent back too much data and was stopped")
+            elif not read.complete:
+                result.problems.append(f"{RUN_ERROR}: {read.stopped}; it was stopped")
+            elif exit_status:
+                result.problems.append(f"{RUN_ERROR} {_ended(exit_status)}")
+            records, failed = channel.read_messages(read.data, result.problems)
             for check in run.checks:
                 result.records.setdefault(check, []).extend(records.get(check, []))
-            result.problems.extend(_log_problems(scratch / "grading_run.log"))
+            result.problems.extend(_statement_problems(failed))
         finally:
-            shutil.rmtree(scratch, ignore_errors=True)
+            if cap is not None:
+                cap.remove()
+            _remove_tree(folder)
+
+    def _run_sandbox(
+        self,
+        argv: list[str],
+        env: dict,
+        program: bytes,
+        messages_read: int,
+        messages_write: int,
+        cap: ProcessCap | None,
+        folder: Path,
+    ) -> tuple[Read, int]:
+        """Start a grading run, give it its program, read its messages to their end, its
+        deadline, its cap or its disk limit; what it sent and its exit status.  It is gone
+        when this returns."""
+        try:
+            process = subprocess.Popen(
+                argv,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+                env=env,
+                cwd="/",
+                pass_fds=(messages_write,),
+                preexec_fn=cap.enter if cap else None,  # noqa: PLW1509 - a fresh child
+            )
+        finally:
+            os.close(messages_write)
+        try:
+            try:
+                process.stdin.write(program)
+                process.stdin.close()
+            except OSError:
+                pass  # it died before reading its program: it sends nothing back
+            deadline = time.monotonic() + self.limits.grading_run_seconds
+            read = read_all(messages_read, MAX_MESSAGES_BYTES, deadline, self._watch(folder))
+            if not read.complete:
+                _kill(process)
+            try:
+                process.wait(timeout=max(1.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                _kill(process)
+                read = Read(read.data, "timeout")
+            return read, process.wait()
+        finally:
+            os.close(messages_read)
 
 
-def _run_limited(argv: list[str], env: dict, limits: Limits, sandboxed: bool) -> bool:
-    """Run a grading run to its end or its time limit; False when it was stopped."""
-    from grader.pipeline.sandbox.limits import limit_resources
-
-    def cap() -> None:
-        limit_resources(limits)
-
-    process = subprocess.Popen(
-        argv,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-        env=env,
-        cwd="/",
-        preexec_fn=None if sandboxed else cap,  # noqa: PLW1509 - a fresh child, no threads held
-    )
-    try:
-        process.wait(timeout=limits.grading_run_seconds)
-        return True
-    except subprocess.TimeoutExpired:
-        _kill(process)
-        process.wait()
-        return False
-
-
-def _log_problems(path: Path) -> list[str]:
-    """The first statements that failed in a grading run, for the student to read."""
-    try:
-        lines = path.read_text(encoding="utf-8", errors="replace")[:20_000].splitlines()
-    except OSError:
-        return []
-    shown = [f"{RUN_ERROR}: {line[:300]}" for line in lines[:MAX_LOG_LINES]]
-    if len(lines) > MAX_LOG_LINES:
-        shown.append(f"{RUN_ERROR}: {len(lines) - MAX_LOG_LINES} more statements failed")
+def _statement_problems(failed: list[tuple[str, str]]) -> list[str]:
+    """The first statements that failed in a grading run, for the student to read: the cell
+    and the kind of error, named only when it is one of Python's own (the rest of the text
+    is the student code's, and a grading run holds the hidden cases)."""
+    shown = []
+    for label, kind in failed[:MAX_LOG_LINES]:
+        cell = label if label.startswith("cell ") and label[5:].isdigit() else "a statement"
+        if kind == "StatementTimeout":
+            shown.append(f"{RUN_ERROR}: {cell}: stopped after its time limit")
+        else:
+            shown.append(f"{RUN_ERROR}: {cell}: {_builtin_error(kind)}")
+    if len(failed) > MAX_LOG_LINES:
+        shown.append(f"{RUN_ERROR}: {len(failed) - MAX_LOG_LINES} more statements failed")
     return shown
+
+
+def _ended(status: int) -> str:
+    """How a grading run that did not finish its work ended, in words."""
+    if status < 0:
+        return f"was killed by signal {-status} before it finished"
+    return f"ended early with exit status {status} (the code called exit, or crashed)"
+
+
+def _builtin_error(name: str) -> str:
+    """``name`` when it is one of Python's own exceptions, else a description."""
+    found = getattr(builtins, name, None)
+    if isinstance(found, type) and issubclass(found, BaseException):
+        return f"{name} was raised"
+    return "an exception of the notebook's own class was raised"
+
+
+def _remove_tree(folder: Path) -> None:
+    """Remove a folder a sandbox wrote, once the sandbox is gone: following no link
+    (``shutil.rmtree`` works by descriptor on this platform), and giving back the owner's
+    rights to a folder the sandbox locked."""
+    if os.path.lexists(folder):
+        shutil.rmtree(folder, onerror=_unlock)
+
+
+def _unlock(function, path: str, error) -> None:
+    for target in (os.path.dirname(path), path):
+        try:
+            if stat.S_ISDIR(os.lstat(target).st_mode):
+                os.chmod(target, 0o700)
+        except OSError:
+            pass
+    try:
+        if stat.S_ISDIR(os.lstat(path).st_mode):
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            os.unlink(path)
+    except OSError:
+        pass
 
 
 def _counts(value: object) -> dict[str, int]:
@@ -320,15 +453,6 @@ def _kill(process: subprocess.Popen) -> None:
         os.killpg(process.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         process.kill()
-
-
-def _read_notebook(path: Path, problems: list[str]) -> str | None:
-    if not path.exists():
-        return None
-    if path.stat().st_size > MAX_NOTEBOOK_BYTES:
-        problems.append("the executed notebook is too large: its outputs were dropped")
-        return None
-    return path.read_text(encoding="utf-8", errors="replace")
 
 
 def _last_line(text: str) -> str:

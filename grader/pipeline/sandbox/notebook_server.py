@@ -1,12 +1,14 @@
 """The notebook server: ``python -m grader.pipeline.sandbox.notebook_server ROOT
-[--isolated] [--preload MODULE ...]``, inside the sandbox.
+--limits JSON [--isolated] [--preload MODULE ...]``, inside the sandbox.
 
 It runs for a whole batch, so that the interpreter and nbgrader are loaded once, and runs
-one submission's notebook per line of standard input (a JSON job naming a folder under
-``ROOT``).  Each job's folder holds a private nbgrader course with only that assignment's
-master (without its solutions), that student's repaired submission and a gradebook with no
-student; the server runs the real ``nbgrader autograde`` there with the job's own home,
-temporary and Jupyter folders, and answers one JSON line.  This run grades nothing: the
+one submission's notebook per line of standard input: a JSON job that carries everything
+the run needs (the assignment's master without its solutions, the student's repaired
+submission, the course's configuration, a gradebook with no student).  The server lays
+them out as a private nbgrader course in a folder of its own under ``ROOT``, runs the real
+``nbgrader autograde`` there with the job's own home, temporary and Jupyter folders, and
+answers one JSON line that carries the executed notebook back: the trusted side never
+writes into a folder of the sandbox, nor reads one.  This run grades nothing: the
 notebook is executed for the record (what the Formgrader and the written answers need), and
 its hidden tests only say that their task is graded elsewhere.  The kernels are forked from
 a fork server that has imported ipykernel and the ``--preload`` modules once
@@ -19,10 +21,12 @@ it writes is untrusted data to the caller.
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import os
 import shutil
 import signal
+import stat
 import sys
 import tempfile
 import traceback
@@ -32,9 +36,8 @@ from grader.pipeline.sandbox.fork_server import undumpable
 from grader.pipeline.sandbox.kernels import LAUNCHES, ForkServerClient, use_fork_server
 from grader.pipeline.sandbox.limits import Limits, limit_resources
 
-LIMITS = "limits.json"
-LOG = "notebook_server.log"  # the server's standard error, kept by the caller
 PRIVATE_FOLDERS = ("/tmp", "/dev/shm")
+MAX_NOTEBOOK_BYTES = 60 * 1024**2
 
 
 def course_config(course: Path):
@@ -47,9 +50,50 @@ def course_config(course: Path):
     return config
 
 
-def run_notebook(job: Path, assignment: str, student: str) -> dict:
+def lay_out(folder: Path, job: dict) -> Path:
+    """The private course of ``job`` in the new ``folder``: its course folder."""
+    course = folder / "course"
+    source = course / "source" / job["assignment"]
+    source.mkdir(parents=True)
+    (source / job["notebook_name"]).write_text(job["master"], encoding="utf-8")
+    (course / "nbgrader_config.py").write_text(job["config"], encoding="utf-8")
+    (course / "gradebook.db").write_bytes(base64.b64decode(job["gradebook"]))
+    submitted = course / "submitted" / job["student"] / job["assignment"]
+    submitted.mkdir(parents=True)
+    (submitted / job["notebook_name"]).write_text(job["submission"], encoding="utf-8")
+    return course
+
+
+def executed_notebook(course: Path, job: dict) -> tuple[str | None, str]:
+    """The notebook nbgrader wrote (a regular file, read with a cap: student code ran
+    beside it), or None and why not."""
+    path = course / "autograded" / job["student"] / job["assignment"] / job["notebook_name"]
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None, ""
+    with os.fdopen(fd, "rb") as stream:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None, "the executed notebook is not a file"
+        data = stream.read(MAX_NOTEBOOK_BYTES + 1)
+    if len(data) > MAX_NOTEBOOK_BYTES:
+        return None, "the executed notebook is too large: its outputs were dropped"
+    return data.decode("utf-8", errors="replace"), ""
+
+
+def run_job(root: Path, job: dict) -> dict:
+    """Lay out ``job`` under ``root``, autograde it; the status and the executed notebook."""
+    folder = root / job["folder"]
+    folder.mkdir()
+    course = lay_out(folder, job)
+    limits = Limits.from_dict(job["limits"])
+    status = run_notebook(folder, job["assignment"], job["student"], limits)
+    status["notebook"], status["notebook_problem"] = executed_notebook(course, job)
+    return status
+
+
+def run_notebook(job: Path, assignment: str, student: str, limits: Limits) -> dict:
     """Autograde the submission laid out in ``job``; report success and nbgrader's log."""
-    limits = Limits(**json.loads((job / LIMITS).read_text()))
     home = job / "home"
     for folder in (home, job / "tmp"):
         folder.mkdir(exist_ok=True)
@@ -103,19 +147,18 @@ def _tolerate_claims() -> None:
     utils.get_partial_grade = get_partial_grade
 
 
-def clean_up(root: Path, isolated: bool, fork_server: ForkServerClient, job: str | None) -> None:
-    """Remove what the job left in ``root`` but its own folder (the caller reads it) and
-    the server's files; when isolated, also kill every other process of the sandbox but
-    the fork server, and empty the private ``/tmp`` and ``/dev/shm``."""
+def clean_up(root: Path, isolated: bool, fork_server: ForkServerClient) -> None:
+    """When isolated, kill every other process of the sandbox but the fork server; then
+    remove everything the job left in ``root`` and, when isolated, empty the private
+    ``/tmp`` and ``/dev/shm``."""
+    if isolated and not _kill_all_but(fork_server.pid):
+        fork_server.stop()
+        _kill_all_but(None)
     for entry in root.iterdir():
-        if entry.name not in (LIMITS, LOG, job):
-            _remove(entry)
+        _remove(entry)
     (root / "home").mkdir(exist_ok=True)
     if not isolated:
         return
-    if not _kill_all_but(fork_server.pid):
-        fork_server.stop()
-        _kill_all_but(None)
     for folder in PRIVATE_FOLDERS:
         for entry in Path(folder).iterdir() if Path(folder).is_dir() else ():
             if not root.resolve().is_relative_to(entry.resolve()):
@@ -152,22 +195,20 @@ def _kill_all_but(spared: int | None, rounds: int = 20) -> bool:
     return False
 
 
-def serve(root: Path, isolated: bool, preload: list[str]) -> int:
+def serve(root: Path, isolated: bool, preload: list[str], limits: Limits) -> int:
     # Nothing but the replies may reach standard output: keep it for them, send the rest
     # (nbgrader's and the kernels' chatter) to standard error.
     replies = os.fdopen(os.dup(1), "w")
     os.dup2(2, 1)
-    limit_resources(Limits(**json.loads((root / LIMITS).read_text())))
+    limit_resources(limits)
     undumpable()  # student code, in a kernel below, cannot trace this process
     fork_server = ForkServerClient(preload, str(root))
     if sys.platform.startswith("linux"):  # elsewhere forking after these imports is unsafe
         fork_server.start()
         use_fork_server(fork_server)
     for line in sys.stdin:
-        job = {}
         try:
-            job = json.loads(line)
-            status = run_notebook(root / job["folder"], job["assignment"], job["student"])
+            status = run_job(root, json.loads(line))
         except BaseException as error:  # noqa: BLE001 - every failure goes back as data
             if isinstance(error, KeyboardInterrupt):
                 raise
@@ -178,8 +219,7 @@ def serve(root: Path, isolated: bool, preload: list[str]) -> int:
                     traceback.format_exception(type(error), error, error.__traceback__)
                 )[-4000:],
             }
-        folder = job.get("folder") if isinstance(job, dict) else None
-        clean_up(root, isolated, fork_server, folder)
+        clean_up(root, isolated, fork_server)
         replies.write(json.dumps(status) + "\n")
         replies.flush()
     return 0
@@ -188,10 +228,11 @@ def serve(root: Path, isolated: bool, preload: list[str]) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m grader.pipeline.sandbox.notebook_server")
     parser.add_argument("root", type=Path, help="the server's scratch folder")
+    parser.add_argument("--limits", required=True, help="the limits, as JSON")
     parser.add_argument("--isolated", action="store_true", help="alone in a pid namespace")
     parser.add_argument("--preload", nargs="*", default=[], help="modules for the fork server")
     args = parser.parse_args(argv)
-    return serve(args.root, args.isolated, args.preload)
+    return serve(args.root, args.isolated, args.preload, Limits.from_dict(json.loads(args.limits)))
 
 
 if __name__ == "__main__":
