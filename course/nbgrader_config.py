@@ -41,6 +41,12 @@ except OSError:
 # they never show a test cell, hidden or visible.
 c.GenerateFeedback.exporter_class = "grader.pipeline.outputs.feedback.FeedbackExporter"
 
+# Autograding: nbgrader's own route (`nbgrader autograde`, Formgrader's Autograde button)
+# runs the course's pipeline, as `grader autograde` does: student code in the sandbox, the
+# verdict on the trusted side.  nbgrader alone would run it unsandboxed on this account.
+c.Autograde.sanitize_preprocessors = ["grader.pipeline.nbgrader_route.GradeInSandbox"]
+c.Autograde.autograde_preprocessors = []
+
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 

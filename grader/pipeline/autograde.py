@@ -16,7 +16,11 @@ For each submission, in this order (as nbgrader declares its preprocessors):
    and a finished one is not redone.
 
 Steps 2 and 3 run in parallel for several submissions (``pool``); a submission that breaks
-in any way is graded as far as it can be and reported, and never stops the batch.
+in any way is graded as far as it can be and reported, and never stops the batch.  A
+failure of the grader itself while it handles one submission (preparing, judging or
+recording it) is recorded for that submission alone as a grader error
+(``grading/<student>/<assignment>/grader_error.json``, flagged, exit status 3): its earlier
+grade, if any, stays as it was, and the next run tries it again.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import os
 import shutil
 import sqlite3
 import tempfile
+import traceback
 from collections.abc import Callable
 from concurrent.futures import Future
 from contextlib import closing
@@ -56,6 +61,8 @@ from grader.seeds import hidden_cases
 
 # nbgrader's gradebook tables that hold students and their work, children first
 STUDENT_TABLES = ("comment", "grade", "submitted_notebook", "submitted_assignment", "student")
+GRADER_ERROR = "grader error"  # the status of a submission the grader failed to handle
+GRADER_ERROR_FILE = "grader_error.json"
 
 
 @dataclass
@@ -77,6 +84,7 @@ class Prepared:
     task: SandboxTask | None
     submitted: nbformat.NotebookNode | None
     problems: list[str] = field(default_factory=list)
+    grader_error: str = ""  # what went wrong in the grader itself while preparing it
 
 
 class Batch:
@@ -105,7 +113,16 @@ class Batch:
         return self._releases[assignment.name]
 
     def prepare(self, job: Job) -> Prepared:
-        """Steps 1 and 2 for ``job``."""
+        """Steps 1 and 2 for ``job``; a failure of the grader here is recorded as a grader
+        error for this submission alone."""
+        try:
+            return self._prepare(job)
+        except Exception as error:  # noqa: BLE001 - one submission's failure stays its own
+            prepared = Prepared(job, None, None)
+            prepared.grader_error = _describe(error, "preparing the submission")
+            return prepared
+
+    def _prepare(self, job: Job) -> Prepared:
         assignment = self.course.assignment(job.assignment)
         if job.path is None:
             return Prepared(job, None, None)
@@ -206,41 +223,78 @@ def autograde(
 
 
 def _finish(course: Course, batch: Batch, prepared: Prepared, future: Future) -> SubmissionResult:
-    """Steps 4 and 5 for one submission."""
+    """Steps 4 and 5 for one submission; a failure of the grader here (or earlier, while
+    preparing it) is recorded as a grader error for this submission alone."""
     job = prepared.job
-    assignment = course.assignment(job.assignment)
+    if prepared.grader_error:
+        return _grader_error(course, job, prepared.grader_error)
     try:
-        execution = future.result()
-    except Exception as error:  # noqa: BLE001 - a failure of one job must not stop the batch
-        execution = Execution(
-            job.student,
-            job.assignment,
-            problems=[f"the grading of this submission failed: {error}"],
-        )
-    if execution is None:  # nothing to run: nothing usable was submitted
-        execution = Execution(job.student, job.assignment)
-    execution.problems[:0] = [*job.problems, *prepared.problems]
-    result = decide(assignment, execution, prepared.submitted, batch.secret)
-    result.submission_sha256 = fingerprint(job.path)
-    record(course, result, execution)
+        assignment = course.assignment(job.assignment)
+        try:
+            execution = future.result()
+        except Exception as error:  # noqa: BLE001 - a failure of one job must not stop the batch
+            execution = Execution(
+                job.student,
+                job.assignment,
+                problems=[f"the grading of this submission failed: {type(error).__name__}"],
+            )
+        if execution is None:  # nothing to run: nothing usable was submitted
+            execution = Execution(job.student, job.assignment)
+        execution.problems[:0] = [*job.problems, *prepared.problems]
+        result = decide(assignment, execution, prepared.submitted, batch.secret)
+        result.submission_sha256 = fingerprint(job.path)
+        record(course, result, execution)
+    except Exception as error:  # noqa: BLE001 - one submission's failure stays its own
+        return _grader_error(course, job, _describe(error, "judging or recording it"))
     return result
+
+
+def _describe(error: BaseException, stage: str) -> str:
+    """A grader error for the instructor: where, what, and the last frame of the grader."""
+    frames = traceback.extract_tb(error.__traceback__)
+    where = f" at {Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
+    return f"{GRADER_ERROR} while {stage}: {type(error).__name__}: {error}"[:500] + where
+
+
+def _grader_error(course: Course, job: Job, message: str) -> SubmissionResult:
+    """Record a grader error for ``job`` (its earlier result, if any, stays); the result
+    that reports it, which is written nowhere else."""
+    folder = course.result_path(job.student, job.assignment).parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        entry = {"student": job.student, "assignment": job.assignment, "error": message}
+        (folder / GRADER_ERROR_FILE).write_text(json.dumps(entry, indent=1))
+    except OSError:
+        pass  # the message still reaches the instructor through the summary
+    return SubmissionResult(
+        student=job.student,
+        assignment=job.assignment,
+        notebook=job.notebook,
+        status=GRADER_ERROR,
+        problems=[],
+        flags=[f"{message} (not graded; the next run tries again)"],
+        items=[],
+        max_points=0.0,
+    )
 
 
 def record(course: Course, result: SubmissionResult, execution: Execution) -> None:
     """Write the gradebook, the executed notebook (its graded cells showing the trusted
     verdicts), then the result file: in that order, so that resuming is safe."""
-    gradebook.write(_db_url(course), result)
+    submitted = course.submitted / result.student / result.assignment
+    gradebook.write(_db_url(course), result, gradebook.submitted_at(submitted))
+    target = course.root / "autograded" / result.student / result.assignment
+    target.mkdir(parents=True, exist_ok=True)  # nbgrader counts a submission graded by it
     if execution.notebook is not None:
         notebook = annotate(execution.notebook, result)
         if notebook is not None:
-            target = course.root / "autograded" / result.student / result.assignment
-            target.mkdir(parents=True, exist_ok=True)
             nbformat.write(notebook, str(target / result.notebook))
     path = course.result_path(result.student, result.assignment)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".tmp")
     partial.write_text(json.dumps(result.to_json(), indent=1))
     partial.replace(path)
+    (path.parent / GRADER_ERROR_FILE).unlink(missing_ok=True)
 
 
 def _db_url(course: Course) -> str:

@@ -149,7 +149,7 @@ def course(tmp_path_factory) -> Course:
     ]
     db_url = "sqlite:///" + str(root / "gradebook.db")
     for entry in results:
-        gradebook.write(db_url, SubmissionResult.from_json(entry))
+        gradebook.write(db_url, SubmissionResult.from_json(entry), None)
         path = root / "grading" / entry["student"] / entry["assignment"] / "result.json"
         path.parent.mkdir(parents=True)
         path.write_text(json.dumps(entry))

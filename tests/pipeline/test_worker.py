@@ -1,8 +1,10 @@
-"""The notebook server leaves nothing of one job to the next."""
+"""The grading worker and its notebook server leave nothing of one job to the next, and the
+trusted side never writes into, or reads from, a folder a sandbox wrote."""
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -13,6 +15,7 @@ from grader.pipeline.sandbox import bubblewrap, notebook_server
 from grader.pipeline.sandbox.grading_worker import GradingWorker
 from grader.pipeline.sandbox.kernels import ForkServerClient
 from grader.pipeline.sandbox.limits import Limits
+from grader.pipeline.sandbox.streams import folder_bytes, read_all
 
 TASK = SandboxTask("student", "assignment", "a.ipynb", "", "", "", b"", (), [])
 
@@ -29,29 +32,60 @@ def plant(root: Path) -> None:
 
 
 @pytest.mark.parametrize("sandboxed", [True, False])
-def test_a_restarted_server_imports_nothing_planted_in_its_scratch_folder(tmp_path, sandboxed):
+def test_a_restarted_server_starts_in_new_folders(tmp_path, sandboxed):
     if sandboxed and bubblewrap.bubblewrap() is None:
         pytest.skip("bubblewrap is not installed")
     worker = GradingWorker(tmp_path / "worker", Limits(job_seconds=120), sandboxed=sandboxed)
-    plant(worker.server_root)
     try:
-        status = worker._send(TASK, "no-such-job")  # answered, as an error
+        worker.start()
+        first = worker.server_folder
+        plant(first / "scratch")
+        worker.process.kill()  # as a student's code could
+        worker.process.wait()
+        status = worker._send(TASK)  # answered, as an error: the task is empty
+        assert worker.server_folder != first
+        assert not first.exists()
     finally:
         worker.stop()
     assert "stopped unexpectedly" not in status["error"]
     assert "planted" not in json.dumps(status)
 
 
-def test_after_a_job_only_its_folder_and_the_servers_files_are_left(tmp_path):
-    for name in (notebook_server.LIMITS, notebook_server.LOG, "planted.py"):
-        (tmp_path / name).write_text("{}")
+def test_after_a_job_nothing_is_left_but_an_empty_home(tmp_path):
     for folder in ("job", "home/.config", "elsewhere/deeper"):
         (tmp_path / folder).mkdir(parents=True)
         (tmp_path / folder / "file").write_text("left behind")
-    (tmp_path / "link").symlink_to(tmp_path / "job")
-    notebook_server.clean_up(tmp_path, isolated=False, fork_server=ForkServerClient([]), job="job")
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
-        [notebook_server.LIMITS, notebook_server.LOG, "job", "home"]
-    )
+    outside = tmp_path.parent / f"{tmp_path.name}-outside"
+    outside.mkdir()
+    (outside / "kept").write_text("not the job's")
+    (tmp_path / "link").symlink_to(outside)
+    notebook_server.clean_up(tmp_path, isolated=False, fork_server=ForkServerClient([]))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["home"]
     assert list((tmp_path / "home").iterdir()) == []
-    assert (tmp_path / "job" / "file").read_text() == "left behind"
+    assert (outside / "kept").read_text() == "not the job's"
+
+
+def test_reading_a_pipe_stops_at_its_cap_and_its_deadline():
+    import time
+
+    read_end, write_end = os.pipe()
+    os.write(write_end, b"x" * 5000)
+    capped = read_all(read_end, 1000, time.monotonic() + 5)
+    assert capped.stopped == "too large" and len(capped.data) == 1000
+    late = read_all(read_end, 10**6, time.monotonic() + 0.3)  # the writer never closes
+    assert late.stopped == "timeout"
+    os.close(write_end)
+    assert read_all(read_end, 10**6, time.monotonic() + 5).stopped == "end"
+    os.close(read_end)
+
+
+def test_measuring_a_folder_follows_no_link_and_opens_no_file(tmp_path):
+    (tmp_path / "data").write_bytes(b"x" * 100_000)
+    os.symlink("/dev/zero", tmp_path / "zero")
+    os.symlink("/", tmp_path / "root")
+    os.mkfifo(tmp_path / "fifo")
+    used = folder_bytes(str(tmp_path))
+    assert 100_000 <= used < 1_000_000
+    for i in range(50):
+        (tmp_path / f"many-{i}").touch()
+    assert folder_bytes(str(tmp_path), max_entries=20) is None

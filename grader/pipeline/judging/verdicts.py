@@ -4,7 +4,9 @@ For each graded test cell of the master the hidden cases are generated here from
 secret, and the answers that the grading run recorded are judged against references
 computed here.  Nothing the kernel printed or claimed counts.  A task to implement oneself
 was run where what it forbids does not exist; when its function failed there, the reading
-of the code (``reading``) says why in the feedback, if it can.
+of the code (``reading``) says why in the feedback, if it can.  A function that existed when
+the notebook ran but that the grading run could not rebuild is the grader's failure, not the
+student's: the instructor is told (a flag) and the student's feedback says so.
 """
 
 from __future__ import annotations
@@ -14,9 +16,11 @@ from typing import Any
 import nbformat
 from nbgrader.utils import compute_checksum
 
+from grader import channel
 from grader.checks import get_check
 from grader.checks.forbidden import forbidden
 from grader.judge import CaseResult, Verdict, judge
+from grader.kernel.record import NOTEBOOK_RUN_LINE
 from grader.pipeline.course import Assignment, GradedItem
 from grader.pipeline.judging.reading import forbidden_uses
 from grader.pipeline.results import Execution, ItemResult, SubmissionResult
@@ -41,7 +45,19 @@ def decide(
         if item.written:
             items.append(_written(item, answers.get(item.grade_id)))
         else:
-            items.append(_graded(item, execution, submitted, secret, flags))
+            result = _graded(item, execution, submitted, secret, flags)
+            if _lost_in_rebuild(item, execution, executed.get(item.grade_id)):
+                flags.append(
+                    f"{item.check}: `{item.function}` existed when the notebook ran, but the "
+                    f"grading run could not rebuild it from the submission's cells: look at "
+                    f"the submission and grade this task by hand if it deserves points"
+                )
+                result.note = (
+                    f"`{item.function}` was defined when your notebook ran, but the grading "
+                    f"run could not rebuild it from your cells; your instructor has been told "
+                    f"and will look at it"
+                )
+            items.append(result)
     return SubmissionResult(
         student=execution.student,
         assignment=assignment.name,
@@ -91,6 +107,36 @@ def _graded(
                 f"{', '.join(used)}: it was graded where {absent} not exist"
             )
     return ItemResult(item.grade_id, item.check, item.points, float(verdict.points), verdict, note)
+
+
+def _lost_in_rebuild(item: GradedItem, execution: Execution, cell) -> bool:
+    """True when the notebook run's graded cell found the function (its output has the
+    kernel's line for it) and no graded call of the grading runs did."""
+    if cell is None or not _printed(cell, NOTEBOOK_RUN_LINE.format(check=item.check)):
+        return False
+    calls = execution.records.get(item.check, [])
+    missing = (channel.UNDEFINED, channel.NOT_CALLABLE)
+    return not calls or all(
+        records and all(_error_kind(r) in missing for r in records) for records in calls
+    )
+
+
+def _printed(cell, line: str) -> bool:
+    """Whether a cell of the executed notebook (written where student code ran: any shape)
+    printed ``line`` on its standard output."""
+    outputs = cell.get("outputs") if isinstance(cell, dict) else None
+    for output in outputs if isinstance(outputs, list) else ():
+        if isinstance(output, dict) and output.get("name") == "stdout":
+            text = output.get("text", "")
+            text = "".join(text) if isinstance(text, list) else text
+            if isinstance(text, str) and line in text.splitlines():
+                return True
+    return False
+
+
+def _error_kind(record) -> str | None:
+    error = record.get("error") if isinstance(record, dict) else None
+    return error.get("kind") if isinstance(error, dict) else None
 
 
 def _no_record(check, cases, readable: bool) -> Verdict:

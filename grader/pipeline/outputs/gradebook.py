@@ -4,36 +4,49 @@ Only the pipeline's main process calls this, one submission at a time, so the gr
 never sees two writers.  Each submission is written in one transaction: the student, the
 submission and every graded cell's automatic score (the trusted points; ``None`` for a
 written answer waiting for a person), exactly the rows ``nbgrader autograde`` writes, so
-the Formgrader shows them and manual grading goes on as usual.
+the Formgrader shows them and manual grading goes on as usual.  The submission's time is the
+one nbgrader reads from its ``timestamp.txt`` (none when there is none), so that nbgrader
+counts it as autograded and its late penalties see the time the student submitted.
 """
 
 from __future__ import annotations
 
 import warnings
-from datetime import datetime, timezone
+from datetime import datetime
+from pathlib import Path
 
 from nbgrader.api import Gradebook
+from nbgrader.utils import parse_utc
 from sqlalchemy.exc import SAWarning
 
 from grader.pipeline.results import SubmissionResult
 
 
-def write(db_url: str, result: SubmissionResult) -> None:
-    """Store ``result`` (from ``grader.pipeline.judging.verdicts.decide``) for its student."""
+def write(db_url: str, result: SubmissionResult, timestamp: datetime | None) -> None:
+    """Store ``result`` (from ``grader.pipeline.judging.verdicts.decide``) for its student,
+    submitted at ``timestamp`` (``submitted_at``)."""
     with warnings.catch_warnings():
         # nbgrader's own update_or_create_submission trips SQLAlchemy's autoflush warnings
         warnings.simplefilter("ignore", SAWarning)
-        _write(db_url, result)
+        _write(db_url, result, timestamp)
 
 
-def _write(db_url: str, result: SubmissionResult) -> None:
+def submitted_at(folder: Path) -> datetime | None:
+    """The time in ``folder/timestamp.txt``, as nbgrader reads it; None when there is none
+    or it cannot be read."""
+    try:
+        text = (folder / "timestamp.txt").read_text(encoding="utf-8", errors="replace")[:200]
+        return parse_utc(text.strip()) if text.strip() else None
+    except (OSError, ValueError, OverflowError):
+        return None
+
+
+def _write(db_url: str, result: SubmissionResult, timestamp: datetime | None) -> None:
     student, assignment = result.student, result.assignment
     notebook = result.notebook.removesuffix(".ipynb")
     with Gradebook(db_url) as gb:
         gb.update_or_create_student(student)
-        gb.update_or_create_submission(
-            assignment, student, timestamp=datetime.now(timezone.utc).replace(tzinfo=None)
-        )
+        gb.update_or_create_submission(assignment, student, timestamp=timestamp)
         for item in result.items:
             grade = gb.find_grade(item.grade_id, notebook, assignment, student)
             grade.auto_score = item.points

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import html
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -122,8 +123,21 @@ def write_report(course: Course, out: Path) -> dict[str, Path]:
     }
     _write_questions(found, paths["per_question"])
     plot_questions(found, paths["plot"])
-    _write_flagged(grades, paths["flagged_csv"], paths["flagged_md"])
+    _write_flagged(grades, paths["flagged_csv"], paths["flagged_md"], grader_errors(course))
     return paths
+
+
+def grader_errors(course: Course) -> list[tuple[str, str, str]]:
+    """(student, assignment, message) of every submission the grader failed to handle at
+    its last attempt (``grading/<student>/<assignment>/grader_error.json``)."""
+    found = []
+    for path in sorted((course.root / "grading").glob("*/*/grader_error.json")):
+        try:
+            message = str(json.loads(path.read_text(encoding="utf-8")).get("error", ""))
+        except (OSError, ValueError, AttributeError):
+            message = "the grader failed on this submission"
+        found.append((path.parent.parent.name, path.parent.name, message))
+    return found
 
 
 def _write_questions(found: list[Question], path: Path) -> None:
@@ -215,14 +229,19 @@ def flagged_entries(grades: list[SubmissionGrades]) -> list[tuple[str, str, str,
     return rows
 
 
-def _write_flagged(grades: list[SubmissionGrades], csv_path: Path, md_path: Path) -> None:
-    rows = flagged_entries(grades)
+def _write_flagged(
+    grades: list[SubmissionGrades],
+    csv_path: Path,
+    md_path: Path,
+    errors: list[tuple[str, str, str]] = (),
+) -> None:
+    rows = [(s, a, "grader error", m) for s, a, m in errors] + flagged_entries(grades)
     with csv_path.open("w", newline="", encoding="utf-8") as stream:
         writer = csv.writer(stream)
         writer.writerow(FLAG_COLUMNS)
         writer.writerows(rows)
     submissions = sorted({(s, a) for s, a, _, _ in rows})
-    flags = sum(kind == "flag" for _, _, kind, _ in rows)
+    flags = sum(kind != "problem" for _, _, kind, _ in rows)
     lines = ["# Submissions to look at", ""]
     if not rows:
         lines.append("No submission has problems or flags.")

@@ -42,10 +42,16 @@ MAX_NOTEBOOK_BYTES = 60 * 1024**2
 
 def course_config(course: Path):
     """The course's ``nbgrader_config.py``, with its root pointed at ``course``."""
+    from nbgrader.converters import Autograde
     from traitlets.config.loader import PyFileConfigLoader
 
     config = PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config()
     config.CourseDirectory.root = str(course)
+    # The course routes nbgrader's autograde through the pipeline; here, inside it, nbgrader
+    # runs its own preprocessors.
+    traits = Autograde.class_traits()
+    for name in ("sanitize_preprocessors", "autograde_preprocessors"):
+        config.Autograde[name] = list(traits[name].default())
     config.CourseDirectory.db_url = "sqlite:///" + str(course / "gradebook.db")
     return config
 

@@ -1,0 +1,57 @@
+"""nbgrader's own autograde route (``nbgrader autograde``, Formgrader's Autograde button),
+sent through the pipeline.
+
+nbgrader would run a student's notebook and hidden tests in one kernel on the instructor's
+account, with no sandbox and no trusted judge.  The course's ``nbgrader_config.py`` makes
+``GradeInSandbox`` nbgrader's only autograde preprocessor: for the submission nbgrader is
+autograding it runs ``grader.pipeline.autograde`` (sandboxed, judged on the trusted side,
+written to the gradebook by the pipeline), then hands nbgrader the notebook the pipeline
+wrote, so what nbgrader writes is the same.  Where the sandbox cannot run it refuses, with
+the message ``grader autograde`` would give.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import nbformat
+from nbgrader.converters.base import NbGraderException
+from nbgrader.preprocessors import NbGraderPreprocessor
+
+ROUTE_MESSAGE = (
+    "This course is graded by its own pipeline (sandboxed, judged outside the student's "
+    "kernel): grade a class with `grader autograde --course {root}`."
+)
+
+
+class GradeInSandbox(NbGraderPreprocessor):
+    """Autograde the submission nbgrader is converting with the pipeline."""
+
+    def preprocess(self, nb, resources):
+        from grader.pipeline.autograde import GRADER_ERROR, autograde
+        from grader.pipeline.course import Course
+        from grader.pipeline.sandbox.bubblewrap import SandboxUnavailable
+
+        info = resources["nbgrader"]
+        student, assignment = info["student"], info["assignment"]
+        course = Course(Path(self.config.CourseDirectory.root or os.getcwd()))
+        route = ROUTE_MESSAGE.format(root=course.root)
+        try:
+            summary = autograde(course, [assignment], [student], jobs=1, force=True)
+        except SandboxUnavailable as error:
+            raise NbGraderException(f"{error}\n{route}") from None
+        result = next(iter(summary.graded), None)
+        if result is None:
+            raise NbGraderException(f"no submission of {assignment} by {student}. {route}")
+        if result.status == GRADER_ERROR:
+            raise NbGraderException(f"{'; '.join(result.flags)}\n{route}")
+        self.log.info(
+            "Graded by the course's pipeline in the sandbox: %s/%s points",
+            f"{result.auto_points:g}",
+            f"{result.max_points:g}",
+        )
+        graded = course.root / "autograded" / student / assignment / f"{info['notebook']}.ipynb"
+        if graded.is_file():
+            nb = nbformat.read(str(graded), as_version=4)
+        return nb, resources
