@@ -49,7 +49,7 @@ from grader.pipeline.sandbox.notebook_server import MAX_NOTEBOOK_BYTES
 from grader.pipeline.sandbox.streams import Read, Tail, folder_bytes, read_all, read_line
 
 MAX_REPLY_BYTES = 3 * MAX_NOTEBOOK_BYTES + 1024**2  # the notebook, escaped in JSON
-MAX_MESSAGES_BYTES = 256 * 1024**2
+MAX_MESSAGES_BYTES = 64 * 1024**2
 MAX_LOG_LINES = 3
 WATCH_SECONDS = 1.0
 PROJECT = Path(__file__).resolve().parents[3]  # the folder holding grader/ and autodiff/
