@@ -43,6 +43,7 @@ from grader.demo.classroom import DEFAULT_ASSIGNMENTS, build_demo_class
 from grader.demo.submissions import complete, demo_submissions
 from grader.pipeline.course import Course
 from grader.pipeline.judging.secret import course_secret
+from grader.pipeline.nbgrader_route import nbgrader_alone
 from grader.pipeline.sandbox.fork_server import course_imports
 from grader.pipeline.sandbox.kernels import ForkingKernelManager, ForkServerClient, use_fork_server
 from grader.release import COURSE, assignments
@@ -72,12 +73,14 @@ def copy_ungraded(course: Course, out: Path) -> Path:
     """The course with its submissions and no grade yet, for nbgrader on its own."""
     root = out / "course"
     shutil.copytree(course.root, root)
+    nbgrader_alone(root)  # the course's config sends nbgrader's autograde to the pipeline
     return root
 
 
 def sequential_nbgrader(root: Path, secret: str) -> tuple[float, int]:
     """Wall time and exit status of ``nbgrader autograde "*"`` in ``root``, its hidden tests
-    judging the same cases as the pipeline (the course's secret)."""
+    judging cases drawn from the course's secret (the pipeline draws them per student; the
+    grades compared, those of honest submissions, do not depend on which cases)."""
     start = time.perf_counter()
     with open(root / "autograde.log", "wb") as log:
         status = subprocess.run(

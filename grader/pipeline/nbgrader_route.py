@@ -55,3 +55,20 @@ class GradeInSandbox(NbGraderPreprocessor):
         if graded.is_file():
             nb = nbformat.read(str(graded), as_version=4)
         return nb, resources
+
+
+NBGRADER_ALONE = '''
+# For comparisons only: nbgrader's own autograde (student code and hidden tests in one
+# kernel, on this account, no sandbox), as a course without the pipeline grades.
+from nbgrader.converters import Autograde as _Autograde
+
+for _name in ("sanitize_preprocessors", "autograde_preprocessors"):
+    c.Autograde[_name] = list(_Autograde.class_traits()[_name].default())
+'''
+
+
+def nbgrader_alone(root: Path) -> None:
+    """Make the copy of a course in ``root`` autograde as nbgrader does on its own, for a
+    comparison with the pipeline (never for grading a class)."""
+    config = Path(root) / "nbgrader_config.py"
+    config.write_text(config.read_text(encoding="utf-8") + NBGRADER_ALONE, encoding="utf-8")
