@@ -416,19 +416,22 @@ INVERSE_ROUTES = {
 }
 
 FORGERIES = {
-    "writes the records file": """\
+    "writes on the records pipe": """\
+import gc
 import json
 import os
+import sys
 
 
 def _forge():
-    path = os.environ.get("GRADER_RECORDS")
-    cases = json.load(open(os.environ["GRADER_CASES"]))
-    for name, entry in cases.items():
+    if not sys.argv[0].endswith("grading_run.py"):
+        return
+    program = next(o for o in gc.get_objects() if isinstance(o, dict) and "checks" in o)
+    for name, entry in program["checks"].items():
         records = [{"case": c["name"], "answer": 1.0, "warnings": [], "seconds": 0.0}
                    for c in entry["cases"]]
-        with open(path, "a") as stream:
-            stream.write(json.dumps({"check": name, "records": records}) + "\\n")
+        line = json.dumps({"check": name, "records": records}) + "\\n"
+        os.write(int(sys.argv[-1]), line.encode())
 """,
     "replaces the kernel's grade": """\
 import grader
