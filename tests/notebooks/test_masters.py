@@ -5,7 +5,6 @@ cell's value)."""
 from __future__ import annotations
 
 import re
-import time
 
 import nbformat
 from nbclient import NotebookClient
@@ -48,9 +47,7 @@ def test_graded_cells_call_checks_worth_their_points(master):
 
 def test_master_runs_and_earns_full_points(master):
     nb = read(master)
-    start = time.perf_counter()
     NotebookClient(nb, timeout=300, resources={"metadata": {"path": str(master.parent)}}).execute()
-    seconds = time.perf_counter() - start
     for cell in nb.cells:
         errors = [o for o in cell.get("outputs", []) if o.output_type == "error"]
         assert not errors, f"{master.name}: {cell.source[:80]!r} raised {errors[0].ename}"
@@ -58,4 +55,3 @@ def test_master_runs_and_earns_full_points(master):
         if meta.get("grade") and cell.cell_type == "code":
             score, max_score = determine_grade(nbformat.from_dict(cell))
             assert score == max_score, f"{master.name}: {meta['grade_id']} scored {score}"
-    assert seconds < 60, f"{master.name} took {seconds:.0f} s to run"
