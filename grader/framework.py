@@ -29,6 +29,7 @@ class Case:
     name: str
     args: tuple = ()
     kwargs: dict = field(default_factory=dict)
+    seconds: float | None = None  # a time budget of its own: a case that measures the cost
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ class Check:
     atol: float = 1e-8
     caller: str = "positional"
     answer_form: str = ""  # what the function returns, said when an answer is not numbers
+    cost_reason: str = ""  # what a cost case's budget allows, said when the case times out
 
     def cases(self, rng: np.random.Generator) -> list[Case]:
         """The hidden cases, drawn from ``rng``."""

@@ -10,6 +10,13 @@ outputs.  ``W`` is ``(P, P)`` with ``W[j, i] = w_ji`` for a connection from node
 node ``j`` (so ``i < j``) and zero where there is none; ``activations`` names the hidden
 units' activation functions, one per unit.  A case stores the names as one space-separated
 string (cases hold arrays and strings only); the student's function receives a list.
+
+The layered backpropagation ends with a case that measures the cost of the method (Section
+8.1.4), as the two-layer network's does: W = 82,410 weights, where backpropagation takes
+milliseconds and W evaluations of the error minutes.  Algorithm 8.1 on a network given
+unit by unit has none: there an honest implementation may loop over units and connections
+in Python, and no time budget lets such a loop pass while failing finite differences
+written with NumPy (see ``tests/grader/test_cost_cases.py``).
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ from autodiff.algorithms.dag_backprop import Network, Unit, forward
 from autodiff.core import value_of
 from grader.checks import register
 from grader.checks.cases import normal, sizes
+from grader.checks.two_layer import COST_REASON
 from grader.framework import AnswerShapeError, Case, Check, Mistake
 
 HIDDEN_ACTIVATIONS = ("tanh", "sigmoid", "softplus", "relu")
@@ -624,6 +632,41 @@ def _layered_error(params, X, T, names):
 _layered_gradient = autodiff.grad(_layered_error)
 
 
+LAYERED_COST_SIZES = (200, 200, 200, 10)
+"""The layer sizes of the cost case of ``layered_backprop`` (with ``LAYERED_COST_POINTS``
+data points): W = 82,410 weights; one evaluation of the error is N (sum of m_in m_out) =
+2.5e7 multiply-adds, backpropagation about three of them, finite differences W or 2 W."""
+
+LAYERED_COST_POINTS = 300
+
+LAYERED_COST_SECONDS = 5.0
+"""The time budget of that case: backpropagation takes about 10 ms, up to 0.5 s on two
+cores loaded with other processes, a loop over the data points about 0.1 s; W evaluations
+of the error take minutes (over one and a half even at 2e10 multiply-adds per second)."""
+
+
+def _layered_case(rng, layer_sizes, N, label_prefix="", seconds=None) -> Case:
+    """A layered network of the given sizes, weights ``N(0, 1 / fan-in)``, and ``N`` points;
+    hidden activations drawn with neighbours different."""
+    L = len(layer_sizes) - 1
+    names = _activation_names(rng, L - 1)
+    flat = []
+    for m_in, m_out in zip(layer_sizes[:-1], layer_sizes[1:]):
+        flat += [normal(rng, m_out, m_in, scale=1.0 / np.sqrt(m_in)), normal(rng, m_out)]
+    X, T = normal(rng, N, layer_sizes[0]), normal(rng, N, layer_sizes[-1])
+    label = (
+        f"{label_prefix}L={L} layer{'s' if L > 1 else ''} of sizes {list(layer_sizes)}, "
+        f"hidden activations [{', '.join(names)}], N={N} points"
+    )
+    if seconds is not None:
+        W = sum(p.size for p in flat)
+        label += (
+            f", W={W:,} weights: backpropagation fits the {seconds:g} s budget, W "
+            f"evaluations of the error do not"
+        )
+    return Case(label, (X, T, *flat), {"activations": " ".join(names)}, seconds=seconds)
+
+
 def _layers(case: Case) -> tuple[np.ndarray, np.ndarray, list, list]:
     X, T, *flat = case.args
     return X, T, list(flat[0::2]), list(flat[1::2])
@@ -663,6 +706,7 @@ class LayeredBackprop(Check):
     points = 3.0
     inputs = ("X", "T", "W^(1)", "b^(1)", "W^(2)", "b^(2)", "W^(3)", "b^(3)", "W^(4)", "b^(4)")
     outputs = tuple(f"dE/d{p}^({l})" for l in range(1, MAX_LAYERS + 1) for p in ("W", "b"))
+    cost_reason = COST_REASON
 
     def cases(self, rng):
         cases = []
@@ -672,17 +716,18 @@ class LayeredBackprop(Check):
             else:
                 layer_sizes = sizes(rng, 1, 5, L + 1)
             N = 1 if i == 3 else int(sizes(rng, 2, 6)[0])
-            names = _activation_names(rng, L - 1)
-            flat = []
-            for m_in, m_out in zip(layer_sizes[:-1], layer_sizes[1:]):
-                flat += [normal(rng, m_out, m_in, scale=1.0 / np.sqrt(m_in)), normal(rng, m_out)]
-            X, T = normal(rng, N, layer_sizes[0]), normal(rng, N, layer_sizes[-1])
-            label = (
-                f"L={L} layer{'s' if L > 1 else ''} of sizes {layer_sizes}, hidden activations "
-                f"[{', '.join(names)}], N={N} points"
-            )
-            cases.append(Case(label, (X, T, *flat), {"activations": " ".join(names)}))
-        return cases
+            cases.append(_layered_case(rng, layer_sizes, N))
+        cost = _layered_case(
+            rng, LAYERED_COST_SIZES, LAYERED_COST_POINTS, "cost: ", LAYERED_COST_SECONDS
+        )
+        return [*cases, cost]
+
+    def visible_cases(self, rng):
+        """Four small cases (depths 1 to 3, a square network, a single data point) and the
+        cost case: a method that is too slow shows in the self-check, stopped at the
+        case's budget."""
+        cases = self.cases(rng)
+        return [*cases[:4], cases[-1]]
 
     def reference(self, case):
         X, T, weights, biases = _layers(case)

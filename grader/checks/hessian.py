@@ -12,6 +12,11 @@ weights follows the flat order ``w = [W1.ravel(), W2.ravel()]`` (with skip-layer
 The references come from ``autodiff`` (``hessian``, ``grad``, ``jacrev`` of the error written
 with ``autodiff.numpy``), except the diagonal approximation, which is defined by its
 recursion; the mistake models are written out in NumPy with switches.
+
+The gradients of the output pre-activations by backpropagation end with a case that
+measures the cost of the method (Sections 8.1.4-8.1.5): backpropagation costs K backward
+passes per data point, finite differences W forward passes; with W = 250,502 weights that is
+milliseconds against half a minute or more (``tests/grader/test_cost_cases.py``).
 """
 
 from __future__ import annotations
@@ -791,6 +796,19 @@ def _weighted_outer(case: Case, output: str, curvature: str = "") -> np.ndarray:
     return np.einsum("nkv,nkl,nlw->vw", G, _curvature(s.A2, output, curvature), G)
 
 
+OUTPUT_GRADIENTS_COST = (999, 250, 2, 1)
+"""``D, M, K, N`` of the cost case of ``output_gradients_backprop``: W = M (D + 1) +
+K (M + 1) = 250,502 weights, an answer of N K W = 501,004 numbers.  Backpropagation costs
+K backward passes per point, O(N K W); finite differences W evaluations of the N K outputs
+(2 W central), each O(N W): 6e10 multiply-adds (1.3e11 central)."""
+
+OUTPUT_GRADIENTS_SECONDS = 2.0
+"""The time budget of that case: backpropagation takes 5-20 ms (the answer is 4 MB), a loop
+over units and outputs about as long, even a Python loop over every single weight 0.4-1 s;
+W evaluations of the outputs take half a minute or more (NumPy ran them at 2e9-3e9
+multiply-adds per second here at best)."""
+
+
 @register
 class OutputGradients(_NetworkCheck):
     """``grad a_nk``, the gradient of every output pre-activation with respect to all the
@@ -803,19 +821,40 @@ class OutputGradients(_NetworkCheck):
     outputs = ("grad a",)
     inputs = ("W1", "W2", "X")
     output_types = ("linear",)
+    cost_reason = (
+        "as costly as a few passes through the network per output and data point "
+        "(backpropagation: K backward passes of O(W) each), not one per weight (finite "
+        "differences: W forward passes)"
+    )
 
     def cases(self, rng):
         plans = [(1, 1, 1, 1)]
         plans += [(*sizes(rng, 1, 3, 3), sizes(rng, 2, 4)[0]) for _ in range(5)]
-        return [self._without_targets(_network_case(rng, *plan)) for plan in plans]
+        cases = [self._without_targets(_network_case(rng, *plan)) for plan in plans]
+        return [*cases, self._cost_case(rng)]
 
     def visible_cases(self, rng):
+        """Two small cases, where every modelled mistake gives its own answer, and the
+        cost case: a method that is too slow shows in the self-check, stopped at the
+        case's budget."""
         plans = [(2, 2, 2, 3), (1, 3, 2, 2)]
-        return [self._without_targets(_network_case(rng, *plan)) for plan in plans]
+        cases = [self._without_targets(_network_case(rng, *plan)) for plan in plans]
+        return [*cases, self._cost_case(rng)]
 
     @staticmethod
     def _without_targets(case: Case) -> Case:
         return Case(case.name.replace(" linear outputs", " outputs"), case.args[:3])
+
+    def _cost_case(self, rng: np.random.Generator) -> Case:
+        D, M, K, N = OUTPUT_GRADIENTS_COST
+        case = self._without_targets(_network_case(rng, D, M, K, N))
+        W = M * (D + 1) + K * (M + 1)
+        label = (
+            f"cost: {case.name}, W={W:,} weights: K backward passes per point "
+            f"(backpropagation) fit the {OUTPUT_GRADIENTS_SECONDS:g} s budget, W evaluations "
+            f"of the outputs (finite differences) do not"
+        )
+        return Case(label, case.args, seconds=OUTPUT_GRADIENTS_SECONDS)
 
     def reference(self, case):
         D, M, K = _shape(case)

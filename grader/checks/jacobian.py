@@ -4,6 +4,13 @@ The students' network functions receive a :class:`TwoLayerNet` and one input ``x
 cases hold only the arrays ``(W1, b1, W2, b2, x)`` and ``call`` builds the network from them.
 Cases with ``D = M = K`` are included so that a weight matrix used transposed still gives
 an answer of the right shape, which the mistake models can then recognise.
+
+The Jacobian by backpropagation ends with a case that measures the cost of the method
+(Sections 8.1.4-8.1.5): many inputs, few outputs.  Backpropagation costs K backward passes
+of O(W) each; finite differences cost D forward passes (2 D central), each O(W).  With
+D = 150,000 and K = 3 that is milliseconds against half a minute or more.  Forward
+propagation (Exercise 8.5) carries D derivatives forward and so has no such case.  The
+measurements are in ``tests/grader/test_cost_cases.py``.
 """
 
 from __future__ import annotations
@@ -94,6 +101,32 @@ def _h_prime(case: Case) -> np.ndarray:
     return 1.0 - _states(case)[1] ** 2
 
 
+COST_SIZES = (150_000, 2, 3)
+"""``D, M, K`` of the cost case: W = M D + M + K M + K = 300,011 weights.  Backpropagation
+costs one forward pass and K backward passes, about (K + 1) M D = 1.2e6 multiply-adds;
+finite differences D forward passes (2 D central), each M D = 3e5, about 4.5e10 in all
+(9e10 central), and each pass must read a perturbed input of D numbers."""
+
+COST_SECONDS = 1.0
+"""The time budget of the cost case.  Backpropagation takes 1-10 ms here (the inputs are
+3.6 MB), up to 0.15 s on two cores loaded with three times as many processes (NumPy's BLAS
+threads then wait for each other); D forward passes take half a minute or more, however
+they are batched (NumPy ran them at 1.6e9 multiply-adds per second here at best)."""
+
+
+def _cost_case(rng: np.random.Generator) -> Case:
+    """The cost case: a wide input layer (weights scaled by 1/sqrt(D), so that the units
+    are neither saturated nor linear), few hidden units and outputs."""
+    D, M, K = COST_SIZES
+    case = _network_case(rng, D, M, K)
+    label = (
+        f"cost: {case.name}, W={M * D + M + K * M + K:,} weights: K backward passes "
+        f"(backpropagation) fit the {COST_SECONDS:g} s budget, D forward passes (finite "
+        f"differences) do not"
+    )
+    return Case(label, case.args, case.kwargs, seconds=COST_SECONDS)
+
+
 class _NetworkCheck(Check):
     """A check whose student function is ``f(net, x, **kwargs)`` with a TwoLayerNet."""
 
@@ -118,6 +151,10 @@ class SoftmaxNetworkJacobian(_NetworkCheck):
     title = "Jacobian of a softmax network by backpropagation"
     equation = "(8.29)-(8.34)"
     points = 3.0
+    cost_reason = (
+        "as costly as a few passes through the network per output (backpropagation: K "
+        "backward passes), not one per input (finite differences: D forward passes)"
+    )
 
     def cases(self, rng):
         cases = [
@@ -128,7 +165,13 @@ class SoftmaxNetworkJacobian(_NetworkCheck):
             _network_case(rng, *sizes(rng, 1, 6, 2), sizes(rng, 2, 6)[0]),
             _network_case(rng, *sizes(rng, 2, 5, 3), scale=3.0),
         ]
-        return cases
+        return [*cases, _cost_case(rng)]
+
+    def visible_cases(self, rng):
+        """Three small cases and the cost case: a method that is too slow shows in the
+        self-check, stopped at the case's budget."""
+        cases = self.cases(rng)
+        return [*cases[:3], cases[-1]]
 
     def reference(self, case):
         return autodiff.jacrev(_network_outputs(case))(case.args[-1])

@@ -4,6 +4,14 @@ Conventions shared by every check (those of ``autodiff.algorithms.network.TwoLay
 rows are data points, ``X`` is ``(N, D)``, ``T`` is ``(N, K)``, ``W1`` is ``(M, D)``, ``b1``
 is ``(M,)``, ``W2`` is ``(K, M)``, ``b2`` is ``(K,)`` and the skip-layer weights ``Ws`` are
 ``(K, D)``.  The error is the sum-of-squares (8.17) summed over the batch (8.1).
+
+The backpropagation tasks end with a case that measures the cost of the method (Section
+8.1.4): a network of W = 93,310 weights (96,310 with the skip-layer weights) and N = 300
+points, with a time budget of its own (``COST_SECONDS``).  Backpropagation costs about
+three evaluations of the error and takes milliseconds; finite differences (central,
+forward, or the complex step) evaluate the error once or twice per weight, O(W) evaluations
+of O(W) operations each, and need minutes however they are vectorised.  The measurements
+are in ``tests/grader/test_cost_cases.py``.
 """
 
 from __future__ import annotations
@@ -61,6 +69,46 @@ def _network_sizes(rng: np.random.Generator, i: int) -> tuple[int, int, int, int
 
 def _label(D: int, M: int, K: int, N: int) -> str:
     return f"D={D} inputs, M={M} hidden, K={K} outputs, N={N} points"
+
+
+COST_SIZES = (300, 300, 10, 300)
+"""``D, M, K, N`` of the cost cases: W = M D + M + K M + K = 93,310 weights (and K D = 3,000
+skip-layer weights).  One evaluation of the error is N M (D + K) = 2.8e7 multiply-adds and
+N M = 9e4 tanh; backpropagation costs about three of them, finite differences W (forward
+differences, complex step) or 2 W (central differences)."""
+
+COST_SECONDS = 5.0
+"""The time budget of a cost case.  Backpropagation takes about 10 ms here, up to 0.5 s on
+two cores loaded with other processes (NumPy's BLAS threads then wait for each other); a
+loop over the data points 0.1-0.2 s.  W evaluations of the error take minutes: over two
+even at 2e10 multiply-adds per second, more than two cores reach."""
+
+COST_REASON = (
+    "as costly as a few evaluations of the error (backpropagation: O(W) operations per data "
+    "point), not one evaluation or two per weight (finite differences: O(W) evaluations of "
+    "O(W) operations each)"
+)
+
+
+def _cost_case(rng: np.random.Generator, skip: bool = False) -> Case:
+    """The case that measures the cost of the method: weights scaled by 1/sqrt(fan-in), so
+    that the tanh units are neither all saturated nor all linear."""
+    D, M, K, N = COST_SIZES
+    args = (
+        normal(rng, M, D, scale=1.0 / np.sqrt(D)),
+        normal(rng, M, scale=0.5),
+        normal(rng, K, M, scale=1.0 / np.sqrt(M)),
+        normal(rng, K, scale=0.5),
+    )
+    if skip:
+        args += (normal(rng, K, D, scale=1.0 / np.sqrt(D)),)
+    args += (normal(rng, N, D), normal(rng, N, K))
+    W = sum(a.size for a in args[:-2])
+    label = (
+        f"cost: {_label(D, M, K, N)}, W={W:,} weights: backpropagation fits the "
+        f"{COST_SECONDS:g} s budget, W evaluations of the error do not"
+    )
+    return Case(label, args, seconds=COST_SECONDS)
 
 
 def _hidden(W1, b1, X):
@@ -150,6 +198,7 @@ class TwoLayerBackprop(Check):
     points = 3.0
     outputs = ("dE/dW1", "dE/db1", "dE/dW2", "dE/db2")
     inputs = ("W1", "b1", "W2", "b2", "X", "T")
+    cost_reason = COST_REASON
 
     def cases(self, rng):
         cases = []
@@ -157,7 +206,13 @@ class TwoLayerBackprop(Check):
             D, M, K, N = _network_sizes(rng, i)
             args = (*_network(rng, D, M, K), normal(rng, N, D), normal(rng, N, K))
             cases.append(Case(_label(D, M, K, N), args))
-        return cases
+        return [*cases, _cost_case(rng)]
+
+    def visible_cases(self, rng):
+        """Three small cases and the cost case: a method that is too slow shows in the
+        self-check, stopped at the case's budget."""
+        cases = self.cases(rng)
+        return [*cases[:3], cases[-1]]
 
     def reference(self, case):
         return _gradient(*case.args)
@@ -306,6 +361,7 @@ class SkipLayerBackprop(Check):
     points = 3.0
     outputs = ("dE/dW1", "dE/db1", "dE/dW2", "dE/db2", "dE/dWs")
     inputs = ("W1", "b1", "W2", "b2", "Ws", "X", "T")
+    cost_reason = COST_REASON
 
     def cases(self, rng):
         cases = []
@@ -318,7 +374,12 @@ class SkipLayerBackprop(Check):
                 normal(rng, N, K),
             )
             cases.append(Case(_label(D, M, K, N), args))
-        return cases
+        return [*cases, _cost_case(rng, skip=True)]
+
+    def visible_cases(self, rng):
+        """Three small cases and the cost case (as for ``two_layer_backprop``)."""
+        cases = self.cases(rng)
+        return [*cases[:3], cases[-1]]
 
     def reference(self, case):
         return _skip_gradient(*case.args)
