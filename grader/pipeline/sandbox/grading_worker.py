@@ -237,6 +237,11 @@ class GradingWorker:
             "PYTHONDONTWRITEBYTECODE": "1",
             "LANG": "C.UTF-8",
             "MPLCONFIGDIR": f"{root}/home/.config/matplotlib",
+            # one thread of linear algebra per sandbox: the workers already use every core,
+            # and BLAS threads fighting over them slow an honest answer tenfold
+            "OPENBLAS_NUM_THREADS": "1",
+            "OMP_NUM_THREADS": "1",
+            "MKL_NUM_THREADS": "1",
             **extra,
         }
 
