@@ -484,9 +484,11 @@ def test_typical_mistake_loses_its_points_and_is_diagnosed(
     assert entry["points"] < entry["max_points"]
     explanation = next(m for m in get_check(check).mistakes() if m.name == mistake).explanation
     failed = [r for r in entry["verdict"]["results"] if not r["passed"]]
-    with_numbers = [r for r in failed if r["details"]]
-    assert with_numbers, "a wrong answer must show expected against received"
+    with_numbers = [r for r in failed if "max abs error" in r["problem"]]
+    assert with_numbers, "a wrong answer must say how far off it is"
     assert all(r["diagnosis"].startswith(explanation) for r in with_numbers), with_numbers
+    # hidden cases: how far off, never the numbers expected or received
+    assert not any(r["details"] for r in failed)
     assert_messages(result, [], [])
 
 
@@ -550,8 +552,10 @@ def test_stderr_and_runtime_warning_cost_nothing(graded):
     forward = item(result, "two_layer_forward")
     assert forward["points"] == forward["max_points"]
     notes = [w for r in forward["verdict"]["results"] for w in r["warnings"]]
-    assert any("RuntimeWarning: divide by zero" in w for w in notes), notes
-    assert any("wrote to standard error: forward: a batch of" in w for w in notes), notes
+    assert any("RuntimeWarning" in w for w in notes), notes
+    assert any("wrote to standard error" in w for w in notes), notes
+    # the graded feedback never repeats what the student's code wrote (hidden inputs)
+    assert not any("divide by zero" in w or "a batch of" in w for w in notes), notes
 
 
 def test_megabytes_of_output_do_not_break_the_grading(graded):

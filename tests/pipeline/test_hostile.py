@@ -673,7 +673,8 @@ def test_honest_answers_keep_every_point(hostile, student):
         assert any("float32" in w and "precision" in w for w in notes)
     if student == "honest_noise":
         assert any("standard error" in w for w in notes)
-        assert any("a warning on purpose" in w for w in notes)
+        assert any("UserWarning" in w for w in notes)
+        assert not any("a warning on purpose" in w for w in notes)  # graded: no student text
 
 
 def test_the_secret_never_left_the_course(hostile):

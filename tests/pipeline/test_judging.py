@@ -150,9 +150,11 @@ def assignment(tmp_path) -> Assignment:
     return Assignment("a", path)
 
 
-def records_of(function) -> list[dict]:
+def records_of(function, student: str = "s") -> list[dict]:
+    """The records of ``function`` on the hidden cases of ``student``'s submission of
+    assignment ``a``."""
     check = get_check(CHECK)
-    return answers(check, function, hidden_cases(check, SECRET))
+    return answers(check, function, hidden_cases(check, SECRET, "a", student))
 
 
 def correct(W1, b1, W2, b2, X):
@@ -170,12 +172,15 @@ def test_recorded_answers_are_judged_here(assignment):
 
 
 def test_answers_to_other_cases_score_nothing(assignment):
-    """Records made for cases of another secret (guessed from the published code) fail."""
+    """Records made for the cases of another secret (guessed from the published code) or of
+    another student (harvested by a classmate) fail."""
     check = get_check(CHECK)
     guessed = answers(check, correct, hidden_cases(check, ""))
-    execution = Execution("s", "a", records={CHECK: [guessed]})
-    (entry,) = [i for i in decide(assignment, execution, submission(), SECRET).items if i.check]
-    assert entry.points == 0.0
+    for records in (guessed, records_of(correct, student="a classmate")):
+        execution = Execution("s", "a", records={CHECK: [records]})
+        result = decide(assignment, execution, submission(), SECRET)
+        (entry,) = [i for i in result.items if i.check]
+        assert entry.points == 0.0
 
 
 def test_a_repeated_graded_call_counts_its_lowest_score_and_is_flagged(assignment):
@@ -272,10 +277,14 @@ def test_the_test_cells_are_never_run(assignment):
 @pytest.mark.parametrize(
     "value",
     [
-        {"__ndarray__": [2], "dtype": "object", "data": [1, 2]},
-        {"__ndarray__": [3], "dtype": "float64", "data": [1, 2]},
-        {"__ndarray__": [1], "dtype": "float64", "data": ["__import__('os')"]},
-        {"__ndarray__": [1], "dtype": "float64", "data": [1], "extra": 1},
+        {"__ndarray__": [2], "dtype": "object", "bytes": "AAAAAAAAAAAAAAAAAAAAAA=="},
+        {"__ndarray__": [3], "dtype": "float64", "bytes": "AAAAAAAAAAAAAAAAAAAAAA=="},
+        {"__ndarray__": [1], "dtype": "float64", "bytes": "__import__('os')"},
+        {"__ndarray__": [1], "dtype": "float64", "bytes": "AAAAAAAAAAA=", "extra": 1},
+        {"__ndarray__": [1], "dtype": "float64", "data": [1.0]},
+        {"__ndarray__": [-1], "dtype": "float64", "bytes": ""},
+        {"__ndarray__": [2**40], "dtype": "float64", "bytes": ""},
+        {"__ndarray__": "2", "dtype": "float64", "bytes": "AAAAAAAAAAA="},
     ],
 )
 def test_the_channel_decodes_plain_data_only(value):
@@ -284,20 +293,25 @@ def test_the_channel_decodes_plain_data_only(value):
 
 
 def test_the_channel_round_trips_arrays_of_every_precision():
-    for dtype in ("float64", "float32", "int64", "bool"):
+    for dtype in ("float64", "float32", "float16", "int64", "int8", "bool"):
         array = np.arange(6).reshape(2, 3).astype(dtype)
         back = channel.decode(json.loads(json.dumps(channel.encode(array))))
         assert back.dtype == array.dtype and np.array_equal(back, array)
+    weird = np.array([np.nan, np.inf, -np.inf, 1e308, 5e-324, -0.0])
+    assert np.array_equal(channel.decode(channel.encode(weird)), weird, equal_nan=True)
     assert np.isnan(channel.decode(channel.encode(float("nan"))))
+    assert channel.decode(channel.encode(np.zeros((0, 3)))).shape == (0, 3)
 
 
-def test_records_of_unknown_shape_are_skipped_and_said(tmp_path):
-    path = tmp_path / channel.RECORDS_FILE
-    path.write_text("not json\n" + channel.record_line(CHECK, [{"case": "c", "answer": 1.0}]))
+def test_messages_that_cannot_be_read_are_skipped_and_said_once():
+    line = channel.records_message(CHECK, [{"case": "c", "answer": 1.0}])
+    failed = channel.failed_statement_message("cell 3", "NameError")
+    data = b"not json\n[1, 2]\n" + line.encode() + failed.encode() + b'{"check": 5}\n'
     problems: list[str] = []
-    found = channel.read_records(path, problems)
-    assert found == {CHECK: [[{"case": "c", "answer": 1.0}]]}
-    assert problems == ["a malformed record of the hidden tests was ignored"]
+    records, statements = channel.read_messages(data, problems)
+    assert records == {CHECK: [[{"case": "c", "answer": 1.0}]]}
+    assert statements == [("cell 3", "NameError")]
+    assert problems == ["a malformed message of the grading run was ignored"]
 
 
 def test_the_course_secret_is_made_once_and_kept_private(tmp_path, monkeypatch):

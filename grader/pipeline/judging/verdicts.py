@@ -87,7 +87,10 @@ def _graded(
     if not runs:
         verdict = _no_record(check, cases, submitted is not None)
     else:
-        verdict = min((judge(check, cases, records) for records in runs), key=lambda v: v.points)
+        verdict = min(
+            (judge(check, cases, records, hidden=True) for records in runs),
+            key=lambda v: v.points,
+        )
         if len(runs) > 1:
             flags.append(
                 f"{item.check}: the graded call ran {len(runs)} times (the notebook calls the "
