@@ -21,8 +21,9 @@ def register(cls: type[Check]) -> type[Check]:
 
 
 def get_check(name: str) -> Check:
-    """The check called ``name`` (every check module is imported on first use)."""
-    if not REGISTRY:
+    """The check called ``name`` (every check module is imported when a name is not known
+    yet: a module imported on its own registers only its own checks)."""
+    if name not in REGISTRY:
         for module in pkgutil.iter_modules(__path__):
             importlib.import_module(f"{__name__}.{module.name}")
     try:

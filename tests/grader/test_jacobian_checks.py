@@ -4,8 +4,6 @@ mistakes that need square weight matrices have cases to show up in."""
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 
@@ -99,10 +97,8 @@ def test_a_transposed_jacobian_is_named(name):
 
 
 @pytest.mark.parametrize("name", ALL_CHECKS)
-def test_grading_is_fast(name):
+def test_the_reference_earns_every_point_of_the_hidden_cases(name):
     check, _ = all_cases(name)
     cases = check.cases(np.random.default_rng(seed("hidden", name)))
-    start = time.perf_counter()
     verdict = judge(check, cases, answers(check, check.student_function(check.reference), cases))
     assert verdict.points == check.points
-    assert time.perf_counter() - start < 1.0
