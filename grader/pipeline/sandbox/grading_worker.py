@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import base64
 import builtins
+import dataclasses
 import json
 import os
 import shutil
@@ -77,6 +78,9 @@ class GradingWorker:
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
         self.limits, self.sandboxed, self.label = limits, sandboxed, label
+        # Outside a user namespace the process limit would count every process of this
+        # account, not the sandbox's: only the sandbox gets it.
+        self.inside = limits if sandboxed else dataclasses.replace(limits, processes=0)
         self.builds = builds or Builds(self.root / "builds")
         self.private = (*private, PROJECT)
         self.process: subprocess.Popen | None = None
@@ -139,7 +143,7 @@ class GradingWorker:
             "submission": task.submission,
             "config": task.course_config,
             "gradebook": base64.b64encode(task.template_gradebook).decode("ascii"),
-            "limits": self.limits.as_dict(),
+            "limits": self.inside.as_dict(),
         }
         try:
             self.process.stdin.write((json.dumps(job) + "\n").encode())
@@ -191,7 +195,7 @@ class GradingWorker:
         library = self.builds.library((), notebook_server=True)
         root = bubblewrap.SCRATCH if self.sandboxed else str(writable[bubblewrap.SCRATCH])
         argv = [sys.executable, "-s", "-m", "grader.pipeline.sandbox.notebook_server", root]
-        argv += ["--limits", json.dumps(self.limits.as_dict())]
+        argv += ["--limits", json.dumps(self.inside.as_dict())]
         argv += ["--isolated"] if self.sandboxed else []
         argv += ["--preload", *self._preload] if self._preload else []
         env = self._environment(library, root, writable)
@@ -300,7 +304,7 @@ class GradingWorker:
                 argv = bubblewrap.command(argv, mounts, writable, env)
                 env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
             program = channel.program_message(
-                run.steps, run.cases, self.limits.cell_seconds, self.limits.as_dict()
+                run.steps, run.cases, self.limits.cell_seconds, self.inside.as_dict()
             )
             cap = ProcessCap.create(self.limits.processes)
             read, exit_status = self._run_sandbox(

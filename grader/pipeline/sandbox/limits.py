@@ -22,7 +22,7 @@ class Limits:
     memory_bytes: int = 4 * 1024**3  # address space of each sandboxed process
     file_bytes: int = 256 * 1024**2  # largest file a submission may write
     scratch_bytes: int = 1024**3  # all the files of a sandbox's scratch folder together
-    processes: int = 256  # processes and threads of one sandbox
+    processes: int = 256  # processes and threads of one sandbox (0: no limit)
     cell_seconds: int = 60  # nbgrader stops a cell after this long (a statement, in a grading run)
     job_seconds: int = 900  # a whole run of the notebook, kernel start included
     grading_run_seconds: int = 300  # a whole grading run of a submission's functions
@@ -53,7 +53,7 @@ def limit_resources(limits: Limits) -> None:
         ("RLIMIT_CORE", 0),
     ):
         kind = getattr(resource, name, None)
-        if kind is not None:
+        if kind is not None and (value or name == "RLIMIT_CORE"):
             resource.setrlimit(kind, (value, value))
     # A write past the file-size limit fails with an error the student's code sees, instead
     # of killing the process (and every other task graded in it) with SIGXFSZ.
