@@ -6,9 +6,11 @@ them with the graded calls and the case inputs as the program on standard input
 (``grader.channel.program_message``).  This process, alone in a sandbox whose build of
 ``autodiff`` lacks what the tasks forbid, reads the whole program, sets its resource limits,
 and only then executes the statements one by one in one namespace (``replay``: a failing
-one is reported and the run goes on, as in a notebook); at each graded call it runs the
-function on the cases and writes the answers to the descriptor ``FD``, a pipe whose other
-end the trusted side holds.  It writes no file.
+one is reported by the kind of its error and the run goes on, as in a notebook; an import
+of what this run lacks binds a stand-in that says why when it is used); at each graded
+call it runs the function on the cases and writes the answers to the descriptor ``FD``, a
+pipe whose other end the trusted side holds.  It writes no file, and sends nothing but the
+records and the kinds of the errors.
 """
 
 from __future__ import annotations
@@ -38,16 +40,21 @@ def run(program: dict[str, Any], messages) -> int:
     checks = program["checks"]
     namespace: dict[str, Any] = {"__name__": "__main__", "__builtins__": builtins}
     builtins.display = lambda *args, **kwargs: None  # IPython's, for code that calls it
+    tasks = ",".join(checks)
+    os.environ[replay.TASK_VARIABLE] = tasks  # named by what says a name is not available
+    session = replay.Replay(namespace, seconds)
     for step in program["steps"]:
-        if "code" in step:
-            failed = replay.execute(step, namespace, seconds)
-            if failed:
-                messages.write(failed_statement_message(str(step.get("label", "")), failed))
-        else:
+        if "grade" in step:
             check, name = step["grade"], step["function"]
             caller, cases = checks[check]["caller"], checks[check]["cases"]
+            os.environ[replay.TASK_VARIABLE] = check
             records = _records(namespace, name, CALLERS[caller], cases)
+            os.environ[replay.TASK_VARIABLE] = tasks
             messages.write(records_message(check, records))
+        else:
+            failed = session.perform(step)
+            if failed:
+                messages.write(failed_statement_message(str(step.get("label", "")), failed))
         messages.flush()
     return 0
 

@@ -8,6 +8,14 @@ definition that uses one of them (a function body, a class, a method, an assignm
 import of one, and every ``__all__`` entry naming one.  What is left imports and works;
 what is gone is not on disk, so no route reaches it.  Removed statements become blank lines
 (line numbers in tracebacks stay those of the original source).
+
+Where something went, the copy says so: each module that lost names (or, for a package,
+submodules) gets a module-level ``__getattr__`` that raises ``NotAvailableError`` (an
+``AttributeError``) for them, saying that the name is not available where the task is
+graded and which task asks to work without it (the grading run names its task in
+``GRADER_TASK``); a class that lost methods gets an instance ``__getattr__`` that does the
+same.  (``NotAvailableError`` goes by the name of its base: graded feedback names only
+Python's own errors.)  Both are defined in ``<package>._unavailable``, a module of the copy.
 """
 
 from __future__ import annotations
@@ -18,6 +26,62 @@ import symtable
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from grader.kernel.replay import TASK_VARIABLE
+
+UNAVAILABLE = "_unavailable"  # the module of a stripped copy that says what it leaves out
+UNAVAILABLE_MODULE = '''"""What this build leaves out, and the error that says so.
+
+This copy of the package is the one a task to implement yourself is graded with: what the
+task forbids (and whatever needs it) is not here.  Written by grader.pipeline.sandbox.strip.
+"""
+
+import os
+
+
+class NotAvailableError(AttributeError):
+    """A name this build leaves out, because the task graded with it forbids it (named
+    after its built-in base, which graded feedback may name)."""
+
+    grader_unavailable = True
+
+
+NotAvailableError.__name__ = NotAvailableError.__qualname__ = "AttributeError"
+
+
+def message(path):
+    tasks = [t for t in os.environ.get("TASK_VARIABLE_NAME", "").split(",") if t]
+    if len(tasks) == 1:
+        why = f"Task `{tasks[0]}` asks you to work without it"
+    elif tasks:
+        why = "Tasks " + ", ".join(f"`{t}`" for t in tasks) + " ask you to work without it"
+    else:
+        why = "the task graded here asks you to work without it"
+    return f"{path} is not available where this task is graded: {why}"
+
+
+def module_getattr(module, removed):
+    removed = frozenset(removed)
+
+    def __getattr__(name):
+        if name in removed:
+            raise NotAvailableError(message(f"{module}.{name}"), name=name)
+        raise AttributeError(f"module {module!r} has no attribute {name!r}", name=name)
+
+    return __getattr__
+
+
+def instance_getattr(owner, removed):
+    removed = frozenset(removed)
+    short = owner.rpartition(".")[2]
+
+    def __getattr__(self, name):
+        if name in removed:
+            raise NotAvailableError(message(f"{owner}.{name}"), name=name, obj=self)
+        raise AttributeError(f"{short!r} object has no attribute {name!r}", name=name, obj=self)
+
+    return __getattr__
+'''
 
 
 @dataclass
@@ -70,8 +134,53 @@ def strip_package(root: Path, package: str, names: Iterable[str], dest: Path) ->
             continue
         target = out / module.path.relative_to(root)
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(_render(module), encoding="utf-8")
+        said = _said_missing(module, package, gone_modules, gone)
+        target.write_text(_render(module) + said, encoding="utf-8")
+    if gone_modules or gone:
+        (out / f"{UNAVAILABLE}.py").write_text(
+            UNAVAILABLE_MODULE.replace("TASK_VARIABLE_NAME", TASK_VARIABLE), encoding="utf-8"
+        )
     return Stripped(sorted(gone_modules), sorted(f"{m}:{q}" for m, q in gone))
+
+
+def _said_missing(
+    module: _Module, package: str, gone_modules: set[str], gone: set[tuple[str, str]]
+) -> str:
+    """The lines that make ``module`` say which of its names are left out, if any."""
+    names = {q for m, q in gone if m == module.name and "." not in q} | module.dead
+    if module.is_package:
+        names |= {g.rpartition(".")[2] for g in gone_modules if g.rpartition(".")[0] == module.name}
+    helper = f'__import__("{package}.{UNAVAILABLE}", fromlist=["_"])'
+    lines = []
+    if names and not _defines(module.tree, "__getattr__"):
+        lines.append(
+            f"__getattr__ = {helper}.module_getattr(__name__, {sorted(names)!r})  "
+            f"# what this build leaves out"
+        )
+    methods: dict[str, set[str]] = {}
+    for m, qualname in gone:
+        owner, _, method = qualname.partition(".")
+        if m == module.name and method and "." not in method and owner not in names:
+            methods.setdefault(owner, set()).add(method)
+    for owner, removed in sorted(methods.items()):
+        node = next(
+            (n for n in module.tree.body if isinstance(n, ast.ClassDef) and n.name == owner), None
+        )
+        if node is None or _removed(module, node) or _defines(node, "__getattr__"):
+            continue
+        lines.append(
+            f"{owner}.__getattr__ = {helper}.instance_getattr(__name__ + '.{owner}', "
+            f"{sorted(removed)!r})  # what this build leaves out"
+        )
+    return "".join(line + "\n" for line in lines)
+
+
+def _defines(node: ast.Module | ast.ClassDef, name: str) -> bool:
+    return any(
+        (isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name == name)
+        or name in _bound(n)
+        for n in node.body
+    )
 
 
 def _read(root: Path, package: str) -> dict[str, _Module]:
