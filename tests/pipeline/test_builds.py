@@ -79,10 +79,13 @@ def inside(forbidden: tuple[str, ...], builds: Builds, tmp_path: Path) -> dict:
     mounts = environment.mounts(
         environment.closure(frozenset(roots), excluded), library, linalg_overlay=overlay
     )
-    (tmp_path / "probe_build.py").write_text(f"NAMES = {list(forbidden)!r}\n{INSPECT}")
+    (tmp_path / "sandbox").mkdir()
+    writable = bubblewrap.writable_folders(tmp_path / "sandbox")
+    probe = writable[bubblewrap.SCRATCH] / "probe_build.py"
+    probe.write_text(f"NAMES = {list(forbidden)!r}\n{INSPECT}")
     env = {"HOME": "/scratch", "PATH": "/usr/bin:/bin", "PYTHONPATH": "/sandbox/lib"}
     command = bubblewrap.command(
-        [sys.executable, "-s", "/scratch/probe_build.py"], mounts, tmp_path, env
+        [sys.executable, "-s", "/scratch/probe_build.py"], mounts, writable, env
     )
     done = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-3000:]

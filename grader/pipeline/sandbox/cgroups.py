@@ -48,7 +48,7 @@ class ProcessCap:
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
-        self._procs = str(folder / "cgroup.procs").encode()
+        self._procs = str(folder / "cgroup.procs")
 
     @classmethod
     def create(cls, processes: int) -> ProcessCap | None:
@@ -68,14 +68,11 @@ class ProcessCap:
             return None
         return cls(folder)
 
-    def enter(self) -> None:
-        """Move the calling process into the cgroup (from ``preexec_fn``, in the child
-        that becomes the sandbox: whatever it starts stays in it)."""
-        fd = os.open(self._procs, os.O_WRONLY)
-        try:
-            os.write(fd, b"0")
-        finally:
-            os.close(fd)
+    def wrap(self, argv: list[str]) -> list[str]:
+        """``argv`` started inside the cgroup: a shell moves itself into it, then becomes
+        ``argv`` (no Python runs between fork and exec in a process with threads, where a
+        lock another thread held at the fork would never be released)."""
+        return ["/bin/sh", "-c", 'echo $$ > "$0" && exec "$@"', self._procs, *argv]
 
     def remove(self, seconds: float = 5.0) -> None:
         """Remove the cgroup once its processes are gone."""

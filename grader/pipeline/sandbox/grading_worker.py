@@ -207,6 +207,8 @@ class GradingWorker:
             argv = bubblewrap.command(argv, mounts, writable, env)
             env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
         self.server_cap = ProcessCap.create(self.limits.processes)
+        if self.server_cap is not None:
+            argv = self.server_cap.wrap(argv)
         log_read, log_write = os.pipe()
         try:
             self.process = subprocess.Popen(
@@ -217,7 +219,6 @@ class GradingWorker:
                 start_new_session=True,
                 env=env,
                 cwd="/",  # read-only: nothing a job writes is imported at a restart
-                preexec_fn=self.server_cap.enter if self.server_cap else None,  # noqa: PLW1509
             )
         finally:
             os.close(log_write)
@@ -345,7 +346,7 @@ class GradingWorker:
         when this returns."""
         try:
             process = subprocess.Popen(
-                argv,
+                cap.wrap(argv) if cap else argv,
                 stdin=subprocess.PIPE,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
@@ -353,7 +354,6 @@ class GradingWorker:
                 env=env,
                 cwd="/",
                 pass_fds=(messages_write,),
-                preexec_fn=cap.enter if cap else None,  # noqa: PLW1509 - a fresh child
             )
         finally:
             os.close(messages_write)
