@@ -22,6 +22,7 @@ from autodiff import numpy as anp
 from autodiff.batching import Batched, measure
 from autodiff.core import Traceable, new_level, shape_of, value_of
 from autodiff.forward import Dual
+from autodiff.programs.staging import Var
 from autodiff.pytree import describe, flatten, unflatten
 from autodiff.reverse import Node, close_tape, leaf, open_tape, sweep
 
@@ -47,6 +48,8 @@ def _as_input(x: Any, what: str) -> Any:
     """An input leaf as a float64 array (integers are promoted), or a tracer as it is."""
     if type(x) is np.ndarray and x.dtype is _F64:
         return x
+    if type(x) is Var and x.dtype.kind in "biu":  # a recorded integer input: promoted too
+        return x.astype(np.float64)
     if isinstance(x, Traceable):
         return x
     array = np.asarray(x)
