@@ -136,12 +136,17 @@ def cmd_export(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from grader.pipeline.outputs.report import print_grade_table, write_report
+    from grader.pipeline.outputs.mistakes import class_mistakes, trusted_results
+    from grader.pipeline.outputs.mistakes_tables import print_mistakes
+    from grader.pipeline.outputs.report import print_grade_table, write_class_report
 
     course = _course(args)
     out = Path(args.out) if args.out else course.root / "reports"
-    paths = write_report(course, out)
+    paths = write_class_report(course, out)
     print_grade_table(course, sys.stdout)
+    print("")
+    print_mistakes(class_mistakes(trusted_results(course)), sys.stdout)
+    print("")
     for name, path in paths.items():
         print(f"{name}: {path}")
     return EXIT_OK
@@ -176,6 +181,8 @@ def cmd_demo(args) -> int:
     print(f"\nfeedback:  {course.root / 'feedback'}/<student>/index.html")
     print(f"grades:    {course.root / 'reports' / 'grades.csv'}")
     print(f"report:    {course.root / 'reports'}")
+    print(f"mistakes:  {course.root / 'reports' / 'mistakes.md'} (per task; mistakes.csv, plots)")
+    print(f"lecture:   {course.root / 'reports' / 'index.html'} (one page: points, mistakes)")
     return EXIT_OK
 
 

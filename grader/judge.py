@@ -21,8 +21,10 @@ only when it reproduces the answer of every case that returned numbers (the fail
 and the passing ones too, where a real mistake of that kind would not have passed).  First
 the check's own mistake models, most specific first; then generic slips (a sign, a constant
 factor, a transpose) that hold in every failing case.  Every diagnosis names the equation to
-reread.  A case whose function raised gets a hint of its own when the error is a shape
-mismatch of NumPy: the sizes NumPy reports and the shapes of the case's arguments.
+reread; the failing cases also keep the cause's name and that equation (``CaseResult.cause``,
+``cause_equation``), so the class report counts the causes without reading text.  A case
+whose function raised gets a hint of its own when the error is a shape mismatch of NumPy:
+the sizes NumPy reports and the shapes of the case's arguments.
 
 ``answers`` runs a function on cases in this process, through the same plain channel as
 grading: for the student's own self-check, the instructor's masters, and the tests.
@@ -76,6 +78,8 @@ class CaseResult:
     details: list[str] = field(default_factory=list)  # expected vs received, errors
     diagnosis: str = ""  # the mistake that explains it, with the equation
     warnings: list[str] = field(default_factory=list)
+    cause: str = ""  # the name of the mistake the diagnosis names (empty: none named)
+    cause_equation: str = ""  # the equation that diagnosis cites
 
 
 @dataclass
@@ -443,24 +447,38 @@ def _matches(parts_a: list, parts_b: list, rtol: float, atol: float) -> bool:
 # -- diagnosis ---------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Cause:
+    """A cause the diagnosis names: its name (a mistake model's, or the generic slip in
+    words), the text the student reads, and the equation it cites."""
+
+    name: str
+    text: str
+    equation: str
+
+
 def _attach_diagnosis(check: Check, answered: list[Answered]) -> None:
     """Name the cause of the wrong answers, if one cause explains them all, and attach it to
     every failing case that returned numbers."""
     failing = [entry for entry in answered if not entry.result.passed]
     if not failing:
         return
-    diagnosis = _diagnose(check, answered)
+    cause = _diagnose(check, answered)
+    if cause is None:
+        return
     for entry in failing:
-        entry.result.diagnosis = diagnosis
+        entry.result.diagnosis = cause.text
+        entry.result.cause = cause.name
+        entry.result.cause_equation = cause.equation
 
 
-def _diagnose(check: Check, answered: list[Answered]) -> str:
+def _diagnose(check: Check, answered: list[Answered]) -> Cause | None:
     """The first mistake model that reproduces every answer, else a generic slip shared by
-    every failing case, else nothing."""
+    every failing case, else None."""
     tol = (max(check.rtol, 1e-6), max(check.atol, 1e-8))
     for mistake in check.mistakes():
         if _explains(check, mistake, answered, tol):
-            return _mistake_text(mistake)
+            return Cause(mistake.name, _mistake_text(mistake), mistake.equation)
     return _generic_diagnosis(check, answered, tol)
 
 
@@ -494,9 +512,10 @@ def _equation(equation: str) -> str:
     return text or "the task's description"
 
 
-def _generic_diagnosis(check: Check, answered: list[Answered], tol) -> str:
+def _generic_diagnosis(check: Check, answered: list[Answered], tol) -> Cause | None:
     """Slips that look the same in every task (a sign, a constant factor, a transpose),
-    named only when the same slip is found in every failing case."""
+    named only when the same slip is found in every failing case (the cause's name is the
+    slip in words)."""
     shared: list[str] | None = None
     for entry in answered:
         if entry.result.passed:
@@ -504,8 +523,11 @@ def _generic_diagnosis(check: Check, answered: list[Answered], tol) -> str:
         hints = _slips(check, entry.expected, entry.received, tol)
         shared = hints if shared is None else [h for h in shared if h in hints]
         if not shared:
-            return ""
-    return f"{'; '.join(shared)}. Reread {_equation(check.equation)}." if shared else ""
+            return None
+    if not shared:
+        return None
+    name = "; ".join(shared)
+    return Cause(name, f"{name}. Reread {_equation(check.equation)}.", check.equation)
 
 
 def _slips(check: Check, expected: list, received: list, tol) -> list[str]:

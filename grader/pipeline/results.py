@@ -15,7 +15,10 @@ from typing import Any
 
 from grader.judge import CaseResult, Verdict
 
-RESULT_VERSION = 2
+RESULT_VERSION = 3
+"""Version 3 records the cause a diagnosis names (``CaseResult.cause`` and
+``cause_equation``); a result of version 2 reads with those fields empty, and autograde
+grades its submission again."""
 
 
 @dataclass

@@ -4,15 +4,18 @@
 ``per_question.png`` (per question, the share of submissions that scored nothing, part or
 all of its points, and the mean fraction of points), and ``flagged.csv`` / ``flagged.md``
 (the submissions' problems, which their students also see, and the flags meant for the
-instructor only).  ``print_grade_table`` prints students against assignments.
+instructor only).  ``write_class_report`` (``grader report``) adds what the class got wrong
+(``mistakes.csv``, ``mistakes.md``, a plot ``mistakes_<assignment>.png`` per assignment, and
+the history ``mistakes_history.json`` that says which mistakes went down after
+resubmissions: ``mistakes``, ``mistakes_tables``, ``mistakes_plot``, ``mistakes_history``)
+and ``index.html``, the page for the lecture (``lecture_page``).  ``print_grade_table``
+prints students against assignments.
 """
 
 from __future__ import annotations
 
 import csv
-import html
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
@@ -23,6 +26,12 @@ from matplotlib.figure import Figure
 
 from grader.pipeline.course import Course
 from grader.pipeline.outputs.export import SubmissionGrades, class_grades, number
+from grader.pipeline.outputs.lecture_page import write_lecture_page
+from grader.pipeline.outputs.markdown_text import literal
+from grader.pipeline.outputs.mistakes import class_mistakes, trusted_results
+from grader.pipeline.outputs.mistakes_history import HISTORY, update_history
+from grader.pipeline.outputs.mistakes_plot import plot_mistakes
+from grader.pipeline.outputs.mistakes_tables import mistakes_markdown, write_mistakes_csv
 
 QUESTION_COLUMNS = (
     "assignment",
@@ -107,8 +116,8 @@ def questions(grades: list[SubmissionGrades]) -> list[Question]:
 
 
 def write_report(course: Course, out: Path) -> dict[str, Path]:
-    """Write the class report to the folder ``out``; return its files by name
-    (``per_question``, ``plot``, ``flagged_csv``, ``flagged_md``)."""
+    """Write the per-question report and the flagged list to the folder ``out``; return
+    their files by name (``per_question``, ``plot``, ``flagged_csv``, ``flagged_md``)."""
     grades = class_grades(course)
     if not grades:
         raise ValueError(f"no graded submission in {course.root / 'grading'}: run autograde first")
@@ -123,7 +132,52 @@ def write_report(course: Course, out: Path) -> dict[str, Path]:
     }
     _write_questions(found, paths["per_question"])
     plot_questions(found, paths["plot"])
-    _write_flagged(grades, paths["flagged_csv"], paths["flagged_md"], grader_errors(course))
+    _write_flagged(
+        flagged_rows(grades, grader_errors(course)), paths["flagged_csv"], paths["flagged_md"]
+    )
+    return paths
+
+
+def write_class_report(course: Course, out: Path) -> dict[str, Path]:
+    """Write the whole class report to the folder ``out`` (``grader report``): that of
+    ``write_report``, then what the class got wrong, its history and the lecture page;
+    return every file by name (``write_report``'s, ``mistakes_csv``, ``mistakes_md``,
+    ``mistakes_history``, ``mistakes_plot_<assignment>`` for each assignment, ``page``)."""
+    paths = write_report(course, Path(out))
+    grades = class_grades(course)
+    look_at = flagged_rows(grades, grader_errors(course))
+    return {**paths, **_write_mistakes(course, Path(out), questions(grades), look_at)}
+
+
+def _write_mistakes(
+    course: Course, out: Path, found: list[Question], look_at: list[tuple[str, str, str, str]]
+) -> dict[str, Path]:
+    """What the class got wrong, its history and the lecture page, from the trusted results
+    (the page embeds ``per_question.png``, which ``write_report`` wrote)."""
+    results = trusted_results(course)
+    tasks = class_mistakes(results)
+    comparisons = update_history(out / HISTORY, tasks, results)
+    paths = {
+        "mistakes_csv": write_mistakes_csv(tasks, out / "mistakes.csv"),
+        "mistakes_md": out / "mistakes.md",
+        "mistakes_history": out / HISTORY,
+    }
+    paths["mistakes_md"].write_text(mistakes_markdown(tasks, comparisons), encoding="utf-8")
+    plots = {}
+    for assignment in sorted({t.assignment for t in tasks}):
+        theirs = [t for t in tasks if t.assignment == assignment]
+        plots[assignment] = plot_mistakes(theirs, out / f"mistakes_{assignment}.png")
+        paths[f"mistakes_plot_{assignment}"] = plots[assignment]
+    paths["page"] = write_lecture_page(
+        out / "index.html",
+        str(course.root),
+        found,
+        out / "per_question.png",
+        tasks,
+        plots,
+        comparisons,
+        look_at,
+    )
     return paths
 
 
@@ -229,13 +283,14 @@ def flagged_entries(grades: list[SubmissionGrades]) -> list[tuple[str, str, str,
     return rows
 
 
-def _write_flagged(
-    grades: list[SubmissionGrades],
-    csv_path: Path,
-    md_path: Path,
-    errors: list[tuple[str, str, str]] = (),
-) -> None:
-    rows = [(s, a, "grader error", m) for s, a, m in errors] + flagged_entries(grades)
+def flagged_rows(
+    grades: list[SubmissionGrades], errors: list[tuple[str, str, str]] = ()
+) -> list[tuple[str, str, str, str]]:
+    """(student, assignment, kind, message) of every grader error, flag and problem."""
+    return [(s, a, "grader error", m) for s, a, m in errors] + flagged_entries(grades)
+
+
+def _write_flagged(rows: list[tuple[str, str, str, str]], csv_path: Path, md_path: Path) -> None:
     with csv_path.open("w", newline="", encoding="utf-8") as stream:
         writer = csv.writer(stream)
         writer.writerow(FLAG_COLUMNS)
@@ -252,19 +307,13 @@ def _write_flagged(
             f"student's feedback.",
         ]
     for student, assignment in submissions:
-        lines += ["", f"## {_markdown(student)} / {_markdown(assignment)}", ""]
+        lines += ["", f"## {literal(student)} / {literal(assignment)}", ""]
         lines += [
-            f"- **{kind}**: {_markdown(message)}"
+            f"- **{kind}**: {literal(message)}"
             for s, a, kind, message in rows
             if (s, a) == (student, assignment)
         ]
     md_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-
-
-def _markdown(text: str) -> str:
-    """``text`` as literal Markdown: HTML escaped, Markdown's special characters quoted."""
-    escaped = html.escape(" ".join(str(text).split()), quote=False)
-    return re.sub(r"([\\`*_\[\]#|])", r"\\\1", escaped)
 
 
 def print_grade_table(course: Course, stream: TextIO) -> None:
