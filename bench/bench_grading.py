@@ -44,9 +44,9 @@ from grader.demo.submissions import complete, demo_submissions
 from grader.pipeline.course import Course
 from grader.pipeline.judging.secret import course_secret
 from grader.pipeline.nbgrader_route import nbgrader_alone
-from grader.pipeline.sandbox.fork_server import course_imports
-from grader.pipeline.sandbox.kernels import ForkingKernelManager, ForkServerClient, use_fork_server
 from grader.release import COURSE, assignments
+from grader.sandboxed.fork_server import course_imports
+from grader.sandboxed.forked_kernels import ForkingKernelManager, ForkServerClient, use_fork_server
 
 RESULTS = Path(__file__).parent / "results"
 TARGET = 2.0  # speed-up wanted from 2 workers on 2 cores

@@ -2,13 +2,13 @@
 
 A ``Check`` is declarative: it generates seeded cases (plain inputs), names the kernel's
 caller that turns a case into the arguments of the student's function
-(``grader.kernel.callers``), computes the reference answer with ``autodiff``, compares
+(``grader.sandboxed.callers``), computes the reference answer with ``autodiff``, compares
 with tolerances, and lists the typical mistakes it can recognise.  A ``Mistake`` is a
 model of a wrong answer: a function computing what a student who made that mistake would
 return, so that a wrong output can be matched against it and named, with the equation to
-reread.  Running the student's function (``grader.kernel``, where student code runs) and
+reread.  Running the student's function (``grader.sandboxed``, where student code runs) and
 judging its outputs (``grader.judge``, where it never does) are separate steps that share
-nothing but plain data (``grader.channel``).  What a task forbids is declared in
+nothing but plain data (``grader.sandboxed.channel``).  What a task forbids is declared in
 ``grader.checks.forbidden``.
 """
 
@@ -49,7 +49,7 @@ class Check:
 
     ``outputs`` names the parts of the answer (a tuple of that length is expected when
     there are several); ``caller`` names how the kernel calls the student's function
-    (``grader.kernel.callers.CALLERS``).
+    (``grader.sandboxed.callers.CALLERS``).
     """
 
     name: str = ""

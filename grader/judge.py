@@ -2,7 +2,7 @@
 
 ``judge`` compares recorded answers with the references it computes on the cases the caller
 generated (never taken from the records).  It never sees the student's code or objects, only
-the plain records the kernel produced (``grader.kernel.calls``), so it runs in a process where
+the plain records the kernel produced (``grader.sandboxed.calls``), so it runs in a process where
 no student code has ever run.  An answer may come as nested lists instead of arrays, or in
 single precision: lists are read as arrays, and a float32 or float16 answer is judged to the
 precision of its type, with a note.
@@ -42,10 +42,10 @@ from typing import Any
 
 import numpy as np
 
-from grader import channel
 from grader.framework import AnswerShapeError, Case, Check, Mistake
-from grader.kernel.callers import CALLERS
-from grader.kernel.calls import MAX_VALUES, STDERR, run_cases, to_plain
+from grader.sandboxed import channel
+from grader.sandboxed.callers import CALLERS
+from grader.sandboxed.calls import MAX_VALUES, STDERR, run_cases, to_plain
 
 LOW_PRECISION_RTOL = 1e-4
 """Relative tolerance, against the largest entry of the reference, for answers computed in
@@ -189,7 +189,7 @@ def _judge_case(
 def _error_result(
     check: Check, case: Case, error: Any, notes: list[str], hidden: bool
 ) -> CaseResult:
-    """The result of a case whose call met an error (``grader.channel.ERROR_KINDS``)."""
+    """The result of a case whose call met an error (``grader.sandboxed.channel.ERROR_KINDS``)."""
     error = error if isinstance(error, dict) else {}
     kind = error.get("kind") if isinstance(error.get("kind"), str) else channel.RAISED
     type_name, message = _text(error.get("type")), _text(error.get("message"))

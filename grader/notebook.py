@@ -10,7 +10,7 @@ running a master): ``self_check`` under each task, ``grade`` in the masters' hid
   grading would score 0.
 - ``grade(name, function)`` judges the hidden cases here and returns the points (an
   instructor's check of a master).  In a grading sandbox the kernel's ``grade`` runs instead
-  (``grader.kernel``): it records answers and judges nothing.
+  (``grader.sandboxed``): it records answers and judges nothing.
 - ``summary()`` closes a notebook: it lists the tasks whose self-check has not passed, as an
   error that shows its message only, so that nbgrader's Validate fails while any is left.
 """
@@ -24,8 +24,8 @@ from typing import Any
 from grader.checks import get_check
 from grader.checks.forbidden import forbidden
 from grader.judge import Verdict, answers, judge
-from grader.kernel.stubs import ready
 from grader.messages import verdict_text
+from grader.sandboxed.stubs import ready
 from grader.seeds import hidden_cases, local_secret, visible_cases
 
 NOT_ATTEMPTED, FAILING, FORBIDDEN, PASSED = "not attempted", "failing", "forbidden", "passed"
@@ -65,7 +65,7 @@ class SelfCheckResult:
 
 def grade(name: str, function: Callable) -> float | None:
     """The hidden cases of check ``name``: judged here, points returned (in a grading
-    sandbox ``grader.kernel``'s ``grade`` runs instead)."""
+    sandbox ``grader.sandboxed``'s ``grade`` runs instead)."""
     check = get_check(name)
     cases = hidden_cases(check, local_secret())
     verdict = judge(check, cases, answers(check, function, cases))

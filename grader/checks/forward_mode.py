@@ -25,7 +25,7 @@ import autodiff.numpy as anp
 from grader.checks import register
 from grader.checks.cases import normal, sizes
 from grader.framework import AnswerShapeError, Case, Check, Mistake
-from grader.kernel.inputs import (
+from grader.sandboxed.inputs import (
     book_8_49,
     book_two_outputs,
     cos_of_sum,

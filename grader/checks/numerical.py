@@ -3,7 +3,7 @@
 The students' finite-difference functions take a function ``f`` as their first argument.
 Cases stay plain numbers: they hold the parameters of a smooth test function, the point
 ``x`` and the step ``eps``, and the kernel builds the callable ``f`` from them
-(``grader.kernel.inputs.SmoothFunction``).  Every
+(``grader.sandboxed.inputs.SmoothFunction``).  Every
 finite-difference check also returns ``x`` as it stands after the call, so that a function
 that perturbs its input in place and does not restore it is caught and named.
 """
@@ -20,7 +20,7 @@ from autodiff.numerical import central_difference, forward_difference, numerical
 from grader.checks import register
 from grader.checks.cases import normal, sizes
 from grader.framework import Case, Check, Mistake
-from grader.kernel.inputs import SmoothFunction
+from grader.sandboxed.inputs import SmoothFunction
 
 STEPS = (1e-2, 1e-3, 1e-4)
 """The steps eps of the cases: large enough for truncation, not round-off, to separate

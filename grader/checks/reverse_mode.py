@@ -26,7 +26,7 @@ import autodiff
 from autodiff.algorithms import traces
 from grader.checks import register
 from grader.framework import AnswerShapeError, Case, Check, Mistake
-from grader.kernel.inputs import CHAIN_LENGTH, ENGINE_FUNCTIONS, HVP_FUNCTIONS
+from grader.sandboxed.inputs import CHAIN_LENGTH, ENGINE_FUNCTIONS, HVP_FUNCTIONS
 
 # -- the adjoint trace of (8.49): Exercises 8.16 and 8.17 ---------------------------------
 

@@ -141,14 +141,14 @@ import builtins
 import numpy
 
 import grader
-import grader.kernel.record
+import grader.sandboxed.record
 
 
 def _full_points(name, function):
     return 10.0
 
 
-grader.grade = grader.self_check = grader.kernel.record.grade = _full_points
+grader.grade = grader.self_check = grader.sandboxed.record.grade = _full_points
 numpy.allclose = lambda *args, **kwargs: True
 builtins.print = lambda *args, **kwargs: None
 """

@@ -39,7 +39,6 @@ from pathlib import Path
 
 import nbformat
 
-from grader import channel
 from grader.checks import get_check
 from grader.checks.forbidden import forbidden
 from grader.judge import plain_case
@@ -54,9 +53,10 @@ from grader.pipeline.outputs.notebooks import annotate
 from grader.pipeline.pool import LocalPool, Pool
 from grader.pipeline.results import Execution, GradingRun, Job, SandboxTask, SubmissionResult
 from grader.pipeline.sandbox import bubblewrap
-from grader.pipeline.sandbox.fork_server import course_imports
 from grader.pipeline.sandbox.limits import Limits
 from grader.release import generate_release
+from grader.sandboxed import channel
+from grader.sandboxed.fork_server import course_imports
 from grader.seeds import hidden_cases
 
 # nbgrader's gradebook tables that hold students and their work, children first

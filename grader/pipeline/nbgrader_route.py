@@ -57,14 +57,14 @@ class GradeInSandbox(NbGraderPreprocessor):
         return nb, resources
 
 
-NBGRADER_ALONE = '''
+NBGRADER_ALONE = """
 # For comparisons only: nbgrader's own autograde (student code and hidden tests in one
 # kernel, on this account, no sandbox), as a course without the pipeline grades.
 from nbgrader.converters import Autograde as _Autograde
 
 for _name in ("sanitize_preprocessors", "autograde_preprocessors"):
     c.Autograde[_name] = list(_Autograde.class_traits()[_name].default())
-'''
+"""
 
 
 def nbgrader_alone(root: Path) -> None:

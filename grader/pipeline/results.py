@@ -44,7 +44,9 @@ class GradingRun:
     forbidden: tuple[str, ...]
     checks: list[str]
     steps: list[dict[str, str]]
-    cases: dict[str, Any]  # check -> {"caller": ..., "cases": [...]} as grader.channel writes
+    cases: dict[
+        str, Any
+    ]  # check -> {"caller": ..., "cases": [...]} as grader.sandboxed.channel writes
 
 
 @dataclass

@@ -17,7 +17,7 @@ network given unit by unit (``dag_backprop``) may be implemented honestly with P
 over units and connections, which no budget separates from finite differences written with
 NumPy; and ``jacobian_forward_propagation`` costs D passes, as finite differences do.  The
 reverse-mode engine of assignment 7 would need a test function of many inputs on the
-kernel's side (``grader.kernel.inputs``) for one.
+kernel's side (``grader.sandboxed.inputs``) for one.
 """
 
 from __future__ import annotations
@@ -35,10 +35,10 @@ import grader.checks.gradients
 import grader.checks.hessian
 import grader.checks.jacobian
 import grader.checks.two_layer  # noqa: F401 - registers the checks below, whatever ran first
-from grader import channel
 from grader.checks import get_check
 from grader.judge import answers, judge
-from grader.kernel.calls import TIME_LIMIT
+from grader.sandboxed import channel
+from grader.sandboxed.calls import TIME_LIMIT
 from grader.seeds import hidden_cases, visible_cases
 
 ROOT = Path(__file__).resolve().parents[2]

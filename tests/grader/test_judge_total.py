@@ -16,11 +16,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from grader import channel
 from grader.checks import REGISTRY, get_check
 from grader.framework import Case
 from grader.judge import Verdict, _mistake_text, answers, judge
 from grader.messages import verdict_text
+from grader.sandboxed import channel
 from grader.seeds import hidden_cases
 
 get_check("linear_model_gradient")  # imports every check module

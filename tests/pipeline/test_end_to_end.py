@@ -91,7 +91,7 @@ import gc
 import os
 import sys
 
-from grader import channel
+from grader.sandboxed import channel
 
 
 def _reference(name, args):

@@ -435,14 +435,13 @@ def _forge():
 """,
     "replaces the kernel's grade": """\
 import grader
-import grader.kernel
-import grader.kernel.record
+import grader.sandboxed.record
 
 
 def _forge():
     def claim(name, function):
         return 3.0
-    grader.grade = grader.kernel.grade = grader.kernel.record.grade = claim
+    grader.grade = grader.sandboxed.record.grade = claim
 """,
     "walks the stack for a check": """\
 import sys

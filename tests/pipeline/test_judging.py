@@ -13,7 +13,6 @@ import numpy as np
 import pytest
 from nbgrader.utils import compute_checksum
 
-from grader import channel
 from grader.checks import get_check
 from grader.judge import answers
 from grader.pipeline.course import Assignment
@@ -22,6 +21,7 @@ from grader.pipeline.judging.secret import SECRET_FILE, course_secret
 from grader.pipeline.judging.selection import grading_program
 from grader.pipeline.judging.verdicts import decide
 from grader.pipeline.results import Execution
+from grader.sandboxed import channel
 from grader.seeds import hidden_cases
 
 CHECK = "two_layer_forward"  # 1 point

@@ -27,7 +27,6 @@ from grader.checks import get_check
 from grader.cli import main
 from grader.demo.classroom import build_demo_class
 from grader.judge import answers, judge
-from grader.kernel.calls import error_record
 from grader.pipeline.autograde import autograde
 from grader.pipeline.course import Course
 from grader.pipeline.outputs.mistakes import (
@@ -49,6 +48,7 @@ from grader.pipeline.outputs.report import write_class_report
 from grader.pipeline.results import ItemResult, SubmissionResult
 from grader.pipeline.sandbox import bubblewrap
 from grader.pipeline.sandbox.limits import Limits
+from grader.sandboxed.calls import error_record
 from grader.seeds import hidden_cases
 
 SECRET = "9d1c" * 16

@@ -58,16 +58,16 @@ def builds(tmp_path_factory):
 
 
 def test_the_notebook_servers_build_imports_only_itself(builds):
-    found = imported(builds.library((), notebook_server=True))
+    found = imported(builds.library(()))
     assert found["failed"] == {} and found["outside"] == []
-    assert "grader.pipeline.sandbox.notebook_server" in found["loaded"]
+    assert "grader.sandboxed.notebook_server" in found["loaded"]
 
 
 @pytest.mark.parametrize("profile", PROFILES, ids=lambda p: f"{len(p)} forbidden")
 def test_each_grading_runs_build_imports_only_itself(builds, profile):
     found = imported(builds.library(profile))
     assert found["failed"] == {} and found["outside"] == []
-    assert "grader.kernel.grading_run" in found["loaded"]
+    assert "grader.sandboxed.grading_run" in found["loaded"]
     assert not any(
         n.startswith(("grader.checks", "grader.judge", "grader.seeds")) for n in found["loaded"]
     )

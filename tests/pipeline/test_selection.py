@@ -1,5 +1,5 @@
 """What a grading run executes of a submission (``judging.selection``) and how it executes
-it (``grader.kernel.grading_run``, ``replay``), without the sandbox: the notebook is
+it (``grader.sandboxed.grading_run``, ``replay``), without the sandbox: the notebook is
 rebuilt the way IPython ran it (magics, several imports per line, objects changed by method
 calls), and what a task forbids is missing with a message that says why.
 
@@ -17,7 +17,6 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from grader import channel
 from grader.checks import get_check
 from grader.checks.forbidden import TWO_LAYER_BY_HAND
 from grader.judge import judge, plain_case
@@ -25,6 +24,7 @@ from grader.pipeline.course import Assignment
 from grader.pipeline.judging.selection import grading_program
 from grader.pipeline.sandbox.builds import Builds
 from grader.pipeline.sandbox.limits import Limits
+from grader.sandboxed import channel
 from grader.seeds import hidden_cases
 
 SECRET = "selection-test"
@@ -300,7 +300,7 @@ def grading_run(
     read, write = os.pipe()
     env = {"PYTHONPATH": str(library), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
     process = subprocess.Popen(
-        [sys.executable, "-s", "-m", "grader.kernel.grading_run", str(write)],
+        [sys.executable, "-s", "-m", "grader.sandboxed.grading_run", str(write)],
         stdin=subprocess.PIPE,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

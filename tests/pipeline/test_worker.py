@@ -11,11 +11,12 @@ from pathlib import Path
 import pytest
 
 from grader.pipeline.results import SandboxTask
-from grader.pipeline.sandbox import bubblewrap, notebook_server
+from grader.pipeline.sandbox import bubblewrap
 from grader.pipeline.sandbox.grading_worker import GradingWorker
-from grader.pipeline.sandbox.kernels import ForkServerClient
 from grader.pipeline.sandbox.limits import Limits
 from grader.pipeline.sandbox.streams import folder_bytes, read_all
+from grader.sandboxed import notebook_server
+from grader.sandboxed.forked_kernels import ForkServerClient
 
 TASK = SandboxTask("student", "assignment", "a.ipynb", "", "", "", b"", (), [])
 

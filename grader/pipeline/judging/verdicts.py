@@ -16,14 +16,14 @@ from typing import Any
 import nbformat
 from nbgrader.utils import compute_checksum
 
-from grader import channel
 from grader.checks import get_check
 from grader.checks.forbidden import forbidden
 from grader.judge import CaseResult, Verdict, judge
-from grader.kernel.record import NOTEBOOK_RUN_LINE
 from grader.pipeline.course import Assignment, GradedItem
 from grader.pipeline.judging.reading import forbidden_uses
 from grader.pipeline.results import Execution, ItemResult, SubmissionResult
+from grader.sandboxed import channel
+from grader.sandboxed.record import NOTEBOOK_RUN_LINE
 from grader.seeds import hidden_cases
 
 

@@ -28,10 +28,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from grader import channel
 from grader.judge import NOT_IMPLEMENTED, OWN_WORDS
 from grader.pipeline.course import Course
 from grader.pipeline.results import ItemResult, SubmissionResult
+from grader.sandboxed import channel
 
 FULL = "full points"
 CAUSE = "cause"

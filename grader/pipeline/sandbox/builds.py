@@ -1,10 +1,9 @@
 """The builds of the project that a sandbox sees: its whole view of ``grader`` and
 ``autodiff``, mounted read-only at ``/sandbox/lib``.
 
-- ``grader``: the kernel side only (``grader.channel`` and ``grader.kernel``, with an
-  ``__init__`` that exports the kernel's ``grade``, ``self_check``, ``ready``, ``summary``),
-  and for the notebook server its own modules; never a check, a reference, a seed or the
-  judge.
+- ``grader``: the folder ``grader/sandboxed`` whole, with an ``__init__`` that exports the
+  sandbox's ``grade``, ``self_check``, ``ready``, ``summary``; never a check, a reference, a
+  seed or the judge.
 - ``autodiff``: the package as it is, or, for a grading run of tasks that forbid some of it,
   a copy without what they forbid (``strip``).
 - ``numpy.linalg``, where a task forbids it: a package that replaces NumPy's, in which
@@ -22,27 +21,16 @@ import threading
 from pathlib import Path
 
 import autodiff.core
-import grader.channel
+import grader.sandboxed
 from grader.pipeline.sandbox.strip import strip_package
 
 SANDBOX_LIB = "/sandbox/lib"  # where the build is mounted inside the sandbox
 LINALG_OVERLAY = "numpy_linalg"  # the folder that replaces numpy/linalg in the sandbox
 
-KERNEL_MODULES = (
-    "channel.py",
-    "kernel",
-    "pipeline/__init__.py",
-    "pipeline/sandbox/__init__.py",
-    "pipeline/sandbox/limits.py",
-)
-NOTEBOOK_SERVER_MODULES = (
-    "pipeline/sandbox/notebook_server.py",
-    "pipeline/sandbox/fork_server.py",
-    "pipeline/sandbox/kernels.py",
-)
-SANDBOX_INIT = '''"""grader inside a grading sandbox: the kernel side only (see grader.kernel)."""
+SANDBOX_INIT = '''"""grader inside a grading sandbox: its own side only (see grader.sandboxed)."""
 
-from grader.kernel import grade, ready, self_check, summary
+from grader.sandboxed.record import grade, self_check, summary
+from grader.sandboxed.stubs import ready
 
 __all__ = ["grade", "ready", "self_check", "summary"]
 '''
@@ -98,8 +86,8 @@ def _linalg_names() -> list[str]:
     return sorted(names - {"LinAlgError", "norm", "matrix_power"})
 
 
-def build_key(forbidden: tuple[str, ...], notebook_server: bool) -> str:
-    text = "\n".join(sorted(forbidden)) + f"\nserver={notebook_server}"
+def build_key(forbidden: tuple[str, ...]) -> str:
+    text = "\n".join(sorted(forbidden))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -111,12 +99,12 @@ class Builds:
         self._lock = threading.Lock()
         self._made: dict[str, Path] = {}
 
-    def library(self, forbidden: tuple[str, ...] = (), notebook_server: bool = False) -> Path:
+    def library(self, forbidden: tuple[str, ...] = ()) -> Path:
         """The folder to mount at ``/sandbox/lib`` for a run that forbids ``forbidden``."""
-        key = build_key(forbidden, notebook_server)
+        key = build_key(forbidden)
         with self._lock:
             if key not in self._made:
-                self._made[key] = self._build(key, forbidden, notebook_server)
+                self._made[key] = self._build(key, forbidden)
             return self._made[key]
 
     def linalg_overlay(self) -> Path:
@@ -131,27 +119,17 @@ class Builds:
                 partial.rename(folder)
             return folder
 
-    def _build(self, key: str, forbidden: tuple[str, ...], notebook_server: bool) -> Path:
+    def _build(self, key: str, forbidden: tuple[str, ...]) -> Path:
         folder = self.root / key
         partial = self.root / f"{key}.partial"
         shutil.rmtree(partial, ignore_errors=True)
         partial.mkdir(parents=True)
-        source = Path(grader.channel.__file__).parent  # a module: a package may be a namespace
         target = partial / "grader"
         target.mkdir()
         (target / "__init__.py").write_text(SANDBOX_INIT)
-        wanted = KERNEL_MODULES + (NOTEBOOK_SERVER_MODULES if notebook_server else ())
-        for name in wanted:
-            _copy(source / name, target / name)
+        source = Path(grader.sandboxed.__file__).parent
+        shutil.copytree(source, target / "sandboxed", ignore=shutil.ignore_patterns("__pycache__"))
         strip_package(Path(autodiff.core.__file__).parent, "autodiff", forbidden, partial)
         shutil.rmtree(folder, ignore_errors=True)
         partial.rename(folder)
         return folder
-
-
-def _copy(source: Path, target: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if source.is_dir():
-        shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-    else:
-        shutil.copyfile(source, target)

@@ -26,7 +26,7 @@ from packaging.requirements import Requirement
 from grader.pipeline.sandbox.bubblewrap import SYSTEM_FOLDERS, Mounts
 from grader.pipeline.sandbox.builds import SANDBOX_LIB
 
-KERNEL_DISTRIBUTIONS = ("numpy",)  # what grader.kernel itself imports
+KERNEL_DISTRIBUTIONS = ("numpy",)  # what grader.sandboxed itself imports
 NOTEBOOK_SERVER_DISTRIBUTIONS = ("nbgrader", "ipykernel", *KERNEL_DISTRIBUTIONS)
 OWN_DISTRIBUTION = "backprop-course"
 THIRD_PARTY_FOLDERS = (

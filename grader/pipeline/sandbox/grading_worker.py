@@ -9,7 +9,7 @@ For each submission it
    notebook back in the server's answer;
 2. makes each grading run of the task in a sandbox of its own, started for that run and
    gone after it, whose build of ``autodiff`` lacks what the run's tasks forbid
-   (``grader.kernel.grading_run``): the program goes in on its standard input, the
+   (``grader.sandboxed.grading_run``): the program goes in on its standard input, the
    recorded answers come back on a pipe.
 
 Nothing is passed through a file in a folder a sandbox can write, and nothing is read from
@@ -40,14 +40,14 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from grader import channel
 from grader.pipeline.results import Execution, GradingRun, SandboxTask
 from grader.pipeline.sandbox import bubblewrap, environment
 from grader.pipeline.sandbox.builds import SANDBOX_LIB, Builds
 from grader.pipeline.sandbox.cgroups import ProcessCap
 from grader.pipeline.sandbox.limits import Limits
-from grader.pipeline.sandbox.notebook_server import MAX_NOTEBOOK_BYTES
 from grader.pipeline.sandbox.streams import Read, Tail, folder_bytes, read_all, read_line
+from grader.sandboxed import channel
+from grader.sandboxed.notebook_server import MAX_NOTEBOOK_BYTES
 
 MAX_REPLY_BYTES = 3 * MAX_NOTEBOOK_BYTES + 1024**2  # the notebook, escaped in JSON
 MAX_MESSAGES_BYTES = 64 * 1024**2
@@ -192,9 +192,9 @@ class GradingWorker:
         self.server_folder = self._fresh_folder("server-")
         writable = bubblewrap.writable_folders(self.server_folder)
         (writable[bubblewrap.SCRATCH] / "home").mkdir()
-        library = self.builds.library((), notebook_server=True)
+        library = self.builds.library(())
         root = bubblewrap.SCRATCH if self.sandboxed else str(writable[bubblewrap.SCRATCH])
-        argv = [sys.executable, "-s", "-m", "grader.pipeline.sandbox.notebook_server", root]
+        argv = [sys.executable, "-s", "-m", "grader.sandboxed.notebook_server", root]
         argv += ["--limits", json.dumps(self.inside.as_dict())]
         argv += ["--isolated"] if self.sandboxed else []
         argv += ["--preload", *self._preload] if self._preload else []
@@ -282,7 +282,7 @@ class GradingWorker:
             library = self.builds.library(tuple(run.forbidden))
             root = bubblewrap.SCRATCH if self.sandboxed else str(writable[bubblewrap.SCRATCH])
             messages_read, messages_write = os.pipe()
-            argv = [sys.executable, "-s", "-m", "grader.kernel.grading_run", str(messages_write)]
+            argv = [sys.executable, "-s", "-m", "grader.sandboxed.grading_run", str(messages_write)]
             env = self._environment(
                 library,
                 root,

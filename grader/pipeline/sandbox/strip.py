@@ -27,7 +27,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader.kernel.replay import TASK_VARIABLE
+from grader.sandboxed.replay import TASK_VARIABLE
 
 UNAVAILABLE = "_unavailable"  # the module of a stripped copy that says what it leaves out
 UNAVAILABLE_MODULE = '''"""What this build leaves out, and the error that says so.

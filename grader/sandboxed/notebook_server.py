@@ -1,4 +1,4 @@
-"""The notebook server: ``python -m grader.pipeline.sandbox.notebook_server ROOT
+"""The notebook server: ``python -m grader.sandboxed.notebook_server ROOT
 --limits JSON [--isolated] [--preload MODULE ...]``, inside the sandbox.
 
 It runs for a whole batch, so that the interpreter and nbgrader are loaded once, and runs
@@ -32,9 +32,13 @@ import tempfile
 import traceback
 from pathlib import Path
 
-from grader.pipeline.sandbox.fork_server import undumpable
-from grader.pipeline.sandbox.kernels import LAUNCHES, ForkServerClient, use_fork_server
-from grader.pipeline.sandbox.limits import Limits, limit_resources
+from grader.sandboxed.fork_server import undumpable
+from grader.sandboxed.forked_kernels import LAUNCHES, ForkServerClient, use_fork_server
+from grader.sandboxed.limits import limit_resources
+
+# An optional plug-in of jsonschema (which nbformat imports) that builds grammars for seconds
+# at import time and serves a string format nbformat's schema never uses: skip it.
+sys.modules.setdefault("rfc3987_syntax", None)
 
 PRIVATE_FOLDERS = ("/tmp", "/dev/shm")
 MAX_NOTEBOOK_BYTES = 60 * 1024**2
@@ -92,13 +96,12 @@ def run_job(root: Path, job: dict) -> dict:
     folder = root / job["folder"]
     folder.mkdir()
     course = lay_out(folder, job)
-    limits = Limits.from_dict(job["limits"])
-    status = run_notebook(folder, job["assignment"], job["student"], limits)
+    status = run_notebook(folder, job["assignment"], job["student"], job["limits"])
     status["notebook"], status["notebook_problem"] = executed_notebook(course, job)
     return status
 
 
-def run_notebook(job: Path, assignment: str, student: str, limits: Limits) -> dict:
+def run_notebook(job: Path, assignment: str, student: str, limits: dict[str, int]) -> dict:
     """Autograde the submission laid out in ``job``; report success and nbgrader's log."""
     home = job / "home"
     for folder in (home, job / "tmp"):
@@ -117,11 +120,11 @@ def run_notebook(job: Path, assignment: str, student: str, limits: Limits) -> di
     from nbgrader.apps import NbGraderAPI
 
     config = course_config(job / "course")
-    config.ExecutePreprocessor.timeout = limits.cell_seconds
-    config.Execute.timeout = limits.cell_seconds
+    config.ExecutePreprocessor.timeout = limits["cell_seconds"]
+    config.Execute.timeout = limits["cell_seconds"]
     config.Execute.interrupt_on_timeout = True
     config.Execute.raise_on_iopub_timeout = False
-    config.Execute.kernel_manager_class = "grader.pipeline.sandbox.kernels.ForkingKernelManager"
+    config.Execute.kernel_manager_class = "grader.sandboxed.forked_kernels.ForkingKernelManager"
     LAUNCHES.clear()
     _tolerate_claims()
     result = NbGraderAPI(config=config).autograde(assignment, student, force=True, create=True)
@@ -201,7 +204,7 @@ def _kill_all_but(spared: int | None, rounds: int = 20) -> bool:
     return False
 
 
-def serve(root: Path, isolated: bool, preload: list[str], limits: Limits) -> int:
+def serve(root: Path, isolated: bool, preload: list[str], limits: dict[str, int]) -> int:
     # Nothing but the replies may reach standard output: keep it for them, send the rest
     # (nbgrader's and the kernels' chatter) to standard error.
     replies = os.fdopen(os.dup(1), "w")
@@ -232,13 +235,13 @@ def serve(root: Path, isolated: bool, preload: list[str], limits: Limits) -> int
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m grader.pipeline.sandbox.notebook_server")
+    parser = argparse.ArgumentParser(prog="python -m grader.sandboxed.notebook_server")
     parser.add_argument("root", type=Path, help="the server's scratch folder")
     parser.add_argument("--limits", required=True, help="the limits, as JSON")
     parser.add_argument("--isolated", action="store_true", help="alone in a pid namespace")
     parser.add_argument("--preload", nargs="*", default=[], help="modules for the fork server")
     args = parser.parse_args(argv)
-    return serve(args.root, args.isolated, args.preload, Limits.from_dict(json.loads(args.limits)))
+    return serve(args.root, args.isolated, args.preload, json.loads(args.limits))
 
 
 if __name__ == "__main__":

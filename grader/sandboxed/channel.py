@@ -6,7 +6,7 @@ side holds (never through a file in a folder the sandbox can write):
 
 - into a grading run, on its standard input, the **program** (``program_message``): the
   statements to execute, the graded calls, and per check the name of the kernel's caller
-  (how to call the student's function, see ``grader.kernel.callers``) and the case inputs
+  (how to call the student's function, see ``grader.sandboxed.callers``) and the case inputs
   as ``{"name", "args", "kwargs"[, "seconds"]}``;
 - out of it, on a descriptor it is given (a pipe), one JSON message per line: the **records**
   of a graded call (per case the student's answer as plain numbers, or the error it met,

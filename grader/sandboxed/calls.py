@@ -3,7 +3,7 @@
 Each call runs on copies of the inputs, with its warnings and standard error captured (a
 warning must not cost marks: nbgrader zeroes a cell that writes to standard error) and a
 time limit.  What comes out is, per case, the answer as plain numbers (arrays, lists,
-floats), or the error it met (of a kind ``grader.channel`` declares), the warnings it
+floats), or the error it met (of a kind ``grader.sandboxed.channel`` declares), the warnings it
 emitted, its time and the precision of its floating-point arrays.  Nothing here decides a
 score.
 
@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from grader.channel import (
+from grader.sandboxed.channel import (
     CASE_SECONDS_VARIABLE,
     NOT_NUMBERS,
     NOT_RUN,
@@ -98,7 +98,7 @@ def run_cases(
 
 
 def error_record(case: str, kind: str, type_name: str = "", message: str = "") -> dict:
-    """The record of a case that met an error of ``kind`` (``grader.channel``)."""
+    """The record of a case that met an error of ``kind`` (``grader.sandboxed.channel``)."""
     if kind == NOT_RUN and not message:
         message = "not run: an earlier case ran past the time limit"
     error = {"kind": kind, "type": type_name, "message": message[:MAX_MESSAGE]}

@@ -2,7 +2,7 @@
 for the record, in the notebook server's sandbox.
 
 The hidden cases never reach that run (a grading run calls the student's functions on them,
-``grader.kernel.grading_run``): here ``grade`` only says that the task is graded elsewhere,
+``grader.sandboxed.grading_run``): here ``grade`` only says that the task is graded elsewhere,
 in a line the trusted side looks for (``NOTEBOOK_RUN_LINE``: the function existed and could
 be called when the notebook ran, so a grading run that cannot rebuild it is the grader's
 problem, not the student's).  The visible self-check and the closing summary are for

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from grader.kernel.inputs import (
+from grader.sandboxed.inputs import (
     DUAL_FUNCTIONS,
     ENGINE_FUNCTIONS,
     HVP_FUNCTIONS,

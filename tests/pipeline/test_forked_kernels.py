@@ -12,9 +12,9 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from grader.pipeline.sandbox import kernels
-from grader.pipeline.sandbox.fork_server import course_imports
-from grader.pipeline.sandbox.kernels import (
+from grader.sandboxed import forked_kernels as kernels
+from grader.sandboxed.fork_server import course_imports
+from grader.sandboxed.forked_kernels import (
     ForkingKernelManager,
     ForkServerClient,
     ForkServerError,

@@ -1,9 +1,9 @@
-"""A grading run of one submission: ``python -m grader.kernel.grading_run FD``.
+"""A grading run of one submission: ``python -m grader.sandboxed.grading_run FD``.
 
 The trusted side picks, from the submission's code cells, the statements that the graded
 functions need (their definitions and whatever those use, in notebook order), and sends
 them with the graded calls and the case inputs as the program on standard input
-(``grader.channel.program_message``).  This process, alone in a sandbox whose build of
+(``grader.sandboxed.channel.program_message``).  This process, alone in a sandbox whose build of
 ``autodiff`` lacks what the tasks forbid, reads the whole program, sets its resource limits,
 and only then executes the statements one by one in one namespace (``replay``: a failing
 one is reported by the kind of its error and the run goes on, as in a notebook; an import
@@ -20,17 +20,17 @@ import os
 import sys
 from typing import Any
 
-from grader.channel import (
+from grader.sandboxed import replay
+from grader.sandboxed.callers import CALLERS
+from grader.sandboxed.calls import error_record, run_cases
+from grader.sandboxed.channel import (
     NOT_CALLABLE,
     UNDEFINED,
     failed_statement_message,
     read_program,
     records_message,
 )
-from grader.kernel import replay
-from grader.kernel.callers import CALLERS
-from grader.kernel.calls import error_record, run_cases
-from grader.pipeline.sandbox.limits import Limits, limit_resources
+from grader.sandboxed.limits import limit_resources
 
 MAX_PROGRAM_BYTES = 512 * 1024**2
 
@@ -77,12 +77,12 @@ def _records(namespace: dict, name: str, caller, cases: list[dict]) -> list[dict
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1 or not args[0].isdigit():
-        print("usage: python -m grader.kernel.grading_run FD", file=sys.stderr)
+        print("usage: python -m grader.sandboxed.grading_run FD", file=sys.stderr)
         return 2
     data = sys.stdin.buffer.read(MAX_PROGRAM_BYTES)
     os.close(0)
     program = read_program(data)
-    limit_resources(Limits.from_dict(program.get("limits", {})))
+    limit_resources(program.get("limits", {}))
     with os.fdopen(int(args[0]), "w", encoding="utf-8") as messages:
         return run(program, messages)
 

@@ -49,7 +49,7 @@ class ForkServerClient:
         """Start importing now; the first ``fork`` waits for the imports to finish."""
         self.stop()
         self.process = subprocess.Popen(
-            [sys.executable, "-s", "-m", "grader.pipeline.sandbox.fork_server"]
+            [sys.executable, "-s", "-m", "grader.sandboxed.fork_server"]
             + ["--label", self.label, *self.modules],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,

@@ -1,4 +1,4 @@
-"""A kernel fork server: ``python -m grader.pipeline.sandbox.fork_server [--label L] MODULE``.
+"""A kernel fork server: ``python -m grader.sandboxed.fork_server [--label L] MODULE``.
 
 Starting an IPython kernel costs about a second of CPU before the first cell runs: a fresh
 interpreter imports ipykernel, then the notebook imports NumPy, Matplotlib and the course's
@@ -152,7 +152,7 @@ def course_imports(notebooks: list[Path]) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
-    parser = argparse.ArgumentParser(prog="python -m grader.pipeline.sandbox.fork_server")
+    parser = argparse.ArgumentParser(prog="python -m grader.sandboxed.fork_server")
     parser.add_argument("--label", help="which notebook server it serves (shown by ps)")
     parser.add_argument("modules", nargs="*", help="modules to import before forking")
     return serve(parser.parse_args(argv).modules)
