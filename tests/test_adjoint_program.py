@@ -233,6 +233,26 @@ def test_the_tangent_program_of_a_tree_of_outputs():
         np.testing.assert_allclose(tangent[key], expected_tangent[key], rtol=1e-15)
 
 
+def test_a_branch_gives_the_program_of_the_path_taken():
+    """As the evaluation trace does (Section 8.2): the branch taken at the point is built in,
+    and the program says where f read a value."""
+
+    def h(x):
+        if x > 0:
+            return anp.sin(x) * x
+        return -x
+
+    program = autodiff.adjoint_program(h, 1.0)
+    assert "the path f took where it read values, at" in str(program)
+    assert "(if x > 0:)" in str(program)
+    for x in (0.5, 2.0):  # the same path
+        value, g = program(x)
+        assert g == pytest.approx(autodiff.grad(h)(x), rel=1e-15)
+    assert program(-1.0)[0] != h(-1.0)  # the other path is not in it
+    tangent = autodiff.tangent_program(h, (1.0,), (1.0,))
+    assert tangent(2.0)[1] == pytest.approx(autodiff.grad(h)(2.0), rel=1e-15)
+
+
 def test_a_vector_output_is_refused():
     with pytest.raises(TypeError, match="scalar"):
         autodiff.adjoint_program(lambda x: anp.sin(x), np.ones(3))

@@ -30,6 +30,10 @@ writing only: (8.60) comes out as ``v1_dot * v2 + v1 * v2_dot`` (the terms in th
 the parents v1, v2), and (8.62) as ``v3_dot * v5``, since the rule of exp reuses its output
 v5 = exp(v3).  Each line of a program carries the number of the equation it instantiates:
 these for (8.49), and (8.69) or (8.57) for any other function.
+
+A function with branches (``if x > 0:``) gives the program of the path it took at the
+point it was called on, as its evaluation trace does (Section 8.2): the program says where
+``f`` read a value, and is ``f``'s only where the branches go the same way.
 """
 
 from __future__ import annotations
@@ -46,7 +50,7 @@ from autodiff.core import shape_of
 from autodiff.numpy import primitives as p
 from autodiff.programs.lowering import arguments, needed
 from autodiff.programs.source import Source
-from autodiff.programs.staging import Var, identity, input_var, record
+from autodiff.programs.staging import Var, identity, input_var, reading_values, record
 from autodiff.pytree import flatten, paths, unflatten
 
 # (8.49) as the chapter writes it: the primal equations (8.50)-(8.56), the adjoint equations
@@ -149,30 +153,45 @@ def _parameters(f: Callable, count: int) -> list[str]:
 
 
 class _Builder:
-    """The inputs of a recording, named ``v1, v2, ...`` with the lines that read them, and
-    the writing of statements whose unnamed parts are written out in place."""
+    """A recording of ``f`` being written out: its inputs (named ``x1``, ``params[0]``, ...
+    until ``inputs()`` names them ``v1, v2, ...``), and statements whose unnamed parts are
+    written out in place."""
 
     def __init__(self, f: Callable, args: tuple) -> None:
         self.src = Source()
         self.values: dict[str, Any] = {}
         self.params = _parameters(f, len(args))
-        self.inputs: list[list[Var]] = []
-        self.input_lines: list[Line] = []
+        self.groups: list[list[Var]] = []
         self.treedefs = []
         self.count = 0
         for param, arg in zip(self.params, args):
             leaves, treedef = flatten(arg)
             self.treedefs.append(treedef)
-            group = []
-            for leaf, path in zip(leaves, paths(treedef)):
-                var = input_var(_as_float(leaf))
+            self.groups.append([input_var(_as_float(leaf)) for leaf in leaves])
+            for var, path in zip(self.groups[-1], paths(treedef)):
                 self.src.name(var, param + path)
-                group.append(var)
-            self.inputs.append(group)
+        self.ids = {id(v) for group in self.groups for v in group}
 
-    def new_name(self, suffix: str = "") -> str:
+    def call(self, f: Callable) -> tuple[Any, list[str]]:
+        """``f`` on the inputs, recording the path it takes, and where it read values."""
+        with reading_values() as reads:
+            out = f(*[unflatten(t, group) for t, group in zip(self.treedefs, self.groups)])
+        return out, reads
+
+    def new_name(self) -> str:
         self.count += 1
-        return f"v{self.count}{suffix}"
+        return f"v{self.count}"
+
+    def inputs(self) -> list[tuple[Var, Line]]:
+        """Each input with its line ``v1 = x1`` (named ``v1, v2, ...`` from here on)."""
+        lines = []
+        for group in self.groups:
+            for var in group:
+                access, name = self.src.names[id(var)], self.new_name()
+                lines.append((var, Line(f"{name} = {access}")))
+                self.src.name(var, name)
+                self.values[name] = var.value
+        return lines
 
     def statement(self, name: str, value: Any, equation: str | None = None) -> list[Line]:
         """``name = value`` (preceded by the temporaries it shares with other statements),
@@ -185,6 +204,23 @@ class _Builder:
         self.src.name(value, name)
         self.values[name] = value.value
         return lines
+
+    def named(self, name: str) -> Var:
+        """A variable standing for the statement ``name``, as the rules' argument."""
+        var = input_var(self.values[name])
+        self.src.name(var, name)
+        return var
+
+    def summed(self, terms: list[Any]) -> Any:
+        """The sum of the terms of (8.57) or (8.69), in order, ``a + -b`` written ``a - b``
+        (unless the negation has a name of its own)."""
+        total = terms[0]
+        for term in terms[1:]:
+            if type(term) is Var and term.fn is np.negative and id(term) not in self.src.names:
+                total = p.subtract(total, term.args[0])
+            else:
+                total = p.add(total, term)
+        return total
 
     def _temporaries(self, root: Var) -> list[Line]:
         """Parts of ``root`` used more than once, as statements ``t1 = ...`` of their own."""
@@ -208,17 +244,6 @@ def _as_float(x: Any) -> np.ndarray:
     return x.astype(np.float64) if x.dtype.kind in "biu" else x
 
 
-def _summed(terms: list[Any]) -> Any:
-    """The sum of the terms of (8.57) or (8.69), in order, ``a + -b`` written ``a - b``."""
-    total = terms[0]
-    for term in terms[1:]:
-        if type(term) is Var and term.fn is np.negative and term.name is None:
-            total = p.subtract(total, term.args[0])
-        else:
-            total = p.add(total, term)
-    return total
-
-
 def _primal_ops(out_leaves: list[Any], inputs: set[int]) -> list[Var]:
     return [v for v in needed(out_leaves) if id(v) not in inputs]
 
@@ -239,30 +264,29 @@ def adjoint_program(f: Callable, *args: Any, argnums: int | Sequence[int] | None
     b = _Builder(f, args)
     chosen = tuple(range(len(args))) if argnums is None else argnums
     nums = (chosen,) if isinstance(chosen, int) else tuple(chosen)
-    wrt = {id(v) for n in nums for v in b.inputs[n]}
-    out = f(*[_staged(group, treedef) for group, treedef in zip(b.inputs, b.treedefs)])
+    out, reads = b.call(f)
     if type(out) is not Var or out.shape != ():
         raise TypeError(
             f"adjoint_program needs f to return a scalar, got {type(out).__name__} of shape "
             f"{shape_of(out)}"
         )
-    primal = _input_lines(b)
-    ops = _primal_ops([out], {id(v) for group in b.inputs for v in group})
+    primal = [line for _, line in b.inputs()]
+    ops = _primal_ops([out], b.ids)
     for var in ops:
         primal += b.statement(b.new_name(), var)
-    active = _depends_on(ops, wrt)
+    active = _depends_on(ops, {id(v) for n in nums for v in b.groups[n]})
     adjoint: list[Line] = []
-    terms: dict[int, list[tuple[int, Any]]] = {}
+    terms: dict[int, list[tuple[int, Any]]] = {}  # (8.69): (child's index, its term) per node
     for var in reversed(ops):
         if var is out:
             g, equation = np.float64(1.0), "8.68"
         elif id(var) in terms:
-            g, equation = _summed([t for _, t in sorted(terms.pop(id(var)), key=_first)]), "8.69"
+            g, equation = b.summed([t for _, t in sorted(terms.pop(id(var)), key=_first)]), "8.69"
         else:
             continue
         name = f"{b.src.names[id(var)]}_bar"
         adjoint += b.statement(name, g, equation)
-        g = _named_var(b, name)
+        g = b.named(name)
         for argnum, parent in enumerate(var.args):
             if type(parent) is not Var or id(parent) not in active or var.prim is None:
                 continue
@@ -274,16 +298,16 @@ def adjoint_program(f: Callable, *args: Any, argnums: int | Sequence[int] | None
                 c = p.unbroadcast(c, parent.shape)
             terms.setdefault(id(parent), []).append((var.index, c))
     bars: dict[int, Var] = {}
-    for var in reversed([v for n in nums for v in b.inputs[n]]):  # from the last input back
+    for var in reversed([v for n in nums for v in b.groups[n]]):  # from the last input back
         name = f"{b.src.names[id(var)]}_bar"
         if id(var) in terms:
-            total = _summed([t for _, t in sorted(terms.pop(id(var)), key=_first)])
+            total = b.summed([t for _, t in sorted(terms.pop(id(var)), key=_first)])
         else:  # f does not depend on it: (8.69) has no terms
             total = record(np.zeros, (var.shape,))
         adjoint += b.statement(name, total, "8.69")
-        bars[id(var)] = _named_var(b, name)
+        bars[id(var)] = b.named(name)
     grads = [
-        b.src.tree(b.treedefs[n], [b.src.expression(bars[id(v)]) for v in b.inputs[n]])
+        b.src.tree(b.treedefs[n], [b.src.expression(bars[id(v)]) for v in b.groups[n]])
         for n in nums
     ]
     if isinstance(chosen, int) or (argnums is None and len(grads) == 1):
@@ -301,7 +325,7 @@ def adjoint_program(f: Callable, *args: Any, argnums: int | Sequence[int] | None
     ]
     name = f"{_name(f)}_adjoint"
     returns = f"{b.src.expression(out)}, {gradient}"
-    return Program(name, b.params, sections, returns, b.src.namespace, b.values)
+    return Program(name, b.params, _noted(sections, reads), returns, b.src.namespace, b.values)
 
 
 def tangent_program(f: Callable, primals: Sequence[Any], tangents: Sequence[Any]) -> Program:
@@ -310,19 +334,16 @@ def tangent_program(f: Callable, primals: Sequence[Any], tangents: Sequence[Any]
     seeds ẋ written as constants.  Calling it (with the primals) returns ``(value,
     tangent)``: ``f`` and its directional derivative J ẋ (8.67)."""
     b = _Builder(f, tuple(primals))
-    t_leaves = [flatten(t)[0] for t in tangents]
+    seeds = [seed for t in tangents for seed in flatten(t)[0]]
     lines: list[Line] = []
     dots: dict[int, Var] = {}
-    read = iter(_input_lines(b))
-    for group, seeds in zip(b.inputs, t_leaves):
-        for var, seed in zip(group, seeds):
-            lines.append(next(read))
-            name = f"{b.src.names[id(var)]}_dot"
-            lines += b.statement(name, _as_float(seed)[()] if np.ndim(seed) == 0 else seed)
-            dots[id(var)] = _named_var(b, name)
-    out = f(*[_staged(group, treedef) for group, treedef in zip(b.inputs, b.treedefs)])
+    for (var, line), seed in zip(b.inputs(), seeds):
+        name = f"{b.src.names[id(var)]}_dot"
+        lines += [line, *b.statement(name, _as_float(seed)[()] if np.ndim(seed) == 0 else seed)]
+        dots[id(var)] = b.named(name)
+    out, reads = b.call(f)
     out_leaves, out_def = flatten(out)
-    for var in _primal_ops(out_leaves, {id(v) for group in b.inputs for v in group}):
+    for var in _primal_ops(out_leaves, b.ids):
         name = b.new_name()
         lines += b.statement(name, var)
         contributions = []
@@ -337,14 +358,25 @@ def tangent_program(f: Callable, primals: Sequence[Any], tangents: Sequence[Any]
                 c = p.broadcast_as(c, var.shape)
             contributions.append(c)
         if contributions:
-            lines += b.statement(f"{name}_dot", _summed(contributions), "8.57")
-            dots[id(var)] = _named_var(b, f"{name}_dot")
-    t_out = [dots.get(id(x), np.zeros(shape_of(x))) for x in out_leaves]
+            lines += b.statement(f"{name}_dot", b.summed(contributions), "8.57")
+            dots[id(var)] = b.named(f"{name}_dot")
+    t_out = [dots.get(id(x), record(np.zeros, (shape_of(x),))) for x in out_leaves]
     lines = _book(lines, BOOK_TANGENT)
     sections = [("primal and tangent pass: (v_i, v_i_dot) in sequence, (8.57)", lines)]
     values = b.src.tree(out_def, [b.src.expression(x) for x in out_leaves])
     returns = f"{values}, {b.src.tree(out_def, [b.src.expression(t) for t in t_out])}"
-    return Program(f"{_name(f)}_tangent", b.params, sections, returns, b.src.namespace, b.values)
+    name = f"{_name(f)}_tangent"
+    return Program(name, b.params, _noted(sections, reads), returns, b.src.namespace, b.values)
+
+
+def _noted(sections: list[tuple[str, list[Line]]], reads: list[str]):
+    """The sections, the first headed by where ``f`` read a value (a branch), if it did."""
+    if not reads:
+        return sections
+    where = "; ".join(dict.fromkeys(reads))
+    title, lines = sections[0]
+    note = f"the path f took where it read values, at {where}; elsewhere f may differ"
+    return [(f"{note}\n    # {title}", lines), *sections[1:]]
 
 
 def _first(term: tuple[int, Any]) -> int:
@@ -354,30 +386,6 @@ def _first(term: tuple[int, Any]) -> int:
 def _name(f: Callable) -> str:
     name = getattr(f, "__name__", "f")
     return name if name.isidentifier() else "f"
-
-
-def _staged(group: list[Var], treedef: Any) -> Any:
-    return unflatten(treedef, group)
-
-
-def _input_lines(b: _Builder) -> list[Line]:
-    """``v1 = x1``, ... for every input (named ``v1, v2, ...`` from here on)."""
-    lines = []
-    for group in b.inputs:
-        for var in group:
-            access = b.src.names[id(var)]
-            name = b.new_name()
-            lines.append(Line(f"{name} = {access}"))
-            b.src.name(var, name)
-            b.values[name] = var.value
-    return lines
-
-
-def _named_var(b: _Builder, name: str) -> Var:
-    """A variable standing for the statement ``name``, as the rules' argument."""
-    var = input_var(b.values[name])
-    b.src.name(var, name)
-    return var
 
 
 def _depends_on(ops: list[Var], wrt: set[int]) -> set[int]:

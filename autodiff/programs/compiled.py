@@ -35,7 +35,7 @@ import numpy as np
 
 from autodiff.core import Traceable
 from autodiff.programs.lowering import Lowered, lower, needed
-from autodiff.programs.staging import ValueDependentError, Var, input_var
+from autodiff.programs.staging import ValueDependentError, Var, input_var, reading_values
 from autodiff.pytree import flatten, unflatten
 
 _ndarray = np.ndarray
@@ -66,19 +66,47 @@ class _Entry:
         self.confirmed = confirmed
 
 
-def _leaf_key(x: Any) -> Hashable:
-    """The part of the cache key for one leaf: shape and dtype of an array, the type of a
-    number (converted to an array when called), and any other hashable value itself."""
+class _Traced(Exception):
+    """An argument is a tracer: the compiled function is called under a transform."""
+
+
+def _signature(x: Any, leaves: list) -> Hashable:
+    """The cache key of the argument ``x``: its containers, the shape and dtype of each
+    array, the type of each number, any other (hashable) value itself.  Appends the leaves
+    to ``leaves`` as the program takes them (in ``autodiff.pytree`` order; numbers made
+    arrays, as they were when recorded).  Arrays in a container, the common case, are
+    handled in the container's loop."""
+    t = type(x)
+    if t is tuple or t is list or isinstance(x, (tuple, list, dict)):
+        key: list = [t]
+        if isinstance(x, dict):
+            key.append(tuple(sorted(x)))
+            x = [x[k] for k in key[1]]
+        for item in x:
+            if type(item) is _ndarray:
+                leaves.append(item)
+                key.append(item.shape)
+                key.append(item.dtype)
+            else:
+                key.append(_signature(item, leaves))
+        return tuple(key)
+    if t is _ndarray:
+        leaves.append(x)
+        return (x.shape, x.dtype)
+    if isinstance(x, Traceable):
+        raise _Traced
     if isinstance(x, _NUMBERS):
-        return (type(x),)
+        leaves.append(np.asarray(x))
+        return (t,)
     try:
         hash(x)
     except TypeError:
         raise TypeError(
-            f"compile: an argument of type {type(x).__name__} is neither an array, a number "
-            f"nor hashable; pass it through static_argnums or close over it"
+            f"compile: an argument of type {t.__name__} is neither an array, a number nor "
+            f"hashable; pass it through static_argnums or close over it"
         ) from None
-    return ("static", type(x), x)
+    leaves.append(x)
+    return ("static", t, x)
 
 
 class Compiled:
@@ -94,34 +122,30 @@ class Compiled:
         functools.update_wrapper(self, f)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if self.static_argnums:
-            static = tuple(args[i] for i in self.static_argnums)
-            dynamic = tuple(a for i, a in enumerate(args) if i not in self.static_argnums)
-        else:
-            static, dynamic = (), args
-        leaves, treedef = flatten((dynamic, kwargs) if kwargs else dynamic)
-        key = [treedef, static]
-        for x in leaves:
-            if type(x) is _ndarray:
-                key.append(x.shape)
-                key.append(x.dtype)
-            elif isinstance(x, Traceable):  # under a transform: f itself
-                return self.f(*args, **kwargs)
+        leaves: list = []
+        try:
+            if self.static_argnums:
+                static = tuple(args[i] for i in self.static_argnums)
+                dynamic = tuple(a for i, a in enumerate(args) if i not in self.static_argnums)
+                key = (_signature(dynamic, leaves), _signature(kwargs, leaves), static)
+            elif kwargs:
+                key = (_signature(args, leaves), _signature(kwargs, leaves))
             else:
-                key.append(_leaf_key(x))
-        key = tuple(key)
+                key = _signature(args, leaves)
+        except _Traced:  # under a transform: f itself
+            return self.f(*args, **kwargs)
         entry = self._cache.get(key)
         if entry is not None and entry.confirmed:
             if entry.program is None:
                 return self.f(*args, **kwargs)
-            return entry.program.fn(*[_converted(x) for x in leaves])
-        return self._record(key, entry, args, kwargs, leaves, treedef)
+            return entry.program.fn(*leaves)
+        return self._record(key, entry, args, kwargs)
 
-    def _record(self, key, entry: _Entry | None, args: tuple, kwargs: dict, leaves, treedef) -> Any:
+    def _record(self, key: Hashable, entry: _Entry | None, args: tuple, kwargs: dict) -> Any:
         """Record ``f`` at ``args``: the first time, keep the program; the second, compare it
         with the kept one.  Returns ``f``'s value, from the recording."""
         try:
-            program, values = self._program(args, kwargs, leaves, treedef)
+            program, values = self._program(args, kwargs)
         except _Eager as eager:
             value = self.f(*args, **kwargs)  # raises f's own errors, if it has any
             if eager.reason is not None:
@@ -140,8 +164,10 @@ class Compiled:
             )
         return values
 
-    def _program(self, args: tuple, kwargs: dict, leaves: list, treedef: Any):
+    def _program(self, args: tuple, kwargs: dict) -> tuple[Lowered, Any]:
         """The lowered program of ``f`` recorded at ``args``, and ``f``'s value there."""
+        dynamic = tuple(a for i, a in enumerate(args) if i not in self.static_argnums)
+        leaves, treedef = flatten((dynamic, kwargs) if kwargs else dynamic)
         inputs = [
             input_var(np.asarray(x)) if isinstance(x, (_ndarray, *_NUMBERS)) else None
             for x in leaves
@@ -153,7 +179,8 @@ class Compiled:
             it = iter(staged)
             staged = tuple(a if i in self.static_argnums else next(it) for i, a in enumerate(args))
         try:
-            out = self.f(*staged, **kwargs)
+            with reading_values(allowed=False):
+                out = self.f(*staged, **kwargs)
         except ValueDependentError as error:
             raise _Eager(f"{error} (static_argnums)") from error
         except Exception as error:  # a NumPy feature a recording does not support, say
@@ -180,11 +207,6 @@ class Compiled:
     def programs(self) -> list[str]:
         """The source of every program compiled so far, one per input structure."""
         return [e.program.source for e in self._cache.values() if e.program is not None]
-
-
-def _converted(x: Any) -> Any:
-    """An argument as the program takes it: numbers become arrays, as when recorded."""
-    return x if type(x) is _ndarray or not isinstance(x, _NUMBERS) else np.asarray(x)
 
 
 def compile(f: Callable, static_argnums: int | Sequence[int] = ()) -> Compiled:  # noqa: A001

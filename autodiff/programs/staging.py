@@ -17,14 +17,18 @@ it is recomputed when the program runs instead of being frozen at the traced poi
 
 What a straight-line program cannot hold is a decision taken on a value: ``bool()``,
 ``float()``, ``int()``, an index or a conversion to a NumPy array of a ``Var`` raises
-``ValueDependentError``, naming the line of the function that asked for it.
+``ValueDependentError``, naming the line of the function that asked for it; or, inside
+``reading_values()``, gives the value at the traced point, so that the program records the
+path the call took (the chapter's evaluation trace of a function with branches, Section 8.2).
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+import operator
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +41,23 @@ STAGING_LEVEL = -2  # below Scalar-like objects (-1), Tensor graphs (0) and ever
 _PACKAGE = str(Path(__file__).resolve().parents[1])
 _counter = itertools.count()
 _new = object.__new__
+
+
+_reads: list[str] | None = None  # where values were read, while ``reading_values`` is on
+
+
+@contextlib.contextmanager
+def reading_values(allowed: bool = True) -> Iterator[list[str] | None]:
+    """Record one path: within this block, a ``Var`` used as a Python value (in an ``if``,
+    ``float()``, ...) gives its value at the traced point instead of raising, and the place
+    is noted in the list this yields.  The program then holds the branches taken there.
+    ``allowed=False`` makes such a use raise again, within an outer block that allowed it."""
+    global _reads
+    outer, _reads = _reads, ([] if allowed else None)
+    try:
+        yield _reads
+    finally:
+        _reads = outer
 
 
 class ValueDependentError(TypeError):
@@ -95,11 +116,10 @@ def record(fn: Callable, args: tuple, kwargs: dict | None = None, prim: Primitiv
     var.args = args
     var.kwargs = kwargs
     var.index = next(_counter)
-    var.name = None
     return var
 
 
-def input_var(value: Any, name: str | None = None) -> Var:
+def input_var(value: Any) -> Var:
     """A new input of the program, with the value it has at the traced point."""
     var = _new(Var)
     var.value = value
@@ -108,7 +128,6 @@ def input_var(value: Any, name: str | None = None) -> Var:
     var.args = ()
     var.kwargs = {}
     var.index = next(_counter)
-    var.name = name
     return var
 
 
@@ -116,7 +135,8 @@ def _user_frame() -> str:
     """Where, outside this package, the running code asked for a value: ``file:line (code)``."""
     for frame in reversed(traceback.extract_stack()[:-2]):
         if not frame.filename.startswith(_PACKAGE):
-            return f"{frame.filename}:{frame.lineno} ({(frame.line or '').strip()})"
+            code = (frame.line or "").strip()
+            return f"{frame.filename}:{frame.lineno}" + (f" ({code})" if code else "")
     return "inside autodiff"
 
 
@@ -128,7 +148,7 @@ class Var(Traceable):
     from the value, since the program is recorded for inputs of fixed shapes and dtypes.
     """
 
-    __slots__ = ("value", "fn", "prim", "args", "kwargs", "index", "name")
+    __slots__ = ("value", "fn", "prim", "args", "kwargs", "index")
     _level = STAGING_LEVEL
     __array_priority__ = 200.0
 
@@ -158,35 +178,39 @@ class Var(Traceable):
             raise TypeError("len() of a 0-d traced value")
         return shape[0]
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Var]:
         return (self[i] for i in range(len(self)))
 
     # -- what needs the values: a decision the program cannot record ------------------------
-    def _concrete(self, what: str):
+    def _concrete(self, what: str, convert: Callable) -> Any:
+        where = _user_frame()
+        if _reads is not None:  # recording one path: the value at the traced point
+            _reads.append(where)
+            return convert(self.value)
         raise ValueDependentError(
-            f"a traced value was used {what} at {_user_frame()}: the computation's control "
-            f"flow depends on the values of its arguments, which a straight-line program "
-            f"cannot record; choose between values with anp.where, or make the argument "
-            f"static"
+            f"a traced value was used {what} at {where}: the computation's control flow "
+            f"depends on the values of its arguments, which a straight-line program cannot "
+            f"record; choose between values with anp.where, or make the argument static"
         )
 
     def __bool__(self) -> bool:
-        self._concrete("as a Python bool (if, while, and, or, not)")
+        return self._concrete("as a Python bool (if, while, and, or, not)", bool)
 
     def __float__(self) -> float:
-        self._concrete("as a Python float")
+        return self._concrete("as a Python float", float)
 
     def __int__(self) -> int:
-        self._concrete("as a Python int")
+        return self._concrete("as a Python int", int)
 
     def __index__(self) -> int:
-        self._concrete("as an index or a size")
+        return self._concrete("as an index or a size", operator.index)
 
     def __complex__(self) -> complex:
-        self._concrete("as a Python complex")
+        return self._concrete("as a Python complex", complex)
 
-    def __array__(self, dtype=None, copy=None):
-        self._concrete("as a NumPy array (np.asarray, np.array or a function without rules)")
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        what = "as a NumPy array (np.asarray, np.array or a function without rules)"
+        return self._concrete(what, lambda v: np.asarray(v, dtype=dtype))
 
     def __setitem__(self, index: Any, value: Any) -> None:
         raise TypeError("in-place assignment to a traced array cannot be recorded")
@@ -217,7 +241,7 @@ class Var(Traceable):
         return record(Attribute(name), (self,))
 
     def __repr__(self) -> str:
-        return f"Var({self.name or self.index}, shape={self.shape}, dtype={self.dtype})"
+        return f"Var({self.index}, shape={self.shape}, dtype={self.dtype})"
 
 
 _STATIC = {
