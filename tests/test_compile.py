@@ -116,6 +116,20 @@ def test_a_new_shape_or_dtype_records_a_new_program():
     assert len(compiled.programs()) == 3
 
 
+def test_dtypes_are_those_of_numpy():
+    """A Python number adapts to a float32 array, a NumPy float64 does not: the program keeps
+    each constant as the function had it."""
+
+    def f(x):
+        return anp.tanh(x) * 2.0, x * np.float64(2.0), x * np.ones(3)
+
+    compiled = autodiff.compile(f)
+    x = np.linspace(-1.0, 1.0, 3, dtype=np.float32)
+    for result in call_three_times(compiled, x):
+        assert [r.dtype for r in result] == [np.float32, np.float64, np.float64]
+        assert_tree_close(result, f(x), rtol=0)
+
+
 def test_numbers_and_containers_are_part_of_the_key():
     compiled = autodiff.compile(autodiff.value_and_grad(lambda p, s: s * anp.sum(p["w"] ** 2)))
     for p in ({"w": np.arange(3.0)}, {"w": np.arange(3.0) + 1}):

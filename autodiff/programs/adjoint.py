@@ -134,7 +134,8 @@ class Program:
         return f"<Program {self.name}: {len(self.lines)} lines>\n{self.source}"
 
 
-_RESERVED = re.compile(r"^(np|[vtc]\d+(_bar|_dot)?)$")
+# Names a program binds: NumPy, its variables and constants, the functions of its own.
+_RESERVED = re.compile(r"^(np|[vtc]\d+(_bar|_dot)?|sigmoid|softplus|relu|logsumexp|untake)$")
 
 
 def _parameters(f: Callable, count: int) -> list[str]:

@@ -102,7 +102,7 @@ class Source:
             if type(x) is list:
                 return f"[{items}]", ATOM
             return (f"({items},)" if len(x) == 1 else f"({items})"), ATOM
-        literal = _literal(x)
+        literal = _literal(x, strict=self.fast)
         if literal is not None:
             return literal, (UNARY if literal.startswith("-") else ATOM)
         return self.constant(x), ATOM
@@ -150,30 +150,38 @@ class Source:
         return write(treedef)
 
 
-def _literal(x: Any) -> str | None:
-    """``x`` as an exact Python literal, or None if it has none."""
+def _literal(x: Any, strict: bool = False) -> str | None:
+    """``x`` as an exact Python literal, or None if it has none.  NumPy numbers (and 0-d
+    float arrays) are written as Python numbers unless ``strict``: they are the same number,
+    but NumPy keeps their dtype in arithmetic where it adapts a Python number's to the
+    array's (a float32 array times ``np.float64(2.0)`` is float64, times ``2.0`` float32)."""
     if x is None or x is Ellipsis or type(x) in (bool, str):
         return repr(x) if x is not Ellipsis else "..."
     if type(x) is int:
         return repr(x)
-    if type(x) is float or type(x) is np.float64:
+    if type(x) is float or (type(x) is np.float64 and not strict):
         x = float(x)
         if math.isnan(x):
             return "np.nan"
         if math.isinf(x):
             return "np.inf" if x > 0 else "-np.inf"
         return repr(x)
-    if type(x) is np.ndarray and x.ndim == 0 and x.dtype == np.float64:
+    if strict:
+        pass
+    elif type(x) is np.ndarray and x.ndim == 0 and x.dtype == np.float64:
         return _literal(float(x))
-    if type(x) in (np.int64, np.bool_):
+    elif type(x) in (np.int64, np.bool_):
         return repr(x.item())
-    if type(x) in (tuple, list) and all(_literal(item) is not None for item in x):
-        items = ", ".join(_literal(item) for item in x)
+    if type(x) in (tuple, list, slice):
+        parts = (x.start, x.stop, x.step) if type(x) is slice else x
+        written = [_literal(part, strict) for part in parts]
+        if any(w is None for w in written):
+            return None
+        if type(x) is slice:
+            return f"slice({', '.join(written)})"
         if type(x) is list:
-            return f"[{items}]"
-        return f"({items},)" if len(x) == 1 else f"({items})"
-    if type(x) is slice:
-        return f"slice({_literal(x.start)}, {_literal(x.stop)}, {_literal(x.step)})"
+            return f"[{', '.join(written)}]"
+        return f"({written[0]},)" if len(x) == 1 else f"({', '.join(written)})"
     if x is float or x is int or x is bool:
         return x.__name__
     return None
