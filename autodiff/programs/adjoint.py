@@ -10,9 +10,11 @@ each primal line followed by its tangent line ``v3_dot = ...``, the sum (8.57) o
 variable's parents, the tuples (v_i, v̇_i) evaluated in sequence.
 
 The local derivatives are not written here: the sweeps apply the VJP and JVP rules of the
-one rule table (``autodiff.numpy.rules``) to the recorded variables, and what the rules
-compute is what the lines say.  The terms of a sum are in the order of the children (or
-parents) they come from, and ``a + -b`` is written ``a - b`` (the same number).
+one rule table (``autodiff.numpy.rules``) to the recorded variables, as reverse and forward
+mode apply them (``autodiff.reverse``, ``autodiff.forward``: the same rule look-up, the same
+sum over broadcast axes), and what the rules compute is what the lines say.  The terms of a
+sum are in the order of the children (or parents) they come from, and ``a + -b`` is written
+``a - b`` (the same number).
 
 For the chapter's example (8.49), written one statement per primal equation::
 
@@ -46,6 +48,7 @@ from typing import Any
 
 import numpy as np
 
+from autodiff import forward, reverse
 from autodiff.core import shape_of
 from autodiff.numpy import primitives as p
 from autodiff.programs.lowering import arguments, needed
@@ -291,12 +294,10 @@ def adjoint_program(f: Callable, *args: Any, argnums: int | Sequence[int] | None
         for argnum, parent in enumerate(var.args):
             if type(parent) is not Var or id(parent) not in active or var.prim is None:
                 continue
-            rule = var.prim.vjps.get(argnum)
-            if rule is None:
-                raise NotImplementedError(f"reverse mode has no rule for {var.prim.name}")
+            rule = var.prim.vjps.get(argnum) or reverse._no_rule(var.prim, argnum)
             c = rule(g, var, *var.args, **var.kwargs)
-            if var.prim.broadcasts and shape_of(c) != parent.shape:
-                c = p.unbroadcast(c, parent.shape)
+            if var.prim.broadcasts:  # summed back to the parent's shape, as the sweep does
+                c = reverse._fit(c, parent)
             terms.setdefault(id(parent), []).append((var.index, c))
     bars: dict[int, Var] = {}
     for var in reversed([v for n in nums for v in b.groups[n]]):  # from the last input back
@@ -351,19 +352,18 @@ def tangent_program(f: Callable, primals: Sequence[Any], tangents: Sequence[Any]
         for argnum, arg in enumerate(var.args):
             if type(arg) is not Var or id(arg) not in dots or var.prim is None:
                 continue
-            rule = var.prim.jvps.get(argnum)
-            if rule is None:
-                raise NotImplementedError(f"forward mode has no rule for {var.prim.name}")
-            c = rule(dots[id(arg)], var, *var.args, **var.kwargs)
-            if var.prim.broadcasts and shape_of(c) != var.shape:
-                c = p.broadcast_as(c, var.shape)
+            c = forward._rule(var.prim, argnum)(dots[id(arg)], var, *var.args, **var.kwargs)
+            if var.prim.broadcasts:  # broadcast to the output's shape, as forward mode does
+                c = forward._broadcast(c, var)
             contributions.append(c)
         if contributions:
             lines += b.statement(f"{name}_dot", b.summed(contributions), "8.57")
             dots[id(var)] = b.named(f"{name}_dot")
     t_out = [dots.get(id(x), record(np.zeros, (shape_of(x),))) for x in out_leaves]
     lines = _book(lines, BOOK_TANGENT)
-    sections = [("primal and tangent pass: (v_i, v_i_dot) in sequence, (8.57)", lines)]
+    book = lines[-1].equation == "8.64"
+    title = "(8.50)-(8.56) with (8.58)-(8.64)" if book else "(8.57)"
+    sections = [(f"primal and tangent pass, the pairs (v_i, v_i_dot) in sequence: {title}", lines)]
     values = b.src.tree(out_def, [b.src.expression(x) for x in out_leaves])
     returns = f"{values}, {b.src.tree(out_def, [b.src.expression(t) for t in t_out])}"
     name = f"{_name(f)}_tangent"
