@@ -28,6 +28,10 @@ $(VENV)/.bench-installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e '.[test,bench]'
 	touch $@
 
+$(VENV)/.hub-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[hub]'
+	touch $@
+
 lint: $(VENV)/.test-installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -69,6 +73,18 @@ lab: $(VENV)/.lab-installed
 # Instructors: JupyterLab on the course folder, with nbgrader's Formgrader (menu Nbgrader).
 formgrader: $(VENV)/.test-installed
 	cd course && $(abspath $(BIN))/jupyter lab $(AS_ROOT)
+
+# The course on JupyterHub, on 127.0.0.1 (see README.md): run as root, it makes the hub's
+# environment in HUB_PREFIX, accounts for an instructor and three students, the exchange in
+# HUB_STATE, prints the address and the passwords, and runs until Ctrl-C.
+HUB_PREFIX ?= /opt/backprop-hub
+HUB_STATE ?= /srv/backprop-hub
+HUB_PORT ?= 8000
+.PHONY: hub
+hub:
+	@[ "$$(id -u)" = 0 ] || { echo "make hub: run it as root (sudo make hub): it makes Unix accounts and JupyterHub starts each user's JupyterLab as that user" >&2; exit 2; }
+	@$(MAKE) --no-print-directory $(VENV)/.hub-installed
+	$(BIN)/python -m grader.hub --prefix $(HUB_PREFIX) --state $(HUB_STATE) --port $(HUB_PORT)
 
 # Instructors: regenerate the student edition (notebooks/) from the masters (course/source/).
 release: $(VENV)/.test-installed

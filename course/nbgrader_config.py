@@ -5,6 +5,7 @@ JupyterLab started in this folder, and the ``grader`` pipeline.  So whatever a f
 unactivated environment lacks is set here once.
 """
 
+import importlib.util
 import os
 import sys
 
@@ -24,17 +25,31 @@ _BIN = os.path.dirname(sys.executable)
 if _BIN not in os.environ.get("PATH", "").split(os.pathsep):
     os.environ["PATH"] = os.pathsep.join(p for p in (_BIN, os.environ.get("PATH")) if p)
 
-# The exchange (Release and Collect in Formgrader, `nbgrader release_assignment` ...) of a
-# course run on one machine: a folder next to the course's own, writable by every local
-# account.  A JupyterHub deployment sets a shared folder instead (see README.md).
-EXCHANGE = os.path.join(HERE, "exchange")
+# The exchange (Release and Collect in Formgrader, `nbgrader release_assignment`, `grader
+# release`, `grader collect` ...).  On a hub, the folder its users share, named by the
+# environment variable COURSE_EXCHANGE that the hub gives every user's server (see README.md,
+# "Running the course on JupyterHub"); on one machine, a folder next to the course's own,
+# writable by every local account.
+EXCHANGE = os.environ.get("COURSE_EXCHANGE") or os.path.join(HERE, "exchange")
 c.Exchange.root = EXCHANGE
-try:
-    os.makedirs(EXCHANGE, exist_ok=True)
-    if os.stat(EXCHANGE).st_uid == os.getuid():
-        os.chmod(EXCHANGE, 0o777)
-except OSError:
-    pass  # a read-only copy of the course: nbgrader reports the exchange as missing
+if not os.environ.get("COURSE_EXCHANGE"):
+    try:
+        os.makedirs(EXCHANGE, exist_ok=True)
+        if os.stat(EXCHANGE).st_uid == os.getuid():
+            os.chmod(EXCHANGE, 0o777)
+    except OSError:
+        pass  # a read-only copy of the course: nbgrader reports the exchange as missing
+
+# Formgrader's manual-grading view loads MathJax 2 from a public CDN, which an offline or
+# firewalled course server cannot reach.  Where jupyter-server-mathjax is installed (the hub's
+# environment has it), the server serves MathJax itself, and the view's template takes it
+# from there (formgrader/formgrade/mathjax.html.j2, put before nbgrader's own templates).
+if importlib.util.find_spec("jupyter_server_mathjax") is not None:
+    _NBGRADER = importlib.util.find_spec("nbgrader").submodule_search_locations[0]
+    c.HTMLExporter.extra_template_basedirs = [
+        os.path.join(HERE, "formgrader"),
+        os.path.join(_NBGRADER, "server_extensions", "formgrader", "templates"),
+    ]
 
 # Feedback: nbgrader's own route (`nbgrader generate_feedback`, Formgrader's "Generate
 # Feedback") writes the same pages as `grader feedback`, built from the trusted results:

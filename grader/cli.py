@@ -19,33 +19,83 @@ EXIT_OK, EXIT_USAGE, EXIT_TROUBLE, EXIT_INTERRUPTED = 0, 2, 3, 130
 
 
 def _course(args) -> Course:
-    return Course(Path(args.course))
+    """The course a command works on, found as nbgrader finds it: ``--course`` when given,
+    else the working folder when it holds a course (its ``nbgrader_config.py`` or
+    ``source/``; the configuration's ``CourseDirectory.root`` when it sets one), else the
+    repository's ``course/``."""
+    if args.course:
+        return Course(Path(args.course))
+    here = Path.cwd()
+    if (here / "nbgrader_config.py").is_file():
+        from traitlets.config.loader import PyFileConfigLoader
+
+        config = PyFileConfigLoader("nbgrader_config.py", path=str(here)).load_config()
+        return Course(Path(config.CourseDirectory.get("root", here)))
+    if (here / "source").is_dir() or not (ROOT / "course").is_dir():
+        return Course(here)
+    return Course(ROOT / "course")
 
 
 def cmd_release(args) -> int:
-    from grader.release import build_student_edition, generate_release
+    from grader.pipeline.intake.exchange import ExchangeFailed, exchange_of, release_assignments
+    from grader.release import assignments, build_student_edition, generate_release
 
+    course = _course(args)
     if args.student_edition:
-        for path in build_student_edition(Path(args.course), Path(args.student_edition)):
+        for path in build_student_edition(course.root, Path(args.student_edition)):
             print(f"wrote {path}")
     else:
-        for path in generate_release(Path(args.course)):
+        for path in generate_release(course.root):
             print(f"released {path}")
+    if args.no_exchange:
+        return EXIT_OK
+    names = assignments(course.root)
+    try:
+        release_assignments(course, names)
+    except ExchangeFailed as error:
+        print(f"grader: {error}", file=sys.stderr)
+        return EXIT_TROUBLE
+    exchange = exchange_of(course)
+    print(f"released {', '.join(names)} to the exchange {exchange.root} ({exchange.course_id})")
     return EXIT_OK
 
 
 def cmd_collect(args) -> int:
-    from grader.pipeline.intake.lms import take_in
+    if args.source is not None:
+        return _collect_export(args)
+    from grader.pipeline.intake.exchange import exchange_of
+    from grader.pipeline.intake.inbound import collect
 
     course = _course(args)
-    intake = take_in(
-        course, Path(args.source), course.assignment(args.assignment), overwrite=args.overwrite
-    )
+    exchange = exchange_of(course)
+    taken, troubled = 0, False
+    for name in args.assignment or list(course.assignments):
+        intake = collect(course, exchange, course.assignment(name))
+        troubled = _report_intake(course, intake) or troubled
+        taken += len(intake.taken)
+    print(f"{taken} new submission{'s' * (taken != 1)} from {exchange.inbound}")
+    return EXIT_TROUBLE if troubled else EXIT_OK
+
+
+def _collect_export(args) -> int:
+    from grader.pipeline.intake.lms import take_in
+
+    if not args.assignment or len(args.assignment) > 1:
+        print("grader: an LMS export needs one --assignment", file=sys.stderr)
+        return EXIT_USAGE
+    course = _course(args)
+    assignment = course.assignment(args.assignment[0])
+    intake = take_in(course, Path(args.source), assignment, overwrite=args.overwrite)
+    return EXIT_TROUBLE if _report_intake(course, intake) else EXIT_OK
+
+
+def _report_intake(course: Course, intake) -> bool:
+    """Print what was taken in and what was skipped; True when something was skipped."""
     for student, path in intake.taken:
         print(f"took in {student}: {path.relative_to(course.root)}")
     for reason in intake.skipped:
         print(f"skipped {reason}", file=sys.stderr)
-    return EXIT_TROUBLE if intake.skipped else EXIT_OK
+    return bool(intake.skipped)
 
 
 def cmd_autograde(args) -> int:
@@ -119,10 +169,22 @@ def cmd_autograde(args) -> int:
 
 
 def cmd_feedback(args) -> int:
+    from grader.pipeline.intake.exchange import ExchangeFailed, release_feedback
     from grader.pipeline.outputs.feedback import write_feedback
 
-    for path in write_feedback(_course(args), args.student, args.assignment):
+    course = _course(args)
+    pages = write_feedback(course, args.student, args.assignment)
+    for path in pages:
         print(f"wrote {path}")
+    if args.no_exchange:
+        return EXIT_OK
+    try:
+        released = release_feedback(course, pages)
+    except ExchangeFailed as error:
+        print(f"grader: {error}", file=sys.stderr)
+        return EXIT_TROUBLE
+    for student, assignment in released:
+        print(f"released the feedback of {student} on {assignment} to the exchange")
     return EXIT_OK
 
 
@@ -196,27 +258,46 @@ def parser() -> argparse.ArgumentParser:
         if name != "demo":
             p.add_argument(
                 "--course",
-                default=str(ROOT / "course"),
-                help="the nbgrader course folder (default: the repository's course/)",
+                help="the nbgrader course folder (default: the working folder when it holds "
+                "a course, else the repository's course/)",
             )
         return p
 
-    p = command("release", cmd_release, "release every assignment (nbgrader generate_assignment)")
+    no_exchange = "leave nbgrader's exchange alone"
+    p = command(
+        "release",
+        cmd_release,
+        "release every assignment (nbgrader generate_assignment), and to the exchange "
+        "(nbgrader release_assignment)",
+    )
     p.add_argument(
         "--student-edition",
         metavar="DIR",
         help="also copy the released notebooks to DIR (the repository keeps them in notebooks/)",
     )
+    p.add_argument("--no-exchange", action="store_true", help=no_exchange)
     p = command(
         "collect",
         cmd_collect,
-        "take in submissions: an nbgrader submitted/ tree or an LMS export folder",
+        "take in submissions: from nbgrader's exchange, or from an nbgrader submitted/ tree "
+        "or an LMS export folder",
     )
     p.add_argument(
-        "source", help="folder of <student>.ipynb / <student>.zip files or <student>/ folders"
+        "source",
+        nargs="?",
+        help="folder of <student>.ipynb / <student>.zip files or <student>/ folders "
+        "(default: the latest submission of each student in nbgrader's exchange)",
     )
-    p.add_argument("--assignment", required=True)
-    p.add_argument("--overwrite", action="store_true", help="replace existing submissions")
+    p.add_argument(
+        "--assignment",
+        action="append",
+        help="the assignment (one for a folder; repeatable for the exchange, default: all)",
+    )
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace existing submissions (from the exchange a newer one always replaces)",
+    )
     p = command("autograde", cmd_autograde, "grade submissions in parallel sandboxes")
     p.add_argument("--assignment", action="append", help="only this assignment (repeatable)")
     p.add_argument("--student", action="append", help="only this student (repeatable)")
@@ -259,9 +340,15 @@ def parser() -> argparse.ArgumentParser:
         default=defaults.memory_bytes // 1024**2,
         help=f"memory per sandboxed process, MB (default {defaults.memory_bytes // 1024**2})",
     )
-    p = command("feedback", cmd_feedback, "write each student's HTML feedback")
+    p = command(
+        "feedback",
+        cmd_feedback,
+        "write each student's HTML feedback, and release it to the exchange for the "
+        "submissions that came through it (nbgrader release_feedback)",
+    )
     p.add_argument("--assignment", action="append")
     p.add_argument("--student", action="append")
+    p.add_argument("--no-exchange", action="store_true", help=no_exchange)
     p = command("export", cmd_export, "export grades as CSV")
     p.add_argument("--out", help="CSV path (default: <course>/reports/grades.csv)")
     p = command("report", cmd_report, "per-question statistics, a plot and the flagged list")

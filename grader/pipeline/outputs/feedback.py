@@ -92,17 +92,25 @@ def write_feedback(
     chosen = sorted({g.student for g in selected})
     everything = class_grades(course, chosen)  # an index lists all of a student's assignments
     for student in chosen:
-        theirs = [g for g in everything if g.student == student]
-        index = course.root / "feedback" / student / "index.html"
-        index.write_text(student_index(student, theirs), encoding="utf-8")
-        written.append(index)
+        written.append(_write_index(course, student, everything))
     return written
+
+
+def _write_index(course: Course, student: str, grades: list[SubmissionGrades]) -> Path:
+    """Write ``feedback/<student>/index.html`` from the student's rows of ``grades``."""
+    theirs = [g for g in grades if g.student == student]
+    index = course.root / "feedback" / student / "index.html"
+    index.parent.mkdir(parents=True, exist_ok=True)
+    index.write_text(student_index(student, theirs), encoding="utf-8")
+    return index
 
 
 class FeedbackExporter(Exporter):
     """nbconvert exporter for nbgrader's ``GenerateFeedback``: the page of the submission
     named in ``resources["nbgrader"]``, from the trusted result, whatever the notebook holds
-    (the autograded notebook has the hidden tests in it, so it is never rendered)."""
+    (the autograded notebook has the hidden tests in it, so it is never rendered).  The
+    student's index page is written again with it, so that it shows the same totals (a hand
+    grade given since changes both)."""
 
     output_mimetype = "text/html"
 
@@ -115,9 +123,12 @@ class FeedbackExporter(Exporter):
         course = Course(Path(self.parent.coursedir.root))
         student, assignment = about.get("student"), about.get("assignment")
         try:
-            found = class_grades(course, [str(student)], [str(assignment)])
-        except ValueError:  # no trusted result for this student or this assignment
-            found = []
+            theirs = class_grades(course, [str(student)])
+        except ValueError:  # no trusted result for this student
+            theirs = []
+        found = [g for g in theirs if g.assignment == str(assignment)]
+        if theirs:
+            _write_index(course, str(student), theirs)
         page = submission_page(found[0]) if found else not_graded_page(student, assignment)
         return page, resources
 

@@ -1,16 +1,18 @@
 """The one writer to nbgrader's gradebook.
 
 Only the pipeline's main process calls this, one submission at a time, so the gradebook
-never sees two writers.  Each submission is written in one transaction: the student, the
-submission and every graded cell's automatic score (the trusted points; ``None`` for a
-written answer waiting for a person), exactly the rows ``nbgrader autograde`` writes, so
-the Formgrader shows them and manual grading goes on as usual.  The submission's time is the
-one nbgrader reads from its ``timestamp.txt`` (none when there is none), so that nbgrader
-counts it as autograded and its late penalties see the time the student submitted.
+never sees two writers.  Each submission is written in one transaction: the student (named,
+when the gradebook has no name for them), the submission and every graded cell's automatic
+score (the trusted points; ``None`` for a written answer waiting for a person), exactly the
+rows ``nbgrader autograde`` writes, so the Formgrader shows them and manual grading goes on
+as usual.  The submission's time is the one nbgrader reads from its ``timestamp.txt`` (none
+when there is none), so that nbgrader counts it as autograded and its late penalties see the
+time the student submitted.
 """
 
 from __future__ import annotations
 
+import pwd
 import warnings
 from datetime import datetime
 from pathlib import Path
@@ -41,11 +43,25 @@ def submitted_at(folder: Path) -> datetime | None:
         return None
 
 
+def student_names(student: str) -> tuple[str, str]:
+    """First and last name of a student the gradebook has no name for: the full name of
+    the account of that name on this machine (a hub's students), else the student id as the
+    last name (Formgrader shows "last, first", and "None, None" for a student without)."""
+    try:
+        full = pwd.getpwnam(student).pw_gecos.split(",")[0].strip()
+    except KeyError:
+        full = ""
+    first, _, last = full.rpartition(" ")
+    return first, last or student
+
+
 def _write(db_url: str, result: SubmissionResult, timestamp: datetime | None) -> None:
     student, assignment = result.student, result.assignment
     notebook = result.notebook.removesuffix(".ipynb")
     with Gradebook(db_url) as gb:
-        gb.update_or_create_student(student)
+        row = gb.update_or_create_student(student)
+        if row.first_name is None and row.last_name is None:
+            row.first_name, row.last_name = student_names(student)
         gb.update_or_create_submission(assignment, student, timestamp=timestamp)
         for item in result.items:
             grade = gb.find_grade(item.grade_id, notebook, assignment, student)
