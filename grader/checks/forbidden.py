@@ -120,7 +120,7 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "outer_product_hessian_sigmoid": BY_HAND,
     "outer_product_hessian_softmax": BY_HAND,
     "sequential_inverse_hessian": WITHOUT_INVERSION,
-    "hessian_vector_product": WITHOUT_DENSE_HESSIAN,
+    "hessian_vector_product": BY_HAND,  # the R-operator, written out in NumPy
     # 06_symbolic_and_forward_mode
     "soft_relu_dy_dw1": BY_HAND,
     "logistic_map_derivative": BY_HAND,
@@ -131,7 +131,7 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     # 07_reverse_mode
     "adjoint_trace_8_49": BY_HAND,
     "reverse_mode_engine": BY_HAND,
-    "hvp_forward_over_reverse": WITHOUT_DENSE_HESSIAN,
+    "hvp_forward_over_reverse": BY_HAND,  # the student's own Dual and Var, nested
 }
 
 

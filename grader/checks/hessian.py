@@ -140,12 +140,15 @@ def _outputs(a: np.ndarray, output: str) -> np.ndarray:
 
 def _curvature(a: np.ndarray, output: str, flaw: str = "") -> np.ndarray:
     """``M_n = d2 E_n / da_n da_n^T`` (``N, K, K``): I, diag(y (1 - y)) or
-    diag(y) - y y^T (8.34); ``flaw`` models a wrong one."""
+    diag(y) - y y^T (8.34); ``flaw`` models a wrong one ("sigmoid slope y": diag(y) for
+    sigmoid outputs, the other types right)."""
     N, K = a.shape
     eye = np.broadcast_to(np.eye(K), (N, K, K))
     if output == "linear" or flaw == "identity":
         return eye.copy()
     y = _outputs(a, output)
+    if output == "sigmoid" and flaw == "sigmoid slope y":
+        return y[:, :, None] * eye
     if output == "sigmoid" or flaw == "sigmoid-like":
         return (y * (1.0 - y))[:, :, None] * eye
     if flaw == "diag y":
@@ -155,7 +158,8 @@ def _curvature(a: np.ndarray, output: str, flaw: str = "") -> np.ndarray:
 
 class _State:
     """Everything the block formulas need for one case (all data points at once), with
-    switches that model a wrong quantity."""
+    switches that model a wrong quantity (``bias=False``: the forward pass right, but the
+    bias unit x_0 = z_0 = 1 left out of the formulas that follow it)."""
 
     def __init__(
         self,
@@ -163,6 +167,7 @@ class _State:
         curvature: str = "",
         skip_in_outputs: bool = True,
         output: str | None = None,
+        bias: bool = True,
     ) -> None:
         weights = _weights(case)
         self.W1, self.W2 = weights[:2]
@@ -184,6 +189,9 @@ class _State:
         self.Wh = self.W2[:, 1:]  # the weights from the hidden units (not the bias)
         self.N, self.D, self.K = N, self.X.shape[1], self.W2.shape[0]
         self.Mh = self.W1.shape[0]
+        if not bias:  # the bias unit dropped from the formulas: x_0 = z_0 = 0 there
+            self.X1 = self.X1 * (np.arange(self.X1.shape[1]) > 0)
+            self.Z1 = self.Z1 * (np.arange(self.Z1.shape[1]) > 0)
 
 
 def _block_22(s: _State, order: str = "kj") -> np.ndarray:
@@ -195,10 +203,13 @@ def _block_22(s: _State, order: str = "kj") -> np.ndarray:
     return block.reshape(K * J, K * J)
 
 
-def _block_11(s: _State, second: bool = True, coupling: bool = True, shift: bool = False):
+def _block_11(
+    s: _State, second: bool = True, coupling: bool = True, shift: bool = False, order: str = "ji"
+):
     """Exercise 8.6 (b): ``sum_n x_ni x_ni' [I_jj' h''_nj sum_k w_kj delta_nk +
     h'_nj h'_nj' sum_kk' w_kj w_k'j' M_nkk']``; ``shift`` takes the hidden weights from
-    the wrong columns of ``W2`` (the bias column counted as a hidden unit)."""
+    the wrong columns of ``W2`` (the bias column counted as a hidden unit); ``order="ij"``
+    puts the entries in the order of ``W1.T.ravel()`` instead of ``W1.ravel()``."""
     Wh = s.W2[:, :-1] if shift else s.Wh
     G = np.zeros((s.N, s.Mh, s.Mh))
     if second:
@@ -206,13 +217,17 @@ def _block_11(s: _State, second: bool = True, coupling: bool = True, shift: bool
     if coupling:
         G += s.hp[:, :, None] * s.hp[:, None, :] * np.einsum("kj,nkm,ml->njl", Wh, s.M, Wh)
     size = s.Mh * (s.D + 1)
-    return np.einsum("ni,nl,njm->jiml", s.X1, s.X1, G).reshape(size, size)
+    layout = "jiml" if order == "ji" else "ijlm"  # "ij": rows and columns ordered (i, j)
+    return np.einsum(f"ni,nl,njm->{layout}", s.X1, s.X1, G).reshape(size, size)
 
 
-def _block_12(s: _State, first: bool = True, curvature: bool = True, column: int = 1):
+def _block_12(
+    s: _State, first: bool = True, curvature: bool = True, column: int = 1, order: str = "ji"
+):
     """Exercise 8.6 (c): ``sum_n x_ni h'_nj [I_(j' = j) delta_nk + z_nj' sum_k' w_k'j
     M_nk'k]`` for ``w_ji^(1)`` against ``w_kj'^(2)``; ``column`` is where hidden unit
-    ``j`` sits in ``W2`` (1 + j; 0 models forgetting the bias column)."""
+    ``j`` sits in ``W2`` (1 + j; 0 models forgetting the bias column); ``order="ij"`` puts
+    the rows in the order of ``W1.T.ravel()``."""
     J = s.Z1.shape[1]
     inner = np.zeros((s.N, s.Mh, s.K, J))
     if first:
@@ -221,7 +236,8 @@ def _block_12(s: _State, first: bool = True, curvature: bool = True, column: int
     if curvature:
         P = np.einsum("kj,nkm->njm", s.Wh, s.M)  # sum_k' w_k'j M_nk'k
         inner += P[:, :, :, None] * s.Z1[:, None, None, :]
-    block = np.einsum("ni,nj,njkl->jikl", s.X1, s.hp, inner)
+    layout = "jikl" if order == "ji" else "ijkl"  # "ij": rows ordered (i, j)
+    block = np.einsum(f"ni,nj,njkl->{layout}", s.X1, s.hp, inner)
     return block.reshape(s.Mh * (s.D + 1), s.K * J)
 
 
@@ -432,6 +448,13 @@ class OutputErrorDerivatives(Check):
                 model(curvature="sigmoid-like"),
             ),
             Mistake(
+                "sigmoid slope y instead of y(1 - y)",
+                "For sigmoid outputs this M has y_k on the diagonal: the slope of the logistic "
+                "sigmoid is sigma'(a) = sigma(a) (1 - sigma(a)), so M_kk = y_k (1 - y_k).",
+                "(8.33)",
+                model(curvature="sigmoid slope y"),
+            ),
+            Mistake(
                 "identity curvature",
                 "M is the identity for every output type: that is the curvature of linear "
                 "outputs with the sum-of-squares error. With a cross-entropy error, M is the "
@@ -489,6 +512,14 @@ class HessianSecondLayerBlock(_NetworkCheck):
                 "(8.37) and the conventions of the assignment",
                 lambda case: _block_22(_State(case), order="jk"),
             ),
+            Mistake(
+                "bias unit dropped",
+                "The entries of the output biases w_k0 are wrong: a bias is the weight from the "
+                "unit z_0 = 1 (column 0 of the Z1 that propagate returns), and its second "
+                "derivatives are those of any second-layer weight with z_0 = 1.",
+                "(8.20) and Exercise 8.6 (a)",
+                lambda case: _block_22(_State(case, bias=False)),
+            ),
             *_batch_mistakes(lambda case: _block_22(_State(case)), "(8.1) and Exercise 8.6 (a)"),
         ]
 
@@ -537,6 +568,22 @@ class HessianFirstLayerBlock(_NetworkCheck):
                 "Exercise 8.6 (b) with (8.34)",
                 lambda case: _block_11(_State(case, curvature="diag y")),
             ),
+            Mistake(
+                "rows ordered (i, j)",
+                "The entries are right but in the wrong places: rows and columns follow "
+                "W1.ravel(), where w_ji sits at index j (D + 1) + i; here the input index i "
+                "runs slowest.",
+                "(8.37) and the conventions of the assignment",
+                lambda case: _block_11(_State(case), order="ij"),
+            ),
+            Mistake(
+                "bias unit dropped",
+                "The entries of the hidden biases w_j0 are wrong: a bias is the weight from the "
+                "input x_0 = 1 (column 0 of the X1 that propagate returns), and it enters the "
+                "sums over x_i x_i' with x_0 = 1.",
+                "(8.18) and Exercise 8.6 (b)",
+                lambda case: _block_11(_State(case, bias=False)),
+            ),
             *_batch_mistakes(lambda case: _block_11(_State(case)), "(8.1) and Exercise 8.6 (b)"),
         ]
 
@@ -584,6 +631,21 @@ class HessianMixedBlock(_NetworkCheck):
                 "weights (W1.ravel()), its columns to the second-layer weights (W2.ravel()).",
                 "Exercise 8.6 (c) and (8.37)",
                 lambda case: _block_12(_State(case)).T,
+            ),
+            Mistake(
+                "rows ordered (i, j)",
+                "The rows are in the wrong order: they follow W1.ravel(), where w_ji sits at "
+                "index j (D + 1) + i; here the input index i runs slowest.",
+                "(8.37) and the conventions of the assignment",
+                lambda case: _block_12(_State(case), order="ij"),
+            ),
+            Mistake(
+                "bias unit dropped",
+                "The entries of the biases are wrong: the hidden biases are weights from "
+                "x_0 = 1 and the output biases weights from z_0 = 1 (column 0 of X1 and of "
+                "Z1), and both units enter the formula like any other.",
+                "(8.18), (8.20) and Exercise 8.6 (c)",
+                lambda case: _block_12(_State(case, bias=False)),
             ),
             *_batch_mistakes(lambda case: _block_12(_State(case)), "(8.1) and Exercise 8.6 (c)"),
         ]
@@ -775,11 +837,13 @@ class DiagonalHessian(_NetworkCheck):
 # --------------------------------------------- the outer-product approximations (8.8-8.11)
 
 
-def _output_gradients(case: Case, slope: bool = True, one_row: bool = True) -> np.ndarray:
+def _output_gradients(
+    case: Case, slope: bool = True, one_row: bool = True, bias: bool = True
+) -> np.ndarray:
     """``grad a_nk`` for every data point and output, shape ``(N, K, W)``: backpropagation
-    from ``d a_k / d a_l = I_kl`` (8.31); switches model a missing ``h'`` and a second-layer
-    gradient copied into every output's row."""
-    s = _State(case)
+    from ``d a_k / d a_l = I_kl`` (8.31); switches model a missing ``h'``, a second-layer
+    gradient copied into every output's row and the bias unit left out (x_0 = z_0 = 0)."""
+    s = _State(case, bias=bias)
     N, K, Mh, D = s.N, s.K, s.Mh, s.D
     eye = np.eye(K) if one_row else np.ones((K, K))
     second = np.einsum("kl,nj->nklj", eye, s.Z1).reshape(N, K, K * (Mh + 1))
@@ -890,6 +954,14 @@ class OutputGradients(_NetworkCheck):
                 "then outputs, then the weights in the flat order.",
                 "the description of the task",
                 lambda case: np.swapaxes(_output_gradients(case), 0, 1),
+            ),
+            Mistake(
+                "bias unit dropped",
+                "The entries of the biases are zero: a bias is the weight from the unit "
+                "x_0 = 1 (or z_0 = 1), so da_k/dw_j0 = da_k/da_j x_0 and da_k/dw_k0 = z_0 = 1, "
+                "as (8.10) gives for any weight.",
+                "(8.10), (8.18) and (8.20)",
+                lambda case: _output_gradients(case, bias=False),
             ),
         ]
 
@@ -1014,6 +1086,13 @@ class OuterProductHessianSigmoid(_OuterProductCheck):
                 "so the factor y (1 - y) appears once.",
                 "(8.41) and Exercise 8.10",
                 squared,
+            ),
+            Mistake(
+                "weight y instead of y(1 - y)",
+                "This weights each outer product by y_n: the slope of the logistic sigmoid is "
+                "y (1 - y), and that is the weight each output's outer product carries.",
+                "(8.33) and (8.41)",
+                self.outer("sigmoid slope y"),
             ),
             self._kept_second_term(),
             *_batch_mistakes(self.outer(), "(8.1) and (8.41)"),
@@ -1158,21 +1237,68 @@ class SequentialInverseHessian(Check):
         ]
 
 
-# ---------------------------------------------------- Hessian-vector products in O(W)
+# ------------------------------------------------ Hessian-vector products: the R-operator
 
 
 def _sum_of_squares_hessian(case: Case) -> np.ndarray:
     return _full_hessian(Case(case.name, case.args[:4], {"output": "linear"}))
 
 
+def _r_operator(
+    case: Case,
+    bias: bool = True,
+    direct: bool = True,
+    hpp_term: bool = True,
+    v2_term: bool = True,
+    rz_term: bool = True,
+) -> np.ndarray:
+    """``H v`` for the sum-of-squares error of the network with linear outputs, by the
+    R-operator R{.} = v^T grad(.) applied to (8.18)-(8.23) (Pearlmutter's forward and
+    backward R-passes), summed over the batch; each switch drops one term (a mistake):
+
+    forward R-pass   R{a_j} = sum_i v_ji x_i (``bias``: the i = 0 term v_j0 x_0),
+                     R{z_j} = h'(a_j) R{a_j},
+                     R{y_k} = sum_j w_kj R{z_j} + sum_j v_kj z_j (``direct``: the second sum;
+                     ``bias``: its j = 0 term v_k0 z_0);
+    backward R-pass  R{delta_k} = R{y_k},
+                     R{delta_j} = h''(a_j) R{a_j} sum_k w_kj delta_k (``hpp_term``)
+                                  + h'(a_j) sum_k v_kj delta_k (``v2_term``)
+                                  + h'(a_j) sum_k w_kj R{delta_k};
+    the products     R{dE/dw_ji} = R{delta_j} x_i,
+                     R{dE/dw_kj} = R{delta_k} z_j + delta_k R{z_j} (``rz_term``: the second).
+    """
+    W1, W2, X, T, v = case.args
+    s = _State(Case(case.name, (W1, W2, X, T), {"output": "linear"}))
+    V1 = np.reshape(v[: W1.size], W1.shape)
+    V2 = np.reshape(v[W1.size :], W2.shape)
+    unit = 1.0 if bias else 0.0  # x_0 = z_0 = 1, or the bias unit dropped
+    Ra1 = s.X @ V1[:, 1:].T + unit * V1[:, 0]
+    Rz = s.hp * Ra1
+    Ry = Rz @ s.Wh.T
+    if direct:
+        Ry = Ry + s.Z1[:, 1:] @ V2[:, 1:].T + unit * V2[:, 0]
+    Rdelta_h = s.hp * (Ry @ s.Wh)
+    if hpp_term:
+        Rdelta_h = Rdelta_h + s.hpp * Ra1 * (s.delta @ s.Wh)
+    if v2_term:
+        Rdelta_h = Rdelta_h + s.hp * (s.delta @ V2[:, 1:])
+    RG2 = Ry.T @ s.Z1
+    if rz_term:
+        RG2 = RG2 + s.delta.T @ np.concatenate([np.zeros((s.N, 1)), Rz], axis=1)
+    RG1 = Rdelta_h.T @ s.X1
+    return np.concatenate([RG1.ravel(), RG2.ravel()])
+
+
 @register
 class HessianVectorProduct(Check):
-    """``H v`` by forward-over-reverse differentiation for the sum-of-squares error of the
-    two-layer network, compared with the product of the full Hessian."""
+    """``H v`` for the sum-of-squares error of the two-layer network with linear outputs by
+    the R-operator: the forward and backward passes (8.18)-(8.23) differentiated along ``v``
+    (Pearlmutter's R-passes), written with NumPy, compared with the product of the full
+    Hessian from ``autodiff.hessian``."""
 
     name = "hessian_vector_product"
-    title = "Hessian-vector product by forward-over-reverse"
-    equation = "Section 8.1.6 (H v in O(W))"
+    title = "Hessian-vector product by the R-operator"
+    equation = "(8.18)-(8.23) and Section 8.1.6 (H v in O(W))"
     points = 2.0
     outputs = ("H v",)
     inputs = ("W1", "W2", "X", "T", "v")
@@ -1181,12 +1307,18 @@ class HessianVectorProduct(Check):
         plans = [(1, 1, 1, 1), (2, 3, 2, 4)] + [
             tuple(sizes(rng, 1, 3, 3)) + (sizes(rng, 2, 5)[0],) for _ in range(4)
         ]
-        cases = []
-        for plan in plans:
-            case = _network_case(rng, *plan)
-            v = normal(rng, _flat(case).size)
-            cases.append(Case(case.name, (*case.args, v)))
-        return cases
+        return [self._case(rng, plan) for plan in plans]
+
+    def visible_cases(self, rng):
+        """Three networks with two or three hidden units, outputs and data points: enough
+        for every modelled mistake to give its own answer."""
+        return [self._case(rng, plan) for plan in [(2, 2, 2, 3), (1, 3, 2, 2), (3, 2, 1, 4)]]
+
+    @staticmethod
+    def _case(rng, plan) -> Case:
+        case = _network_case(rng, *plan)
+        v = normal(rng, _flat(case).size)
+        return Case(case.name, (*case.args, v))
 
     def reference(self, case):
         return _sum_of_squares_hessian(case) @ case.args[4]
@@ -1200,36 +1332,51 @@ class HessianVectorProduct(Check):
                 lambda w: _error_of_a(_preactivations(w, X, D, M, K), T, "linear")
             )(w)
 
-        def directional(case):
-            return gradient(case) @ case.args[4]
-
         return [
             Mistake(
                 "returned the gradient",
-                "This is the gradient: jvp returns the pair (value, tangent), and for "
-                "grad E the value is the gradient while the tangent is H v.",
-                "Section 8.1.6 (H v in O(W)) and (8.67)",
+                "This is the gradient of E, what the ordinary passes (8.18)-(8.23) give: H v "
+                "is R{grad E}, the same passes with R applied to every line.",
+                "(8.21)-(8.23) and Section 8.1.6 (H v in O(W))",
                 gradient,
             ),
             Mistake(
-                "directional derivative of E",
-                "This is v^T grad E, the forward derivative of E itself: apply the forward "
-                "pass to the gradient function grad E, not to E.",
-                "Section 8.1.6 (H v in O(W)) and (8.67)",
-                directional,
+                "bias unit dropped",
+                "The R-pass forward leaves out the bias unit: x_0 = 1 and z_0 = 1 send the "
+                "bias directions v_j0 and v_k0 into R{a_j} and R{y_k} like any other input.",
+                "(8.18) and (8.20)",
+                lambda case: _r_operator(case, bias=False),
             ),
             Mistake(
-                "first point only",
-                "This is H v for the first data point alone: the error is a sum over the "
-                "data points (8.1), and so is its Hessian.",
-                "(8.1) and (8.37)",
-                lambda case: (
-                    _sum_of_squares_hessian(
-                        Case(case.name, (*case.args[:2], case.args[2][:1], case.args[3][:1]))
-                    )
-                    @ case.args[4]
-                ),
+                "R{y} without the second-layer directions",
+                "R{y_k} lacks the term sum_j v_kj z_j: y_k depends on the second-layer weights "
+                "directly, not only through the hidden units, so R{y_k} = sum_j w_kj R{z_j} + "
+                "sum_j v_kj z_j.",
+                "(8.20)",
+                lambda case: _r_operator(case, direct=False),
             ),
+            Mistake(
+                "h'' term missing",
+                "R{delta_j} lacks the term h''(a_j) R{a_j} sum_k w_kj delta_k: applying R to "
+                "delta_j = h'(a_j) sum_k w_kj delta_k differentiates the slope h'(a_j) too.",
+                "(8.22) and (8.16)",
+                lambda case: _r_operator(case, hpp_term=False),
+            ),
+            Mistake(
+                "weights of (8.22) held fixed",
+                "R{delta_j} lacks the term h'(a_j) sum_k v_kj delta_k: the second-layer weights "
+                "w_kj in the backpropagation (8.22) move along v too, so R{w_kj} = v_kj.",
+                "(8.22)",
+                lambda case: _r_operator(case, v2_term=False),
+            ),
+            Mistake(
+                "R{z} missing from the second-layer products",
+                "The entries for the second-layer weights lack delta_k R{z_j}: R of the product "
+                "delta_k z_j in (8.23) takes the product rule, R{delta_k} z_j + delta_k R{z_j}.",
+                "(8.23)",
+                lambda case: _r_operator(case, rz_term=False),
+            ),
+            *_batch_mistakes(_r_operator, "(8.1) and (8.23)", "product"),
         ]
 
 

@@ -16,6 +16,7 @@ from grader.sandboxed.inputs import (
     ENGINE_FUNCTIONS,
     HVP_FUNCTIONS,
     JACOBIAN_FUNCTIONS,
+    NESTED_HVP_FUNCTIONS,
     SmoothFunction,
     TwoLayerNet,
 )
@@ -87,6 +88,13 @@ def hessian_vector(function: Callable, args: list, kwargs: dict) -> Any:
     return function(HVP_FUNCTIONS[kwargs["function"]], *args)
 
 
+def nested_hessian_vector(function: Callable, args: list, kwargs: dict) -> Any:
+    """``function(f, x, v)`` with ``f`` a named scalar function of several scalars (written
+    with operators and methods, for the student's own engines), ``x`` and ``v`` tuples."""
+    name, x, v = args
+    return function(NESTED_HVP_FUNCTIONS[name], _floats(x), _floats(v))
+
+
 CALLERS: dict[str, Callable[[Callable, list, dict], Any]] = {
     "positional": positional,
     "dag": dag,
@@ -99,4 +107,5 @@ CALLERS: dict[str, Callable[[Callable, list, dict], Any]] = {
     "jacobian_columns": jacobian_columns,
     "engine": engine,
     "hessian_vector": hessian_vector,
+    "nested_hessian_vector": nested_hessian_vector,
 }

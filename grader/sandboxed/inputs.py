@@ -25,6 +25,7 @@ __all__ = [
     "ENGINE_FUNCTIONS",
     "HVP_FUNCTIONS",
     "JACOBIAN_FUNCTIONS",
+    "NESTED_HVP_FUNCTIONS",
     "SmoothFunction",
     "TwoLayerNet",
 ]
@@ -181,6 +182,62 @@ ENGINE_FUNCTIONS: dict[str, Callable] = {
     "constants on the left, an unused input": constants_first,
     f"a chain of {3 * CHAIN_LENGTH} operations": long_chain,
 }
+
+
+# -- Hessian-vector products by the student's nested engines (Section 8.2.2) ------------------
+# Scalar functions of several scalars, written with operators and the methods only, like the
+# engine's: the student's dual numbers and Vars, nested either way, run them, and so do the
+# model engines of the trusted side and autodiff's traced values.
+
+_NETWORK_X = (-1.2, 0.3, 1.1)  # the three data points of the small network below
+_NETWORK_T = (0.8, -0.2, 0.5)
+
+
+def tanh_network_error(w1, b1, w2, b2, u1, u2, c):
+    """Sum-of-squares error (8.17), summed over three points (8.1), of a network with one
+    input, two tanh hidden units and one linear output (8.18)-(8.20), as a function of its
+    W = 7 weights: z_j = tanh(w_j x + b_j), y = u1 z1 + u2 z2 + c."""
+    total = 0.0
+    for x, t in zip(_NETWORK_X, _NETWORK_T):
+        y = u1 * (w1 * x + b1).tanh() + u2 * (w2 * x + b2).tanh() + c
+        total = total + 0.5 * (y - t) ** 2
+    return total
+
+
+def pairwise_sum(terms: list):
+    """The sum of ``terms`` added in pairs, level by level: a graph of depth log2(len)."""
+    while len(terms) > 1:
+        paired = [a + b for a, b in zip(terms[0::2], terms[1::2])]
+        terms = paired + (terms[-1:] if len(terms) % 2 else [])
+    return terms[0]
+
+
+def ring(*x):
+    """sum_i x_i^4 / 4 + sin(x_i x_(i+1)) around a ring of inputs: six operations per
+    input, every input coupled to its two neighbours (so H has three nonzero diagonals and
+    its corners); the terms are added in pairs, so the graph stays shallow however many
+    inputs there are."""
+    n = len(x)
+    return pairwise_sum([0.25 * x[i] ** 4 + (x[i] * x[(i + 1) % n]).sin() for i in range(n)])
+
+
+RING_COST_SIZE = 500
+"""Inputs of the cost case of the nested Hessian-vector product: one nested pass runs the
+3,000 operations of the primal function once, on objects of the student's engines (the
+master's create about 17,500 Vars and Duals, a fraction of a second); the Hessian column by
+column is 500 such passes."""
+
+NESTED_HVP_FUNCTIONS: dict[str, Callable] = {
+    "(8.49)": trace_8_49,
+    "a variable used five times": reused_variable,
+    "quotients, powers, log, tanh": quotients,
+    "differences, negation, tanh, cos, exp, square root": differences,
+    "constants on the left, an unused input": constants_first,
+    "the error of a 1-2-1 tanh network (W = 7)": tanh_network_error,
+    "a ring of coupled inputs": ring,
+}
+"""Scalar functions of several scalars for ``hessian_vector_product(f, x, v)`` of the
+reverse-mode assignment, by name (the ring takes any number of inputs)."""
 
 
 # -- Hessian-vector products: scalar functions of a vector, written with anp ---------------

@@ -14,6 +14,7 @@ import autodiff
 import autodiff.numpy as anp
 from grader.checks import get_check
 from grader.checks import hessian as checks
+from grader.judge import answers, judge
 
 OUTER = {
     "linear": "outer_product_hessian_linear",
@@ -188,6 +189,101 @@ def test_hessian_vector_product_reference_matches_forward_over_reverse():
         error, w = flat_error(Case4(W1, W2, X, T), "linear")
         expected = autodiff.hvp(error, w, v)
         np.testing.assert_allclose(check.reference(case), expected, rtol=1e-10, atol=1e-12)
+
+
+def test_the_r_passes_written_out_are_the_reference():
+    """The forward and backward R-passes (the model every mistake of the task switches off
+    one term of) give the product of the full Hessian."""
+    check = get_check("hessian_vector_product")
+    for case in cases(check.name) + check.visible_cases(np.random.default_rng(8)):
+        np.testing.assert_allclose(
+            checks._r_operator(case), check.reference(case), rtol=1e-10, atol=1e-12
+        )
+
+
+def r_operator_point_by_point(W1, W2, X, T, v):
+    """The R-operator as a student may write it: one data point at a time, biases apart."""
+    V1, V2 = v[: W1.size].reshape(W1.shape), v[W1.size :].reshape(W2.shape)
+    out1, out2 = np.zeros_like(W1), np.zeros_like(W2)
+    for x, t in zip(X, T):
+        a = W1[:, 0] + W1[:, 1:] @ x
+        z = np.tanh(a)
+        y = W2[:, 0] + W2[:, 1:] @ z
+        Ra = V1[:, 0] + V1[:, 1:] @ x
+        Rz = (1 - z**2) * Ra
+        Ry = W2[:, 1:] @ Rz + V2[:, 0] + V2[:, 1:] @ z
+        d_out = y - t
+        back = W2[:, 1:].T @ d_out
+        Rd_hidden = -2 * z * (1 - z**2) * Ra * back + (1 - z**2) * (
+            V2[:, 1:].T @ d_out + W2[:, 1:].T @ Ry
+        )
+        out1 += np.outer(Rd_hidden, np.r_[1.0, x])
+        out2 += np.outer(Ry, np.r_[1.0, z]) + np.outer(d_out, np.r_[0.0, Rz])
+    return np.concatenate([out1.ravel(), out2.ravel()])
+
+
+def test_an_r_operator_written_point_by_point_scores_full_marks():
+    check = get_check("hessian_vector_product")
+    hidden = cases(check.name)
+    verdict = judge(check, hidden, answers(check, r_operator_point_by_point, hidden))
+    assert verdict.points == check.points, [r.problem for r in verdict.results]
+
+
+def test_index_order_and_bias_mistakes_are_what_they_say():
+    """ "rows ordered (i, j)": the right entries permuted to W1.T.ravel() order; "bias unit
+    dropped": the entries of the bias weights zero, every other entry right; "sigmoid slope
+    y": M = diag(y) for sigmoid outputs."""
+    for name, model_name in [
+        ("hessian_first_layer_block", "rows ordered (i, j)"),
+        ("hessian_mixed_block", "rows ordered (i, j)"),
+    ]:
+        check = get_check(name)
+        (model,) = [m.model for m in check.mistakes() if m.name == model_name]
+        for case in cases(name):
+            M, D1 = case.args[0].shape
+            order = np.arange(M * D1).reshape(M, D1).T.ravel()  # (i, j) -> index j D1 + i
+            want = check.reference(case)
+            if name == "hessian_first_layer_block":  # rows and columns both
+                want = want[np.ix_(order, order)]
+            else:  # the rows of W1 only: the columns belong to W2
+                want = want[order]
+            np.testing.assert_allclose(model(case), want, atol=1e-12)
+    for name in [
+        "hessian_second_layer_block",
+        "hessian_first_layer_block",
+        "hessian_mixed_block",
+        "output_gradients_backprop",
+    ]:
+        check = get_check(name)
+        (model,) = [m.model for m in check.mistakes() if m.name == "bias unit dropped"]
+        for case in cases(name):
+            W1, W2 = case.args[:2]
+            bias1 = (np.arange(W1.size) % W1.shape[1]) == 0  # w_j0
+            bias2 = (np.arange(W2.size) % W2.shape[1]) == 0  # w_k0
+            rows, cols = {
+                "hessian_second_layer_block": (bias2, bias2),
+                "hessian_first_layer_block": (bias1, bias1),
+                "hessian_mixed_block": (bias1, bias2),
+                "output_gradients_backprop": (None, np.r_[bias1, bias2]),
+            }[name]
+            got, want = model(case), check.reference(case)
+            mask = np.zeros(want.shape, dtype=bool)
+            if rows is not None:
+                mask[rows, :] = True
+            mask[..., cols] = True
+            assert np.all(got[mask] == 0.0)
+            np.testing.assert_allclose(got[~mask], want[~mask], atol=1e-12)
+    check = get_check("output_error_derivatives")
+    (model,) = [m.model for m in check.mistakes() if m.name.startswith("sigmoid slope y")]
+    for case in cases(check.name):
+        delta, M = model(case)
+        right_delta, right_M = check.reference(case)
+        np.testing.assert_allclose(delta, right_delta, atol=1e-12)
+        if case.kwargs["output"] == "sigmoid":
+            y = checks._sigmoid(case.args[0])
+            np.testing.assert_allclose(M, y[:, :, None] * np.eye(y.shape[1]), atol=1e-12)
+        else:
+            np.testing.assert_allclose(M, right_M, atol=1e-12)
 
 
 @pytest.mark.parametrize("name", [*OUTER.values(), *NETWORK_CHECKS])
