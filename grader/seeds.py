@@ -4,9 +4,10 @@ Visible cases (the student's self-check) come from a public seed.  Hidden cases 
 secret: the course's own (``grader.pipeline.judging.secret``) when the pipeline grades,
 ``GRADER_SALT`` or nothing when an instructor runs a master on their own machine.  Without
 the secret the hidden cases cannot be told from the published code.  The pipeline draws them
-for each student and assignment apart: a regrade of a submission meets the same cases, but
-no student meets another's, so answers looked up in a table that one submission harvested
-serve no one.
+for each submission apart (the student, the assignment and the submitted file): a regrade of
+a submission meets the same cases, but no other submission does, so whatever one submission
+could learn of its cases, through its feedback or otherwise, serves no other -- not a
+classmate, and not the same student's next submission.
 """
 
 from __future__ import annotations
@@ -35,12 +36,18 @@ def visible_cases(check: Check | str) -> list[Case]:
 
 
 def hidden_cases(
-    check: Check | str, secret: str, assignment: str = "", student: str = ""
+    check: Check | str,
+    secret: str,
+    assignment: str = "",
+    student: str = "",
+    submission: str = "",
 ) -> list[Case]:
     """The hidden cases of ``check`` under ``secret``, for ``student``'s submission of
-    ``assignment`` (both empty: an instructor's run of a master)."""
+    ``assignment`` whose file has the fingerprint ``submission`` (all empty: an instructor's
+    run of a master)."""
     check = get_check(check) if isinstance(check, str) else check
-    key = f"{secret}:{assignment}:{student}" if assignment or student else secret
+    parts = (assignment, student, submission)
+    key = ":".join((secret, *parts)) if any(parts) else secret
     return check.cases(np.random.default_rng(seed("hidden", check.name, key)))
 
 

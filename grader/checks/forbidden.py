@@ -30,13 +30,16 @@ DERIVATIVE_MACHINERY = (
     "autodiff.transforms",
     "autodiff.reverse",
     "autodiff.forward",
+    "autodiff.programs",
+    "autodiff.numpy.rules",
     "autodiff.gradcheck",
     "autodiff.numerical",
     "autodiff.Tensor.backward",
     "autodiff.Scalar.backward",
 )
 """Everything in ``autodiff`` that computes a derivative: the transforms, the reverse and
-forward sweeps they run on, gradient checks, finite differences, and the ``backward`` of
+forward sweeps they run on, the adjoint and tangent programs and compiled replay, the table
+of derivative rules itself, gradient checks, finite differences, and the ``backward`` of
 ``Tensor`` and ``Scalar``."""
 
 ALGORITHMS = (

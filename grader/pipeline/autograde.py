@@ -53,6 +53,7 @@ from grader.pipeline.outputs.notebooks import annotate
 from grader.pipeline.pool import LocalPool, Pool
 from grader.pipeline.results import Execution, GradingRun, Job, SandboxTask, SubmissionResult
 from grader.pipeline.sandbox import bubblewrap
+from grader.pipeline.sandbox.folders import remove_folder
 from grader.pipeline.sandbox.limits import Limits
 from grader.release import generate_release
 from grader.sandboxed import channel
@@ -135,16 +136,21 @@ class Batch:
             return Prepared(job, None, None, [f"{job.path.name} could not be opened: {error}"])
         problems = list(repaired.problems)
         runs = []
+        key = fingerprint(job.path)
         for banned, items in _by_forbidden(assignment).items():
             steps, unreadable = grading_program(repaired.notebook, assignment, items)
             problems.extend(p for p in unreadable if p not in problems)
-            cases = {}
+            ordinary, costly = {}, {}
             for item in items:
                 check = get_check(item.check)
-                hidden = hidden_cases(check, self.secret, assignment.name, job.student)
-                plain = [channel.encode(plain_case(c)) for c in hidden]
-                cases[item.check] = {"caller": check.caller, "cases": plain}
-            runs.append(GradingRun(banned, [i.check for i in items], steps, cases))
+                hidden = hidden_cases(check, self.secret, assignment.name, job.student, key)
+                for cases, chosen in ((ordinary, False), (costly, True)):
+                    plain = [channel.encode(plain_case(c)) for c in hidden if _costly(c) == chosen]
+                    if plain:
+                        cases[item.check] = {"caller": check.caller, "cases": plain}
+            runs.append(GradingRun(banned, [i.check for i in items], steps, ordinary))
+            if costly:
+                runs.append(_cost_run(banned, steps, costly))
         task = SandboxTask(
             student=job.student,
             assignment=assignment.name,
@@ -157,6 +163,25 @@ class Batch:
             grading_runs=runs,
         )
         return Prepared(job, task, repaired.notebook, problems)
+
+
+COST_RUN_ALLOWANCE = 60.0  # seconds to start a cost run and replay its statements
+COST_RUN_FACTOR = 3.0  # times the cases' time budgets
+
+
+def _costly(case) -> bool:
+    """Whether a case measures the cost of the method (it has a time budget of its own)."""
+    return bool(case.seconds)
+
+
+def _cost_run(banned: tuple[str, ...], steps: list, cases: dict) -> GradingRun:
+    """A grading run of the cases that measure the cost of a method, alone: its wall time is
+    measured from outside the sandbox (code in the sandbox can stop any clock inside it),
+    and it must end within ``COST_RUN_ALLOWANCE`` plus ``COST_RUN_FACTOR`` times the cases'
+    budgets, which W evaluations of an error never do."""
+    budgets = sum(case["seconds"] for entry in cases.values() for case in entry["cases"])
+    seconds = COST_RUN_ALLOWANCE + COST_RUN_FACTOR * budgets
+    return GradingRun(banned, list(cases), steps, cases, seconds=seconds, measures_cost=True)
 
 
 def _by_forbidden(assignment: Assignment) -> dict[tuple[str, ...], list]:
@@ -218,7 +243,7 @@ def autograde(
     finally:
         if workers is not None:
             workers.stop()
-        shutil.rmtree(work, ignore_errors=True)
+        remove_folder(work)
     return summary
 
 
@@ -232,21 +257,32 @@ def _finish(course: Course, batch: Batch, prepared: Prepared, future: Future) ->
         assignment = course.assignment(job.assignment)
         try:
             execution = future.result()
-        except Exception as error:  # noqa: BLE001 - a failure of one job must not stop the batch
-            execution = Execution(
-                job.student,
-                job.assignment,
-                problems=[f"the grading of this submission failed: {type(error).__name__}"],
-            )
+        except Exception as error:  # noqa: BLE001 - the grader's failure, not the student's
+            return _grader_error(course, job, _describe(error, "running it in the sandbox"))
         if execution is None:  # nothing to run: nothing usable was submitted
             execution = Execution(job.student, job.assignment)
         execution.problems[:0] = [*job.problems, *prepared.problems]
-        result = decide(assignment, execution, prepared.submitted, batch.secret)
-        result.submission_sha256 = fingerprint(job.path)
+        key = fingerprint(job.path)
+        result = decide(assignment, execution, prepared.submitted, batch.secret, key)
+        result.submission_sha256 = key
         record(course, result, execution)
     except Exception as error:  # noqa: BLE001 - one submission's failure stays its own
         return _grader_error(course, job, _describe(error, "judging or recording it"))
+    finally:
+        _release(future)
     return result
+
+
+def _release(future: Future) -> None:
+    """Drop what a finished job sent back (the batch keeps its futures until the end: one
+    submission's megabytes of records must not stay with them)."""
+    try:
+        execution = future.result()
+    except BaseException:  # noqa: BLE001 - nothing to release
+        return
+    if isinstance(execution, Execution):
+        execution.records = {}
+        execution.notebook = None
 
 
 def _describe(error: BaseException, stage: str) -> str:

@@ -88,5 +88,5 @@ class LocalPool:
     def stop(self) -> None:
         self.executor.shutdown(wait=False, cancel_futures=True)
         for worker in self.all:
-            worker.stop()
+            worker.stop()  # never raises
         self.executor.shutdown(wait=True)

@@ -44,9 +44,9 @@ class GradingRun:
     forbidden: tuple[str, ...]
     checks: list[str]
     steps: list[dict[str, str]]
-    cases: dict[
-        str, Any
-    ]  # check -> {"caller": ..., "cases": [...]} as grader.sandboxed.channel writes
+    cases: dict[str, Any]  # check -> {"caller": ..., "cases": [...]} (channel-encoded)
+    seconds: float = 0.0  # its wall-time limit (0: the limits' grading_run_seconds)
+    measures_cost: bool = False  # it holds only cases with a time budget of their own
 
 
 @dataclass

@@ -46,6 +46,8 @@ def run(program: dict[str, Any], messages) -> int:
     for step in program["steps"]:
         if "grade" in step:
             check, name = step["grade"], step["function"]
+            if check not in checks:  # none of its cases is in this run
+                continue
             caller, cases = checks[check]["caller"], checks[check]["cases"]
             os.environ[replay.TASK_VARIABLE] = check
             records = _records(namespace, name, CALLERS[caller], cases)

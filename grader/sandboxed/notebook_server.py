@@ -24,9 +24,9 @@ import argparse
 import base64
 import json
 import os
-import shutil
 import signal
 import stat
+import subprocess
 import sys
 import tempfile
 import traceback
@@ -163,22 +163,18 @@ def clean_up(root: Path, isolated: bool, fork_server: ForkServerClient) -> None:
     if isolated and not _kill_all_but(fork_server.pid):
         fork_server.stop()
         _kill_all_but(None)
-    for entry in root.iterdir():
-        _remove(entry)
+    folders = [root, *(Path(f) for f in PRIVATE_FOLDERS if isolated and Path(f).is_dir())]
+    _remove([os.path.join(folder, name) for folder in folders for name in os.listdir(folder)])
     (root / "home").mkdir(exist_ok=True)
-    if not isolated:
+
+
+def _remove(paths: list[str]) -> None:
+    """Remove ``paths`` at any depth, following no link: the system's ``chmod`` and ``rm``
+    (Python's recursive removal stops on a tree a few thousand folders deep)."""
+    if not paths:
         return
-    for folder in PRIVATE_FOLDERS:
-        for entry in Path(folder).iterdir() if Path(folder).is_dir() else ():
-            if not root.resolve().is_relative_to(entry.resolve()):
-                _remove(entry)
-
-
-def _remove(entry: Path) -> None:
-    if entry.is_dir() and not entry.is_symlink():
-        shutil.rmtree(entry, ignore_errors=True)
-    else:
-        entry.unlink(missing_ok=True)
+    for command in (["chmod", "-R", "u+rwx", "--"], ["rm", "-rf", "--"]):
+        subprocess.run([*command, *paths], capture_output=True, timeout=600, check=False)
 
 
 def _kill_all_but(spared: int | None, rounds: int = 20) -> bool:
@@ -228,9 +224,14 @@ def serve(root: Path, isolated: bool, preload: list[str], limits: dict[str, int]
                     traceback.format_exception(type(error), error, error.__traceback__)
                 )[-4000:],
             }
-        clean_up(root, isolated, fork_server)
+        try:
+            clean_up(root, isolated, fork_server)
+        except BaseException:  # noqa: BLE001 - a job that cannot be cleaned up after ends the server
+            status["restart"] = True
         replies.write(json.dumps(status) + "\n")
         replies.flush()
+        if status.get("restart"):
+            return 1  # the trusted side starts a new server, in new folders
     return 0
 
 

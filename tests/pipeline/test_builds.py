@@ -16,7 +16,7 @@ from grader.checks.forbidden import FORBIDDEN
 from grader.demo.classroom import build_demo_class
 from grader.demo.submissions import complete
 from grader.pipeline.autograde import Batch
-from grader.pipeline.intake.discover import discover
+from grader.pipeline.intake.discover import discover, fingerprint
 from grader.pipeline.judging.verdicts import decide
 from grader.pipeline.results import Execution
 from grader.pipeline.sandbox import bubblewrap, environment
@@ -125,7 +125,8 @@ def test_every_master_earns_every_automatic_point_in_its_grading_runs(whole_cour
     execution = Execution(job.student, job.assignment)
     for run in prepared.task.grading_runs:
         worker._grading_run(prepared.task, run, execution)
-    result = decide(course.assignment(assignment), execution, prepared.submitted, batch.secret)
+    key = fingerprint(job.path)
+    result = decide(course.assignment(assignment), execution, prepared.submitted, batch.secret, key)
     lost = {
         i.check: [r.problem for r in i.verdict.results if not r.passed][:2]
         for i in result.items

@@ -31,6 +31,7 @@ from grader.demo.submissions import JACOBIAN, TWO_LAYER, Scripted, demo_submissi
 from grader.judge import answers, judge
 from grader.pipeline.autograde import Summary, autograde
 from grader.pipeline.course import Assignment, Course
+from grader.pipeline.intake.discover import fingerprint
 from grader.pipeline.judging.secret import course_secret
 from grader.pipeline.nbgrader_route import nbgrader_alone
 from grader.pipeline.outputs import gradebook
@@ -212,8 +213,8 @@ def graded(tmp_path_factory) -> Iterator[Graded]:
     secret = course_secret(course.root)
     # nbgrader alone, one student at a time with the salt of that student's hidden cases
     commands = [
-        f"GRADER_SALT={secret}:{TWO_LAYER}:{student} {sys.executable} -m nbgrader autograde "
-        f"{TWO_LAYER} --student {student}"
+        f"GRADER_SALT={secret}:{TWO_LAYER}:{student}:{_fingerprint(course, student)} "
+        f"{sys.executable} -m nbgrader autograde {TWO_LAYER} --student {student}"
         for student in NBGRADER_ALONE
     ]
     with open(plain_root / "autograde.log", "wb") as log:
@@ -299,7 +300,8 @@ def expected(course: Course, spec: Scripted) -> dict[str, float | None]:
         else:
             check = get_check(item.check)
             secret = course_secret(course.root)
-            cases = hidden_cases(check, secret, spec.assignment, spec.student)
+            path = _submitted_path(course, spec)
+            cases = hidden_cases(check, secret, spec.assignment, spec.student, fingerprint(path))
             records = answers(check, namespace[item.function], cases)
             points[item.grade_id] = float(judge(check, cases, records).points)
     return points
@@ -328,9 +330,18 @@ def _student_functions(assignment: Assignment, notebook) -> dict:
     return namespace
 
 
-def _submitted(course: Course, spec: Scripted):
+def _submitted_path(course: Course, spec: Scripted) -> Path:
     folder = course.submitted / spec.student / spec.assignment
-    return nbformat.read(str(folder / (spec.file_name or f"{spec.assignment}.ipynb")), 4)
+    return folder / (spec.file_name or f"{spec.assignment}.ipynb")
+
+
+def _submitted(course: Course, spec: Scripted):
+    return nbformat.read(str(_submitted_path(course, spec)), 4)
+
+
+def _fingerprint(course: Course, student: str) -> str:
+    """The fingerprint of ``student``'s submission of TWO_LAYER (which draws its cases)."""
+    return fingerprint(_submitted_path(course, SPECS[(student, TWO_LAYER)]))
 
 
 def _gid(cell) -> str | None:

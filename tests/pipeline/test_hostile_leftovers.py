@@ -360,13 +360,21 @@ def test_nan_and_infinities_are_judged_as_wrong_answers(local):
     assert all(i.verdict and len(i.verdict.results) > 1 for i in result.items if i.check)
 
 
+def _cases(course, check: str, student: str):
+    """The hidden cases of ``student``'s submission, as the pipeline drew them."""
+    from grader.checks import get_check
+    from grader.pipeline.intake.discover import fingerprint
+
+    path = course.submitted / student / TWO_LAYER / f"{TWO_LAYER}.ipynb"
+    secret = course_secret(course.root)
+    return hidden_cases(get_check(check), secret, TWO_LAYER, student, fingerprint(path))
+
+
 def _input_fragments(course, student: str) -> list[str]:
     """Digits of the hidden inputs that student's functions received."""
-    from grader.checks import get_check
-
     fragments = []
     for check in ("two_layer_forward", "two_layer_backprop"):
-        for case in hidden_cases(get_check(check), course_secret(course.root), TWO_LAYER, student):
+        for case in _cases(course, check, student):
             for value in case.args:
                 flat = np.ravel(value)
                 fragments += [f"{abs(v):.6f}"[2:8] for v in flat[:6] if abs(v) > 0.01]
@@ -385,21 +393,24 @@ def test_hidden_inputs_never_reach_the_feedback(local):
     assert leaked == []
 
 
-def test_hidden_cases_differ_between_students_and_stay_for_a_regrade(local):
+def test_hidden_cases_differ_between_submissions_and_stay_for_a_regrade(local):
+    """Two controls hand in the same file: their cases still differ; a regrade of one meets
+    the same cases; the same student's next submission meets others."""
     from grader.checks import get_check
 
     course, _, _, _, _ = local
     check, secret = get_check("two_layer_backprop"), course_secret(course.root)
 
-    def inputs(student):
+    def inputs(student, submission="a file"):
         return [
             np.concatenate([np.ravel(a) for a in c.args])
-            for c in hidden_cases(check, secret, TWO_LAYER, student)
+            for c in hidden_cases(check, secret, TWO_LAYER, student, submission)
         ]
 
-    first, again, other = inputs("z_control_0"), inputs("z_control_0"), inputs("z_control_1")
+    first, again = inputs("z_control_0"), inputs("z_control_0")
+    for other in (inputs("z_control_1"), inputs("z_control_0", "the next file")):
+        assert not any(a.shape == b.shape and np.allclose(a, b) for a, b in zip(first, other))
     assert all(np.array_equal(a, b) for a, b in zip(first, again))
-    assert not any(a.shape == b.shape and np.allclose(a, b) for a, b in zip(first, other))
 
 
 def test_nothing_is_left_in_the_work_folders(local):

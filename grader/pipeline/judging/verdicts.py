@@ -32,9 +32,11 @@ def decide(
     execution: Execution,
     submitted: nbformat.NotebookNode | None,
     secret: str,
+    submission: str = "",
 ) -> SubmissionResult:
     """The result of one submission (``submitted``: the repaired notebook, None when the
-    submission could not be read)."""
+    submission could not be read; ``submission``: its fingerprint, which draws its hidden
+    cases with the secret)."""
     flags: list[str] = []
     executed = _cells_by_id(_read(execution.notebook))
     # Written answers are read from the executed notebook, or from the submission itself
@@ -45,7 +47,7 @@ def decide(
         if item.written:
             items.append(_written(item, answers.get(item.grade_id)))
         else:
-            result = _graded(item, execution, submitted, secret, flags)
+            result = _graded(item, execution, submitted, (secret, submission), flags)
             if _lost_in_rebuild(item, execution, executed.get(item.grade_id)):
                 flags.append(
                     f"{item.check}: `{item.function}` existed when the notebook ran, but the "
@@ -78,11 +80,12 @@ def _graded(
     item: GradedItem,
     execution: Execution,
     submitted: nbformat.NotebookNode | None,
-    secret: str,
+    keys: tuple[str, str],
     flags: list[str],
 ) -> ItemResult:
     check = get_check(item.check)
-    cases = hidden_cases(check, secret, execution.assignment, execution.student)
+    secret, submission = keys
+    cases = hidden_cases(check, secret, execution.assignment, execution.student, submission)
     runs = execution.records.get(item.check, [])
     if not runs:
         verdict = _no_record(check, cases, submitted is not None)

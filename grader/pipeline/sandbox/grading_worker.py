@@ -29,9 +29,7 @@ import builtins
 import dataclasses
 import json
 import os
-import shutil
 import signal
-import stat
 import subprocess
 import sys
 import tempfile
@@ -44,8 +42,9 @@ from grader.pipeline.results import Execution, GradingRun, SandboxTask
 from grader.pipeline.sandbox import bubblewrap, environment
 from grader.pipeline.sandbox.builds import SANDBOX_LIB, Builds
 from grader.pipeline.sandbox.cgroups import ProcessCap
+from grader.pipeline.sandbox.folders import folder_bytes, remove_folder
 from grader.pipeline.sandbox.limits import Limits
-from grader.pipeline.sandbox.streams import Read, Tail, folder_bytes, read_all, read_line
+from grader.pipeline.sandbox.streams import Read, Tail, read_all, read_line
 from grader.sandboxed import channel
 from grader.sandboxed.notebook_server import MAX_NOTEBOOK_BYTES
 
@@ -93,29 +92,40 @@ class GradingWorker:
     # -- the whole submission ---------------------------------------------------------------
 
     def grade(self, task: SandboxTask) -> Execution:
-        """Run ``task``'s notebook and its grading runs; what they produced."""
+        """Run ``task``'s notebook and its grading runs; what they produced.  If the worker
+        itself fails on this submission, its notebook server is stopped (the next
+        submission starts a new one, in new folders) and the error goes to the caller."""
         with self._lock:
-            start = time.perf_counter()
-            result = Execution(task.student, task.assignment, worker=self.label)
-            self._run_notebook(task, result)
-            runs_start = time.perf_counter()
-            for run in task.grading_runs:
-                self._grading_run(task, run, result)
-            result.grading_run_seconds = time.perf_counter() - runs_start
-            result.seconds = time.perf_counter() - start
-            return result
+            try:
+                return self._grade(task)
+            except BaseException:
+                self.stop()
+                raise
+
+    def _grade(self, task: SandboxTask) -> Execution:
+        start = time.perf_counter()
+        result = Execution(task.student, task.assignment, worker=self.label)
+        self._run_notebook(task, result)
+        runs_start = time.perf_counter()
+        for run in task.grading_runs:
+            self._grading_run(task, run, result)
+        result.grading_run_seconds = time.perf_counter() - runs_start
+        result.seconds = time.perf_counter() - start
+        return result
 
     def stop(self) -> None:
-        if self.process is not None:
-            _kill(self.process)
-            self.process.wait()
-            self.process = None
-        if self.server_cap is not None:
-            self.server_cap.remove()
-            self.server_cap = None
-        if self.server_folder is not None:
-            _remove_tree(self.server_folder)
-            self.server_folder = None
+        """Stop the notebook server and remove its folders; never raises (what cannot be
+        removed is left for the system's temporary-file cleaning)."""
+        process, self.process = self.process, None
+        cap, self.server_cap = self.server_cap, None
+        folder, self.server_folder = self.server_folder, None
+        if process is not None:
+            _kill(process)
+            process.wait()
+        if cap is not None:
+            cap.remove()
+        if folder is not None:
+            remove_folder(folder)
 
     # -- the notebook server ----------------------------------------------------------------
 
@@ -175,7 +185,10 @@ class GradingWorker:
         except ValueError:
             status = None
         if not isinstance(status, dict):
+            self.stop()
             return {"success": False, "error": "unreadable worker status"}
+        if status.get("restart"):  # it could not clean up after the job: a new one next time
+            self.stop()
         return status
 
     def start(self, preload: tuple[str, ...] = ()) -> None:
@@ -264,7 +277,7 @@ class GradingWorker:
             if folder is None or time.monotonic() - last[0] < WATCH_SECONDS:
                 return None
             last[0] = time.monotonic()
-            used = folder_bytes(str(folder))
+            used = folder_bytes(folder)
             if used is None or used > limit:
                 return f"the submission wrote more than {limit // 1024**2} MB to disk"
             return None
@@ -308,28 +321,15 @@ class GradingWorker:
                 run.steps, run.cases, self.limits.cell_seconds, self.inside.as_dict()
             )
             cap = ProcessCap.create(self.limits.processes)
+            seconds = run.seconds or self.limits.grading_run_seconds
             read, exit_status = self._run_sandbox(
-                argv, env, program, messages_read, messages_write, cap, folder
+                argv, env, program, messages_read, messages_write, cap, folder, seconds
             )
-            if read.stopped == "timeout":
-                result.problems.append(
-                    f"{RUN_ERROR} did not finish within {self.limits.grading_run_seconds} s "
-                    f"and was stopped"
-                )
-            elif read.stopped == "too large":
-                result.problems.append(f"{RUN_ERROR} sent back too much data and was stopped")
-            elif not read.complete:
-                result.problems.append(f"{RUN_ERROR}: {read.stopped}; it was stopped")
-            elif exit_status:
-                result.problems.append(f"{RUN_ERROR} {_ended(exit_status)}")
-            records, failed = channel.read_messages(read.data, result.problems)
-            for check in run.checks:
-                result.records.setdefault(check, []).extend(records.get(check, []))
-            result.problems.extend(_statement_problems(failed))
+            _read_back(run, read, exit_status, seconds, result)
         finally:
             if cap is not None:
                 cap.remove()
-            _remove_tree(folder)
+            remove_folder(folder)
 
     def _run_sandbox(
         self,
@@ -340,6 +340,7 @@ class GradingWorker:
         messages_write: int,
         cap: ProcessCap | None,
         folder: Path,
+        seconds: float,
     ) -> tuple[Read, int]:
         """Start a grading run, give it its program, read its messages to their end, its
         deadline, its cap or its disk limit; what it sent and its exit status.  It is gone
@@ -363,7 +364,7 @@ class GradingWorker:
                 process.stdin.close()
             except OSError:
                 pass  # it died before reading its program: it sends nothing back
-            deadline = time.monotonic() + self.limits.grading_run_seconds
+            deadline = time.monotonic() + seconds
             read = read_all(messages_read, MAX_MESSAGES_BYTES, deadline, self._watch(folder))
             if not read.complete:
                 _kill(process)
@@ -377,27 +378,86 @@ class GradingWorker:
             os.close(messages_read)
 
 
-def _statement_problems(failed: list[tuple[str, str]]) -> list[str]:
-    """The first statements that failed in a grading run, for the student to read: the cell
-    and the kind of error, named only when it is one of Python's own (the rest of the text
-    is the student code's, and a grading run holds the hidden cases)."""
-    shown = []
-    for label, kind in failed[:MAX_LOG_LINES]:
-        cell = label if label.startswith("cell ") and label[5:].isdigit() else "a statement"
-        if kind == "StatementTimeout":
-            shown.append(f"{RUN_ERROR}: {cell}: stopped after its time limit")
+COST_RUN = "the run that measures the cost of your method"
+
+
+def _read_back(run: GradingRun, read: Read, exit_status: int, seconds: float, result) -> None:
+    """What a grading run sent back, into ``result``: its records (as many graded calls as
+    the program made), the statements that failed, and how it ended if not well."""
+    what = COST_RUN if run.measures_cost else RUN_ERROR
+    if read.stopped == "timeout":
+        result.problems.append(f"{what} did not finish within {seconds:g} s and was stopped")
+    elif read.stopped == "too large":
+        result.problems.append(f"{what} sent back too much data and was stopped")
+    elif not read.complete:
+        result.problems.append(f"{what}: {read.stopped}; it was stopped")
+    elif exit_status:
+        result.problems.append(f"{what} {_ended(exit_status)}")
+    records, failed = channel.read_messages(read.data, result.problems)
+    for check, found in _graded_calls(run, records, read.stopped == "timeout").items():
+        _merge(result.records.setdefault(check, []), found)
+    labels = {step["label"] for step in run.steps if "code" in step and "label" in step}
+    result.problems.extend(_statement_problems(failed, labels))
+
+
+def _graded_calls(
+    run: GradingRun, records: dict[str, list[list[dict]]], timed_out: bool
+) -> dict[str, list[list[dict]]]:
+    """The records of each check of ``run``: at most as many graded calls as its program
+    makes (a submission may write more on the pipe: they are not judged); when the run was
+    stopped at its time limit, its cases without a record ran out of time."""
+    calls = {}
+    for check in run.cases:
+        made = sum(1 for step in run.steps if step.get("grade") == check)
+        found = records.get(check, [])[:made]
+        if timed_out:
+            names = [case["name"] for case in run.cases.get(check, {}).get("cases", [])]
+            found = found or [[]]
+            for call in found:
+                answered = {r.get("case") for r in call}
+                call.extend(_ran_out(name) for name in names if name not in answered)
+        calls[check] = found
+    return calls
+
+
+def _ran_out(case: str) -> dict:
+    error = {"kind": channel.TIMEOUT, "type": "", "message": "the run was stopped at its limit"}
+    return {"case": case, "error": error, "warnings": [], "seconds": 0.0}
+
+
+def _merge(calls: list[list[dict]], more: list[list[dict]]) -> None:
+    """Add the records of one run's graded calls to those of an earlier run of the same
+    checks, call by call (a check's cases may be split between runs)."""
+    for i, call in enumerate(more):
+        if i < len(calls):
+            calls[i].extend(call)
         else:
-            shown.append(f"{RUN_ERROR}: {cell}: {_builtin_error(kind)}")
-    if len(failed) > MAX_LOG_LINES:
-        shown.append(f"{RUN_ERROR}: {len(failed) - MAX_LOG_LINES} more statements failed")
+            calls.append(call)
+
+
+def _statement_problems(failed: list[tuple[str, str]], labels: set[str]) -> list[str]:
+    """The first statements that failed in a grading run, for the student to read: the cell,
+    when it is one the program named, and the kind of error, named only when it is one of
+    Python's own (the rest of the text is the student code's, and a grading run holds the
+    hidden cases)."""
+    shown = []
+    for label, kind in dict.fromkeys(f for f in failed if f[0] in labels):
+        if len(shown) == MAX_LOG_LINES:
+            shown.append(f"{RUN_ERROR}: other statements failed too")
+            break
+        if kind == "StatementTimeout":
+            shown.append(f"{RUN_ERROR}: {label}: stopped after its time limit")
+        else:
+            shown.append(f"{RUN_ERROR}: {label}: {_builtin_error(kind)}")
     return shown
 
 
 def _ended(status: int) -> str:
-    """How a grading run that did not finish its work ended, in words."""
+    """How a grading run that did not finish its work ended, in words (not its number: the
+    student's code chooses it)."""
     if status < 0:
-        return f"was killed by signal {-status} before it finished"
-    return f"ended early with exit status {status} (the code called exit, or crashed)"
+        return "was killed by a signal before it finished"
+    return "ended early (the code called exit, or crashed)"
 
 
 def _builtin_error(name: str) -> str:
@@ -406,30 +466,6 @@ def _builtin_error(name: str) -> str:
     if isinstance(found, type) and issubclass(found, BaseException):
         return f"{name} was raised"
     return "an exception of the notebook's own class was raised"
-
-
-def _remove_tree(folder: Path) -> None:
-    """Remove a folder a sandbox wrote, once the sandbox is gone: following no link
-    (``shutil.rmtree`` works by descriptor on this platform), and giving back the owner's
-    rights to a folder the sandbox locked."""
-    if os.path.lexists(folder):
-        shutil.rmtree(folder, onerror=_unlock)
-
-
-def _unlock(function, path: str, error) -> None:
-    for target in (os.path.dirname(path), path):
-        try:
-            if stat.S_ISDIR(os.lstat(target).st_mode):
-                os.chmod(target, 0o700)
-        except OSError:
-            pass
-    try:
-        if stat.S_ISDIR(os.lstat(path).st_mode):
-            shutil.rmtree(path, ignore_errors=True)
-        else:
-            os.unlink(path)
-    except OSError:
-        pass
 
 
 def _counts(value: object) -> dict[str, int]:

@@ -5,16 +5,13 @@ byte cap and a deadline, never from a path inside a folder the sandbox can write
   asks a ``watch`` function whether to stop early (the sandbox's scratch folder grew past
   its limit);
 - ``Tail`` drains a pipe in a thread and keeps its last bytes (a server's log: a sandbox
-  that writes without end fills neither a disk nor the memory);
-- ``folder_bytes`` measures a folder a sandbox writes without following a link and without
-  opening anything in it but its folders (by descriptor, with no link followed).
+  that writes without end fills neither a disk nor the memory).
 """
 
 from __future__ import annotations
 
 import os
 import select
-import stat
 import threading
 import time
 from collections.abc import Callable
@@ -111,26 +108,3 @@ class Tail(threading.Thread):
     def text(self) -> str:
         with self._lock:
             return self._data.decode("utf-8", errors="replace")
-
-
-def folder_bytes(path: str, max_entries: int = 200_000) -> int | None:
-    """The disk space used by the files under ``path`` (blocks, links not followed), or
-    None when there are more than ``max_entries`` entries (too many to count quickly: treat
-    as over any limit)."""
-    total, entries = 0, 0
-    try:
-        walk = os.fwalk(path, follow_symlinks=False)
-        for _, folders, files, folder_fd in walk:
-            for name in folders + files:
-                entries += 1
-                if entries > max_entries:
-                    return None
-                try:
-                    info = os.stat(name, dir_fd=folder_fd, follow_symlinks=False)
-                except OSError:
-                    continue
-                if stat.S_ISREG(info.st_mode) or stat.S_ISDIR(info.st_mode):
-                    total += info.st_blocks * 512
-    except OSError:
-        return total
-    return total
