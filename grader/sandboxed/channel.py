@@ -36,6 +36,7 @@ ARRAY_TAG = "__ndarray__"
 DTYPES = ("float64", "float32", "float16", "int64", "int32", "int16", "int8", "bool")
 MAX_DEPTH = 20
 MAX_ARRAY_BYTES = 256 * 1024**2
+MAX_CONTAINERS = 100_000  # lists and dicts in all of a run's messages (an array is a string)
 
 # The kinds of error a case can meet, as the kernel records them (``error["kind"]``).
 RAISED = "raised"  # the function raised an exception (its type and message are recorded)
@@ -186,7 +187,12 @@ def read_messages(
     records: dict[str, list[list[dict[str, Any]]]] = {}
     failed: list[tuple[str, str]] = []
     malformed = False
+    containers = 0
     for line in data.splitlines():
+        containers += line.count(b"{") + line.count(b"[")
+        if containers > MAX_CONTAINERS:  # parsing more could take gigabytes: not the kernel's
+            malformed = True
+            break
         try:
             entry = json.loads(line)
             if not isinstance(entry, dict):

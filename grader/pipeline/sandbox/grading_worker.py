@@ -49,7 +49,7 @@ from grader.sandboxed import channel
 from grader.sandboxed.notebook_server import MAX_NOTEBOOK_BYTES
 
 MAX_REPLY_BYTES = 3 * MAX_NOTEBOOK_BYTES + 1024**2  # the notebook, escaped in JSON
-MAX_MESSAGES_BYTES = 64 * 1024**2
+MAX_MESSAGES_BYTES = 32 * 1024**2
 MAX_LOG_LINES = 3
 WATCH_SECONDS = 1.0
 PROJECT = Path(__file__).resolve().parents[3]  # the folder holding grader/ and autodiff/
