@@ -275,6 +275,10 @@ def _tangent_trace_with_slip(case: Case, slip: str) -> tuple[np.ndarray, np.ndar
     d3 = d1 * x2 if slip == "product" else x1 * d2 + d1 * x2
     inner = 1.0 if slip == "chain" else d2
     d4 = inner * math.cos(x2)
+    if slip == "cos sign":
+        d4 = -d4  # the slope of sin taken as -cos
+    elif slip == "sin for cos":
+        d4 = -inner * math.sin(x2)  # sin differentiated as if it were cos
     d5 = (1.0 if slip == "chain" else d3) * v[4]
     d6 = d3 + d4 if slip == "sign" else d3 - d4
     return np.array(v), np.array([d1, d2, d3, d4, d5, d6, d5 + d6])
@@ -332,6 +336,21 @@ class TangentTrace849(Check):
                 "their argument: v4_dot = v2_dot cos(v2), v5_dot = v3_dot exp(v3).",
                 "(8.61) and (8.62)",
                 model("chain"),
+            ),
+            Mistake(
+                "sign of the cos term",
+                "v4_dot has the wrong sign: v4 = sin(v2), whose derivative is +cos(v2), so "
+                "v4_dot = v2_dot cos(v2); the minus sign belongs to the derivative of cos, and "
+                "in this trace the minus of v6 = v3 - v4 enters only in v6_dot.",
+                "(8.61) and (8.63)",
+                model("cos sign"),
+            ),
+            Mistake(
+                "sin differentiated as cos",
+                "v4_dot uses -sin(v2), the derivative of cos: v4 = sin(v2), so v4_dot = v2_dot "
+                "cos(v2).",
+                "(8.61)",
+                model("sin for cos"),
             ),
             Mistake(
                 "sign of v4_dot",

@@ -1,9 +1,14 @@
 """Checks for the assignment on the network Jacobian (Section 8.1.5, Exercise 8.5).
 
-The students' network functions receive a :class:`TwoLayerNet` and one input ``x``; the
-cases hold only the arrays ``(W1, b1, W2, b2, x)`` and ``call`` builds the network from them.
-Cases with ``D = M = K`` are included so that a weight matrix used transposed still gives
-an answer of the right shape, which the mistake models can then recognise.
+The Jacobian by backpropagation is asked of the two-layer network: the student's function
+receives a :class:`TwoLayerNet` and one input ``x``; the cases hold only the arrays ``(W1,
+b1, W2, b2, x)`` and the kernel's caller builds the network from them.  The Jacobian by
+forward propagation (Exercise 8.5) is asked of a layered network of any depth, with an
+activation of its own in every hidden layer: the student's function receives the lists of
+weight matrices and biases, the hidden layers' activation names, one input ``x`` and the
+output function; the cases hold ``(x, W1, b1, ..., WL, bL)`` and the names.  Cases whose
+matrices are all square are included so that a weight matrix used transposed still gives an
+answer of the right shape, which the mistake models can then recognise.
 
 The Jacobian by backpropagation ends with a case that measures the cost of the method
 (Sections 8.1.4-8.1.5): many inputs, few outputs.  Backpropagation costs K backward passes
@@ -23,6 +28,7 @@ import autodiff
 import autodiff.numpy as anp
 from grader.checks import register
 from grader.checks.cases import normal, sizes
+from grader.checks.gradients import _ANP_ACTIVATIONS, _NP_ACTIVATIONS, _activation_names
 from grader.framework import Case, Check, Mistake
 
 ANP_OUTPUTS = {"linear": lambda a: a, "sigmoid": anp.sigmoid, "softmax": anp.softmax}
@@ -212,6 +218,16 @@ class SoftmaxNetworkJacobian(_NetworkCheck):
                 lambda case: _backprop_with(case, softmax_g(case), 1.0 - _states(case)[0] ** 2),
             ),
             Mistake(
+                "tanh applied twice in h'",
+                "The tanh derivative was evaluated as 1 - tanh(z_j)^2, at the hidden OUTPUT "
+                "z_j = tanh(a_j): tanh was applied a second time. (8.16) writes the slope at "
+                "a_j with the value already computed, h'(a_j) = 1 - z_j^2.",
+                "(8.16) and (8.30)",
+                lambda case: _backprop_with(
+                    case, softmax_g(case), 1.0 - np.tanh(_states(case)[1]) ** 2
+                ),
+            ),
+            Mistake(
                 "transposed weights",
                 "The weight matrices were used transposed: dy_k/da_j sums w_lj over the units "
                 "l that unit j feeds (the first index), and J_ki sums w_ji over the units j "
@@ -222,60 +238,230 @@ class SoftmaxNetworkJacobian(_NetworkCheck):
         ]
 
 
+# --- Exercise 8.5: the Jacobian of a layered network by forward propagation --------------
+
+
+def _layered_jacobian_case(rng, layer_sizes, output, scale=1.0) -> Case:
+    """A layered network ``[D, M_1, ..., K]`` (weights ``N(0, scale^2 / fan-in)``, biases
+    ``N(0, 0.3^2)``), hidden activations drawn with neighbours different, one input ``x``
+    of entries ``N(0, scale^2)``, and the output function ``output``."""
+    L = len(layer_sizes) - 1
+    names = _activation_names(rng, L - 1)
+    flat = []
+    for m_in, m_out in zip(layer_sizes[:-1], layer_sizes[1:]):
+        W = normal(rng, m_out, m_in, scale=scale / np.sqrt(m_in))
+        flat += [W, normal(rng, m_out, scale=0.3)]
+    x = normal(rng, layer_sizes[0], scale=scale)
+    label = (
+        f"{output} outputs, L={L} layer{'s' if L > 1 else ''} of sizes {list(layer_sizes)}, "
+        f"hidden activations [{', '.join(names)}]"
+    )
+    if scale != 1.0:
+        label += f", weights and input scaled by {scale:g}"
+    return Case(label, (x, *flat), {"activations": " ".join(names), "output": output})
+
+
+def _layered_parts(case: Case) -> tuple[np.ndarray, list, list, list[str], str]:
+    """``x, weights, biases, activation names, output`` of a layered case."""
+    x, *flat = case.args
+    names = case.kwargs["activations"].split()
+    return x, list(flat[0::2]), list(flat[1::2]), names, case.kwargs["output"]
+
+
+def _layered_outputs(case: Case) -> Callable:
+    """``x -> y`` of the case's layered network, written with ``anp`` for the transforms."""
+    _, weights, biases, names, output = _layered_parts(case)
+
+    def outputs(x):
+        z = x
+        for l, (W, b) in enumerate(zip(weights, biases)):
+            a = anp.matmul(W, z) + b
+            z = _ANP_ACTIVATIONS[names[l]](a) if l < len(names) else a
+        return ANP_OUTPUTS[output](z)
+
+    return outputs
+
+
+def _forward_with(
+    case: Case,
+    *,
+    slope: str = "a",
+    transposed: bool = False,
+    shift: int = 0,
+    start: str = "W1",
+    output: str | None = None,
+    sigmoid_slope: str = "y(1-y)",
+    softmax: str = "full",
+) -> np.ndarray:
+    """The forward propagation of Exercise 8.5 in NumPy, with switches that model the
+    mistakes: the slope ``h'`` taken at ``a`` (right), at ``z``, or left out (``"one"``);
+    the weight matrices used transposed; the slope of the layer ``shift`` places on; the
+    recursion started from the identity instead of ``W^(1)``; another output function's
+    derivative (``output``); the sigmoid's slope taken as ``y``; the softmax derivative
+    without its ``-y_k y_l`` term (``"diag"``) or reduced to its diagonal (``"diagonal"``)."""
+    x, weights, biases, names, own = _layered_parts(case)
+    a = weights[0] @ x + biases[0]
+    da_dx = np.eye(x.size) if start == "identity" else weights[0]
+    if transposed:
+        da_dx = da_dx.T
+    for l in range(1, len(weights)):
+        h, h_prime = _NP_ACTIVATIONS[names[l - 1]]
+        z = h(a)
+        name = names[(l - 1 + shift) % len(names)]
+        slope_of = _NP_ACTIVATIONS[name][1]
+        factor = {"a": slope_of(a), "z": slope_of(z), "one": np.ones_like(a)}[slope]
+        W = weights[l].T if transposed else weights[l]
+        da_dx = W @ (factor[:, None] * da_dx)
+        a = weights[l] @ z + biases[l]
+    return _output_jacobian(a, output or own, sigmoid_slope, softmax) @ da_dx
+
+
+def _output_jacobian(a: np.ndarray, output: str, sigmoid_slope: str, softmax: str):
+    """``dy_k/da_l`` of the outputs, (8.31), (8.33), (8.34), or a mistaken version of it."""
+    if output == "linear":
+        return np.eye(a.size)
+    if output == "sigmoid":
+        y = 1.0 / (1.0 + np.exp(-a))
+        return np.diag(y if sigmoid_slope == "y" else y * (1.0 - y))
+    y = np.exp(a - a.max())
+    y = y / y.sum()
+    if softmax == "diag":
+        return np.diag(y)
+    if softmax == "diagonal":
+        return np.diag(y * (1.0 - y))
+    return np.diag(y) - np.outer(y, y)
+
+
 @register
-class JacobianForwardPropagation(_NetworkCheck):
-    """``J = dy/dx`` of the two-layer tanh network by forward propagation (Exercise 8.5),
-    for linear, sigmoid or softmax outputs."""
+class JacobianForwardPropagation(Check):
+    """``J = dy/dx`` of a layered network of any depth by forward propagation (Exercise
+    8.5): the ``(M_l, D)`` matrices ``da^(l)/dx`` carried from the first layer to the
+    outputs, then multiplied by ``dy/da`` of the output function (linear, sigmoid or
+    softmax).  The hidden layers each have their own activation."""
 
     name = "jacobian_forward_propagation"
-    title = "Jacobian by forward propagation"
+    title = "Jacobian of a layered network by forward propagation"
     equation = "Exercise 8.5"
     points = 3.0
+    outputs = ("J",)
+    inputs = ("x", "W^(1)", "b^(1)", "W^(2)", "b^(2)", "W^(3)", "b^(3)", "W^(4)", "b^(4)")
+
+    caller = "layered_jacobian"
 
     def cases(self, rng):
-        return [
-            _network_case(rng, 3, 3, 3, output="softmax"),
-            _network_case(rng, 1, 1, 1, output="linear"),
-            _network_case(rng, *sizes(rng, 2, 6, 3), output="sigmoid"),
-            _network_case(rng, 4, 4, 4, output="sigmoid"),
-            _network_case(rng, *sizes(rng, 1, 6, 2), sizes(rng, 2, 6)[0], output="softmax"),
-            _network_case(rng, *sizes(rng, 2, 6, 3), output="linear"),
-            _network_case(rng, *sizes(rng, 2, 5, 3), scale=3.0, output="softmax"),
+        plan = [  # (depth L, output, every layer the same size?)
+            (2, "sigmoid", True),
+            (1, "linear", False),
+            (3, "softmax", False),
+            (2, "linear", True),
+            (4, "sigmoid", False),
+            (3, "sigmoid", True),
+            (2, "softmax", False),
         ]
+        cases = []
+        for L, output, square in plan:
+            cases.append(self._informative(rng, L, output, square))
+        cases.append(self._informative(rng, 2, "linear", False, scale=2.0))
+        return cases
+
+    def _informative(self, rng, L, output, square, scale=1.0) -> Case:
+        """A case whose Jacobian is not washed out (ReLU layers all off, saturated units,
+        a single softmax output): drawn again until its largest entry exceeds 0.05."""
+        for _ in range(50):
+            if square:  # a transposed weight matrix keeps its shape
+                layer_sizes = [int(sizes(rng, 2, 4)[0])] * (L + 1)
+            else:
+                layer_sizes = sizes(rng, 1, 5, L + 1)
+                if output == "softmax":
+                    layer_sizes[-1] = max(layer_sizes[-1], 2)
+            case = _layered_jacobian_case(rng, layer_sizes, output, scale)
+            if np.max(np.abs(self.reference(case))) > 0.05:
+                return case
+        raise RuntimeError(f"no informative case of depth {L} with {output} outputs")
+
+    def visible_cases(self, rng):
+        """A square sigmoid case, the single layer, a deeper softmax network."""
+        return self.cases(rng)[:3]
 
     def reference(self, case):
-        return autodiff.jacfwd(_network_outputs(case))(case.args[-1])
+        return autodiff.jacfwd(_layered_outputs(case))(case.args[0])
+
+    def student_function(self, answer):
+        def function(weights, biases, activations, x, output):
+            flat = [p for pair in zip(weights, biases) for p in pair]
+            kwargs = {"activations": " ".join(activations), "output": output}
+            return answer(Case("", (x, *flat), kwargs))
+
+        return function
 
     def mistakes(self):
-        def forward_with(case, h_prime, output=None, transpose=False):
-            W1, _, W2, _, _ = case.args
-            if transpose:
-                W1, W2 = W1.T, W2.T
-            da_out_dx = W2 @ (h_prime[:, None] * W1)
-            G = _output_derivative(_states(case)[2], output or case.kwargs["output"])
-            return G @ da_out_dx
-
         return [
             Mistake(
+                "sigmoid slope taken as y",
+                "The derivative of the sigmoid outputs was taken as y_k: the slope of the "
+                "logistic sigmoid is sigma'(a) = y (1 - y), so dy_k/da_l = delta_kl y_k (1 - y_k).",
+                "(8.33)",
+                lambda case: _forward_with(case, sigmoid_slope="y"),
+            ),
+            Mistake(
                 "output derivative skipped",
-                "This is d a_k / d x_i, the Jacobian of the output pre-activations: the last "
-                "step multiplies by dy_k/da_l of the output units.",
+                "This is da^(L)/dx, the Jacobian of the output pre-activations: the last step "
+                "multiplies it by dy_k/da_l of the output function.",
                 "(8.31), (8.33), (8.34)",
-                lambda case: forward_with(case, _h_prime(case), output="linear"),
+                lambda case: _forward_with(case, output="linear"),
+            ),
+            Mistake(
+                "missing -y_k y_l",
+                "The derivative of the softmax outputs was taken as diag(y): the term -y_k y_l "
+                "is missing. Every softmax output depends on every pre-activation through the "
+                "normalisation.",
+                "(8.34)",
+                lambda case: _forward_with(case, softmax="diag"),
+            ),
+            Mistake(
+                "diagonal of (8.34) only",
+                "Only the diagonal y_k (1 - y_k) of the softmax derivative was used, as for "
+                "independent sigmoid outputs (8.33): the off-diagonal entries -y_k y_l are "
+                "missing.",
+                "(8.34)",
+                lambda case: _forward_with(case, softmax="diagonal"),
             ),
             Mistake(
                 "missing h'",
-                "The derivative h'(a_j) = 1 - z_j^2 of the tanh hidden units is missing: "
-                "going forward through hidden unit j multiplies da_j/dx_i by it.",
-                "Exercise 8.5, by analogy with (8.30)",
-                lambda case: forward_with(case, np.ones_like(_h_prime(case))),
+                "The slope h'(a_j) of the hidden units is missing: going forward through hidden "
+                "unit j multiplies its da_j/dx_i by h'(a_j) before the next layer's weights sum "
+                "over j.",
+                "Exercise 8.5 with (8.6), the forward analogue of (8.30)",
+                lambda case: _forward_with(case, slope="one"),
+            ),
+            Mistake(
+                "h' at z instead of a",
+                "The slope of each hidden unit was evaluated at its output z_j = h(a_j): the "
+                "chain rule through z_j = h(a_j) needs h'(a_j), at the pre-activation.",
+                "(8.6) and Exercise 8.5",
+                lambda case: _forward_with(case, slope="z"),
+            ),
+            Mistake(
+                "slope of the wrong layer",
+                "The step out of hidden layer l used the slope of another layer's activation: "
+                "each layer's units multiply by the derivative of their own function h_l.",
+                "(8.6) and Exercise 8.5",
+                lambda case: _forward_with(case, shift=1),
+            ),
+            Mistake(
+                "started from the identity",
+                "The recursion started from da^(1)/dx = I: the first layer's pre-activations "
+                "a_j = sum_i w_ji x_i + b_j give da_j/dx_i = w_ji, so it starts from W^(1).",
+                "(8.5) and Exercise 8.5",
+                lambda case: _forward_with(case, start="identity"),
             ),
             Mistake(
                 "transposed weights",
-                "The weight matrices were used transposed: da_j/dx_i = w_ji (row j, column i "
-                "of W1), and da_l/dx_i sums w_lj h'(a_j) da_j/dx_i over the hidden units j.",
-                "Exercise 8.5 and (8.5)",
-                lambda case: forward_with(case, _h_prime(case), transpose=True),
+                "The weight matrices were used transposed: da_j/dx_i = w_ji is row j, column i "
+                "of W^(1), and da_l/dx_i sums w_lj h'(a_j) da_j/dx_i over the units j of the "
+                "layer before, the second index of w_lj.",
+                "(8.5) and Exercise 8.5",
+                lambda case: _forward_with(case, transposed=True),
             ),
         ]
 

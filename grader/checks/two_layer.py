@@ -111,6 +111,14 @@ def _cost_case(rng: np.random.Generator, skip: bool = False) -> Case:
     return Case(label, args, seconds=COST_SECONDS)
 
 
+TANH_TWICE = "tanh applied twice in h'"
+TANH_TWICE_TEXT = (
+    "The hidden deltas use 1 - tanh(z_j)^2, the slope of tanh at the hidden OUTPUT z_j = "
+    "tanh(a_j): tanh was applied a second time. (8.16) writes the slope at a_j in terms of the "
+    "value already computed, h'(a_j) = 1 - z_j^2."
+)
+
+
 def _hidden(W1, b1, X):
     return np.tanh(X @ W1.T + b1)
 
@@ -218,12 +226,13 @@ class TwoLayerBackprop(Check):
         return _gradient(*case.args)
 
     def mistakes(self):
-        def deltas(case, *, derivative=True, transposed=False, sign=1.0):
+        def deltas(case, *, derivative=True, transposed=False, sign=1.0, tanh_of_z=False):
             W1, b1, W2, b2, X, T = case.args
             Z = _hidden(W1, b1, X)
             delta_out = sign * (Z @ W2.T + b2 - T)
             back = delta_out @ (W2.T if transposed else W2)
-            delta_hidden = (1.0 - Z**2) * back if derivative else back
+            slope = 1.0 - np.tanh(Z) ** 2 if tanh_of_z else 1.0 - Z**2
+            delta_hidden = slope * back if derivative else back
             return _gradients_from_deltas(delta_hidden, delta_out, X, Z)
 
         def first_point(case):
@@ -241,6 +250,12 @@ class TwoLayerBackprop(Check):
                 "sum must be multiplied by the derivative of tanh.",
                 "(8.16) and (8.22)",
                 lambda case: deltas(case, derivative=False),
+            ),
+            Mistake(
+                TANH_TWICE,
+                TANH_TWICE_TEXT,
+                "(8.16) and (8.22)",
+                lambda case: deltas(case, tanh_of_z=True),
             ),
             Mistake(
                 "transposed second-layer weights",
@@ -385,13 +400,18 @@ class SkipLayerBackprop(Check):
         return _skip_gradient(*case.args)
 
     def mistakes(self):
-        def parts(case, *, skip_in_outputs=True):
+        def parts(case, *, skip_in_outputs=True, tanh_of_z=False):
             W1, b1, W2, b2, Ws, X, T = case.args
             Z = _hidden(W1, b1, X)
             Y = Z @ W2.T + b2 + (X @ Ws.T if skip_in_outputs else 0.0)
             delta_out = Y - T
-            delta_hidden = (1.0 - Z**2) * (delta_out @ W2)
+            slope = 1.0 - np.tanh(Z) ** 2 if tanh_of_z else 1.0 - Z**2
+            delta_hidden = slope * (delta_out @ W2)
             return X, Z, delta_hidden, delta_out
+
+        def tanh_twice(case):
+            X, Z, delta_hidden, delta_out = parts(case, tanh_of_z=True)
+            return (*_gradients_from_deltas(delta_hidden, delta_out, X, Z), delta_out.T @ X)
 
         def no_skip_in_outputs(case):
             X, Z, delta_hidden, delta_out = parts(case, skip_in_outputs=False)
@@ -400,7 +420,12 @@ class SkipLayerBackprop(Check):
         def skip_from(which):
             def model(case):
                 X, Z, delta_hidden, delta_out = parts(case)
-                dWs = delta_hidden.T @ X if which == "hidden deltas" else delta_out.T @ Z
+                W2 = case.args[2]
+                dWs = {
+                    "hidden deltas": lambda: delta_hidden.T @ X,
+                    "hidden deltas sent on": lambda: W2 @ (delta_hidden.T @ X),
+                    "hidden activations": lambda: delta_out.T @ Z,
+                }[which]()
                 return (*_gradients_from_deltas(delta_hidden, delta_out, X, Z), dWs)
 
             return model
@@ -419,6 +444,21 @@ class SkipLayerBackprop(Check):
                 "so its derivative is delta_k x_i with the output delta.",
                 "(8.10) and (8.21)",
                 skip_from("hidden deltas"),
+            ),
+            Mistake(
+                "skip gradient from hidden deltas sent on",
+                "dE/dWs was built from the hidden deltas, carried on to the outputs through W2 "
+                "(W2 times the first-layer gradient): a skip weight w_ki^(s) ends at output k, so "
+                "its derivative is the OUTPUT delta delta_k times the input x_i, with no hidden "
+                "unit in between.",
+                "(8.10) and (8.21)",
+                skip_from("hidden deltas sent on"),
+            ),
+            Mistake(
+                TANH_TWICE,
+                TANH_TWICE_TEXT,
+                "(8.16) and (8.22)",
+                tanh_twice,
             ),
             Mistake(
                 "mean instead of sum",

@@ -39,6 +39,13 @@ def layered(function: Callable, args: list, kwargs: dict) -> Any:
     return function(list(flat[0::2]), list(flat[1::2]), kwargs["activations"].split(), X, T)
 
 
+def layered_jacobian(function: Callable, args: list, kwargs: dict) -> Any:
+    """``function(weights, biases, activations, x, output)`` from ``x, W1, b1, W2, b2, ...``."""
+    x, *flat = args
+    activations = kwargs["activations"].split()
+    return function(list(flat[0::2]), list(flat[1::2]), activations, x, kwargs["output"])
+
+
 def network(function: Callable, args: list, kwargs: dict) -> Any:
     """``function(net, x, **kwargs)`` with ``net`` a ``TwoLayerNet`` of the case's weights."""
     W1, b1, W2, b2, x = args
@@ -99,6 +106,7 @@ CALLERS: dict[str, Callable[[Callable, list, dict], Any]] = {
     "positional": positional,
     "dag": dag,
     "layered": layered,
+    "layered_jacobian": layered_jacobian,
     "network": network,
     "difference_scalar": _difference("scalar"),
     "difference_vector": _difference("vector"),

@@ -196,3 +196,45 @@ def test_an_answer_that_is_not_numbers_gets_a_clear_error():
     assert verdict.points == 0
     assert "not numbers" in verdict.results[0].problem
     assert "got Dual" in verdict.results[0].problem
+
+
+def tangent_trace_with(v4_dot_of):
+    """The master's tangent trace with v4_dot = v4_dot_of(v2, v2_dot), written as a student
+    does (one line per equation)."""
+
+    def tangent_trace(x1, x2, x1_dot, x2_dot):
+        v1, v2 = x1, x2
+        v3 = v1 * v2
+        v4 = np.sin(v2)
+        v5 = np.exp(v3)
+        v6 = v3 - v4
+        v7 = v5 + v6
+        v1_dot, v2_dot = x1_dot, x2_dot
+        v3_dot = v1 * v2_dot + v1_dot * v2
+        v4_dot = v4_dot_of(v2, v2_dot)
+        v5_dot = v3_dot * v5
+        v6_dot = v3_dot - v4_dot
+        v7_dot = v5_dot + v6_dot
+        v = np.array([v1, v2, v3, v4, v5, v6, v7])
+        return v, np.array([v1_dot, v2_dot, v3_dot, v4_dot, v5_dot, v6_dot, v7_dot])
+
+    return tangent_trace
+
+
+@pytest.mark.parametrize(
+    ("v4_dot_of", "cause"),
+    [
+        (lambda v2, d2: -d2 * np.cos(v2), "sign of the cos term"),
+        (lambda v2, d2: -d2 * np.sin(v2), "sin differentiated as cos"),
+    ],
+    ids=["minus cos", "minus sin"],
+)
+@pytest.mark.parametrize("purpose", ["hidden", "visible"])
+def test_the_cos_term_of_the_tangent_trace_is_named(v4_dot_of, cause, purpose):
+    check = get_check("tangent_trace_8_49")
+    rng = np.random.default_rng(seed(purpose, check.name))
+    cases = check.cases(rng) if purpose == "hidden" else check.visible_cases(rng)
+    verdict = judge(check, cases, answers(check, tangent_trace_with(v4_dot_of), cases))
+    failed = [r for r in verdict.results if not r.passed]
+    assert failed and verdict.points < check.points
+    assert all(r.cause == cause and "(8.61)" in r.diagnosis for r in failed)

@@ -1,6 +1,8 @@
 """The checks of the Jacobian assignment (Section 8.1.5, Exercise 8.5): their references
-agree with the chapter's algorithms, the student functions receive a TwoLayerNet, and the
-mistakes that need square weight matrices have cases to show up in."""
+agree with the chapter's algorithms, the backpropagation task receives a TwoLayerNet and the
+forward-propagation task the layers of a network of any depth, a NumPy solution of the
+general recursion earns every point, the mistakes that need square weight matrices have
+cases to show up in, and the sigmoid's slope taken as y is named with its equation."""
 
 from __future__ import annotations
 
@@ -9,16 +11,43 @@ import pytest
 
 from autodiff.algorithms.jacobian import (
     chain_jacobians,
+    layered_jacobian_forward,
     two_layer_jacobian,
-    two_layer_jacobian_forward,
 )
+from autodiff.algorithms.layered import LayeredNet
 from autodiff.algorithms.network import TwoLayerNet
 from grader.checks import get_check
 from grader.judge import answers, judge
 from grader.seeds import seed
 
-NETWORK_CHECKS = ["softmax_network_jacobian", "jacobian_forward_propagation"]
-ALL_CHECKS = [*NETWORK_CHECKS, "module_chain_gradient"]
+NETWORK_CHECKS = ["softmax_network_jacobian"]
+ALL_CHECKS = [*NETWORK_CHECKS, "jacobian_forward_propagation", "module_chain_gradient"]
+
+ACTIVATIONS = {
+    "tanh": (np.tanh, lambda a: 1.0 - np.tanh(a) ** 2),
+    "sigmoid": (lambda a: 0.5 * (1 + np.tanh(a / 2)), lambda a: 0.25 / np.cosh(a / 2) ** 2),
+    "relu": (lambda a: np.maximum(a, 0.0), lambda a: (a > 0).astype(float)),
+    "softplus": (lambda a: np.logaddexp(0.0, a), lambda a: 0.5 * (1 + np.tanh(a / 2))),
+}
+
+
+def jacobian_forward(weights, biases, activations, x, output):
+    """Exercise 8.5 one input column at a time (a route other than the reference's and the
+    master's): the tangent of a^(l) along e_i carried through the layers."""
+    columns = []
+    for i in range(x.size):
+        a, da = weights[0] @ x + biases[0], weights[0][:, i]
+        for W, b, name in zip(weights[1:], biases[1:], activations):
+            h, slope = ACTIVATIONS[name]
+            a, da = W @ h(a) + b, W @ (slope(a) * da)
+        if output == "sigmoid":
+            y = 1.0 / (1.0 + np.exp(-a))
+            da = y * (1.0 - y) * da
+        elif output == "softmax":
+            y = np.exp(a - a.max()) / np.exp(a - a.max()).sum()
+            da = y * da - y * (y @ da)
+        columns.append(da)
+    return np.stack(columns, axis=1)
 
 
 def all_cases(name):
@@ -43,13 +72,73 @@ def test_softmax_reference_is_the_backpropagated_jacobian():
         assert_close(check.reference(case), expected)
 
 
+def layered_net(case):
+    x, *flat = case.args
+    names = case.kwargs["activations"].split()
+    return LayeredNet(flat[0::2], flat[1::2], names, case.kwargs["output"]), x
+
+
 def test_forward_reference_is_the_forward_propagated_jacobian():
     check, cases = all_cases("jacobian_forward_propagation")
     assert {c.kwargs["output"] for c in cases} == {"linear", "sigmoid", "softmax"}
+    assert {(len(c.args) - 1) // 2 for c in cases} == {1, 2, 3, 4}  # depths L
     for case in cases:
-        output = case.kwargs["output"]
-        expected = two_layer_jacobian_forward(network(case), case.args[-1], output)
-        assert_close(check.reference(case), expected)
+        net, x = layered_net(case)
+        reference = check.reference(case)
+        assert np.max(np.abs(reference)) > 0.05, case.name  # not washed out by saturation
+        assert_close(reference, layered_jacobian_forward(net, x))
+
+
+def test_forward_task_receives_the_layers_names_input_and_output():
+    check, cases = all_cases("jacobian_forward_propagation")
+    received = []
+
+    def spy(weights, biases, activations, x, output):
+        received.append((weights, biases, activations, x, output))
+        return np.zeros((weights[-1].shape[0], x.size))
+
+    answers(check, spy, cases)
+    for (weights, biases, activations, x, output), case in zip(received, cases):
+        net, x_case = layered_net(case)
+        assert isinstance(weights, list) and isinstance(biases, list)
+        assert [W.shape for W in weights] == [W.shape for W in net.weights]
+        assert [b.shape for b in biases] == [b.shape for b in net.biases]
+        assert activations == case.kwargs["activations"].split() and isinstance(activations, list)
+        assert len(activations) == len(weights) - 1
+        assert np.array_equal(x, x_case) and output == case.kwargs["output"]
+
+
+@pytest.mark.parametrize("purpose", ["hidden", "visible"])
+def test_a_numpy_forward_propagation_earns_every_point(purpose):
+    check = get_check("jacobian_forward_propagation")
+    rng = np.random.default_rng(seed(purpose, check.name))
+    cases = check.cases(rng) if purpose == "hidden" else check.visible_cases(rng)
+    verdict = judge(check, cases, answers(check, jacobian_forward, cases))
+    assert verdict.points == check.points, [r.problem for r in verdict.results]
+
+
+@pytest.mark.parametrize("purpose", ["hidden", "visible"])
+def test_the_sigmoid_slope_taken_as_y_is_named(purpose):
+    """y in place of y (1 - y) for sigmoid outputs: right for the other outputs, wrong for
+    the sigmoid ones, and named with (8.33)."""
+    check = get_check("jacobian_forward_propagation")
+
+    def slope_y(weights, biases, activations, x, output):
+        if output != "sigmoid":
+            return jacobian_forward(weights, biases, activations, x, output)
+        J_linear = jacobian_forward(weights, biases, activations, x, "linear")
+        z = x
+        for W, b, name in zip(weights[:-1], biases[:-1], activations):
+            z = ACTIVATIONS[name][0](W @ z + b)
+        y = 1.0 / (1.0 + np.exp(-(weights[-1] @ z + biases[-1])))
+        return y[:, None] * J_linear
+
+    rng = np.random.default_rng(seed(purpose, check.name))
+    cases = check.cases(rng) if purpose == "hidden" else check.visible_cases(rng)
+    verdict = judge(check, cases, answers(check, slope_y, cases))
+    failed = [r for r in verdict.results if not r.passed]
+    assert failed and all(r.cause == "sigmoid slope taken as y" for r in failed)
+    assert all("(8.33)" in r.diagnosis for r in failed)
 
 
 def test_module_chain_reference_is_the_product_of_jacobians():
@@ -87,6 +176,7 @@ def test_square_cases_let_transposes_show_in_hidden_and_visible_sets(name):
 
 @pytest.mark.parametrize("name", NETWORK_CHECKS)
 def test_a_transposed_jacobian_is_named(name):
+    """(The layered task's transposed weights are a mistake model of its own.)"""
     check, _ = all_cases(name)
     cases = check.cases(np.random.default_rng(seed("hidden", name)))
     transposed = check.student_function(lambda case: check.reference(case).T)

@@ -112,3 +112,71 @@ def test_training_with_the_mean_gradient_is_diagnosed():
     verdict = judge(check, cases, answers(check, mean_train, cases))
     assert verdict.points < check.points
     assert any("averaged" in r.diagnosis for r in verdict.results if not r.passed)
+
+
+def backprop_tanh_twice(W1, b1, W2, b2, X, T):
+    """(8.22) with the slope written 1 - tanh(z)^2 at the hidden OUTPUT z = tanh(a)."""
+    Z, Y = forward(W1, b1, W2, b2, X)
+    delta_out = Y - T
+    delta_hidden = (1.0 - np.tanh(Z) ** 2) * (delta_out @ W2)
+    return delta_hidden.T @ X, delta_hidden.sum(axis=0), delta_out.T @ Z, delta_out.sum(axis=0)
+
+
+def skip_tanh_twice(W1, b1, W2, b2, Ws, X, T):
+    Z = np.tanh(X @ W1.T + b1)
+    delta_out = Z @ W2.T + b2 + X @ Ws.T - T
+    delta_hidden = (1.0 - np.tanh(Z) ** 2) * (delta_out @ W2)
+    dW1, db1 = delta_hidden.T @ X, delta_hidden.sum(axis=0)
+    return dW1, db1, delta_out.T @ Z, delta_out.sum(axis=0), delta_out.T @ X
+
+
+def skip_from_hidden_deltas_sent_on(W1, b1, W2, b2, Ws, X, T):
+    """The skip gradient taken as the first-layer gradient carried on through W2: the
+    right shape (K, D), built from the hidden deltas."""
+    Z = np.tanh(X @ W1.T + b1)
+    delta_out = Z @ W2.T + b2 + X @ Ws.T - T
+    delta_hidden = (1.0 - Z**2) * (delta_out @ W2)
+    dW1, db1 = delta_hidden.T @ X, delta_hidden.sum(axis=0)
+    return dW1, db1, delta_out.T @ Z, delta_out.sum(axis=0), W2 @ dW1
+
+
+def skip_from_hidden_deltas(W1, b1, W2, b2, Ws, X, T):
+    """The skip gradient as the hidden deltas times the inputs: shape (M, D)."""
+    grads = skip_from_hidden_deltas_sent_on(W1, b1, W2, b2, Ws, X, T)
+    return (*grads[:4], grads[0])
+
+
+@pytest.mark.parametrize(
+    ("name", "function", "cause", "equation"),
+    [
+        ("two_layer_backprop", backprop_tanh_twice, "tanh applied twice in h'", "(8.16)"),
+        ("skip_layer_backprop", skip_tanh_twice, "tanh applied twice in h'", "(8.16)"),
+        (
+            "skip_layer_backprop",
+            skip_from_hidden_deltas_sent_on,
+            "skip gradient from hidden deltas sent on",
+            "(8.10)",
+        ),
+        (
+            "skip_layer_backprop",
+            skip_from_hidden_deltas,
+            "skip gradient from hidden deltas",
+            "(8.10)",
+        ),
+    ],
+)
+@pytest.mark.parametrize("purpose", ["hidden", "visible"])
+def test_a_mistake_written_by_hand_is_named_with_its_equation(
+    name, function, cause, equation, purpose
+):
+    """The mistake as a student writes it (not the check's own model) is named in every
+    failing case, hidden and visible (the cost case left out: its time is not the point)."""
+    check = get_check(name)
+    cases = hidden(name)[1] if purpose == "hidden" else visible(name)
+    cases = [c for c in cases if not c.seconds]
+    verdict = judge(check, cases, answers(check, function, cases))
+    failed = [r for r in verdict.results if not r.passed]
+    assert failed and verdict.points < check.points
+    assert all(r.cause == cause and equation in r.diagnosis for r in failed), [
+        (r.cause, r.diagnosis) for r in failed
+    ]

@@ -34,7 +34,8 @@ def discover(
             elif len(notebooks) == 1:
                 job.path = notebooks[0]
                 job.problems.append(
-                    f"the notebook is named {notebooks[0].name}, expected {assignment.notebook}"
+                    f"the notebook is named {_shown(notebooks[0].name)}, expected "
+                    f"{assignment.notebook}"
                 )
             else:
                 job.problems.append(
@@ -44,6 +45,12 @@ def discover(
                 )
             jobs.append(job)
     return jobs
+
+
+def _shown(name: str) -> str:
+    """A file name as text that can be written anywhere (one that is not UTF-8 keeps its
+    bytes as escapes)."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def fingerprint(path: Path | None) -> str:

@@ -86,7 +86,7 @@ def write_feedback(
     for grades in selected:
         path = feedback_path(course, grades.student, grades.assignment, grades.notebook)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(submission_page(grades), encoding="utf-8")
+        path.write_text(submission_page(grades), encoding="utf-8", errors="backslashreplace")
         _copy_nbgrader_files(course, grades, path.parent)
         written.append(path)
     chosen = sorted({g.student for g in selected})
@@ -101,7 +101,9 @@ def _write_index(course: Course, student: str, grades: list[SubmissionGrades]) -
     theirs = [g for g in grades if g.student == student]
     index = course.root / "feedback" / student / "index.html"
     index.parent.mkdir(parents=True, exist_ok=True)
-    index.write_text(student_index(student, theirs), encoding="utf-8")
+    index.write_text(
+        student_index(student, theirs), encoding="utf-8", errors="backslashreplace"
+    )
     return index
 
 
