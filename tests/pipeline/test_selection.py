@@ -107,6 +107,30 @@ def test_the_first_step_says_what_the_tasks_forbid(assignment):
     assert problems == []
 
 
+def test_calls_of_graded_functions_that_count_themselves_are_not_replayed(assignment):
+    """A counter a graded function changes is not a reason to replay every cell that calls
+    it: the function changes it again when it is graded (an exploration cell that trains
+    for ten seconds would otherwise run in the grading run, and time out there)."""
+    counting = BACKPROP.replace(
+        "    Z, Y = forward", '    stats["backprop calls"] += 1\n    Z, Y = forward'
+    )
+    explore = "long_run = [backprop(*weights) for _ in range(45000)]"
+    register = "def register(f):\n    stats[f.__name__] = 0\n    return f"
+    steps, problems = program(
+        assignment,
+        IMPORTS,
+        'stats = {"backprop calls": 0}',
+        FORWARD,
+        counting,
+        explore,
+        register,
+        "register(forward)",
+    )
+    assert explore not in codes(steps)
+    assert "register(forward)" in codes(steps)  # a change only a call outside them makes
+    assert problems == []
+
+
 def test_cell_magics_that_run_their_body_keep_it(assignment):
     steps, _ = program(
         assignment,

@@ -110,6 +110,16 @@ class Statement:
     wildcard: bool = False  # binds names it does not spell (star import, globals()[...])
     step: dict[str, Any] = field(default_factory=dict, compare=False)  # the step, if not code
     always: bool = False  # kept whatever is needed (``from __future__ import ...``)
+    # names it changes only by calling the notebook's functions, with those functions: when
+    # the graded functions call them too, replaying the call adds nothing they do not redo
+    through: tuple[tuple[str, frozenset[str]], ...] = ()
+
+    def changes(self, needed: set[str]) -> bool:
+        """Whether it binds or changes a name of ``needed`` in a way the graded functions
+        would not redo themselves."""
+        return bool(self.binds & needed) or any(
+            name in needed and not functions <= needed for name, functions in self.through
+        )
 
 
 @dataclass(frozen=True)
@@ -208,7 +218,7 @@ def _choose(sequence: list[Statement | GradedItem]) -> tuple[set[int], set[str]]
     while True:  # a function finds its globals when it is called: any earlier binding counts
         grown = False
         for i, entry in statements:
-            if i not in chosen and entry.binds & needed:
+            if i not in chosen and entry.changes(needed):
                 chosen.add(i)
                 needed |= entry.uses
                 grown = True
@@ -543,7 +553,7 @@ def _statements(before: list[_Raw | GradedItem]) -> list[Statement | GradedItem]
 def _statement(raw: _Raw, imported: set[str], mutators: dict[str, set[str]]) -> Statement:
     node = raw.node
     binds, uses = _names(raw.text, node)
-    changed, wildcard = _changes(node, imported, mutators)
+    changed, wildcard, through = _changes(node, imported, mutators)
     if isinstance(node, (ast.Import, ast.ImportFrom)):
         top = (node.module if isinstance(node, ast.ImportFrom) else node.names[0].name) or ""
         uses = uses | {PSEUDO + top.split(".")[0]}
@@ -551,7 +561,14 @@ def _statement(raw: _Raw, imported: set[str], mutators: dict[str, set[str]]) -> 
     step = raw.step if raw.step and "fallback" in raw.step else {}
     future = isinstance(node, ast.ImportFrom) and node.module == "__future__"
     return Statement(
-        raw.text, raw.label, frozenset(binds | changed), frozenset(uses), wildcard, step, future
+        raw.text,
+        raw.label,
+        frozenset(binds | changed),
+        frozenset(uses),
+        wildcard,
+        step,
+        future,
+        tuple((name, frozenset(functions)) for name, functions in through.items()),
     )
 
 
@@ -682,10 +699,12 @@ def _namespace_call(node: ast.AST) -> bool:
 
 def _changes(
     node: ast.AST, imported: set[str], mutators: dict[str, set[str]], local: set[str] = frozenset()
-) -> tuple[set[str], bool]:
-    """The names whose objects ``node`` changes when it runs, and whether it binds names
-    it does not spell (``globals()[name] = ...``, ``exec``)."""
+) -> tuple[set[str], bool, dict[str, set[str]]]:
+    """The names whose objects ``node`` changes when it runs itself, whether it binds names
+    it does not spell (``globals()[name] = ...``, ``exec``), and the names it changes by
+    calling the notebook's functions (``mutators``), with those functions."""
     changed: set[str] = set()
+    through: dict[str, set[str]] = {}
     wildcard = False
     parts = list(_evaluated(node))
     statement_calls = {id(p.value) for p in parts if isinstance(p, ast.Expr)}
@@ -729,12 +748,14 @@ def _changes(
                         changed.add(target.id)
                 elif function.id == "exec":
                     wildcard = True
-                changed |= mutators.get(function.id, set())
+                for name in mutators.get(function.id, set()):
+                    through.setdefault(name, set()).add(function.id)
     for decorator in decorators:
-        name = _root(decorator)
-        if isinstance(name, ast.Name):
-            changed |= mutators.get(name.id, set())
-    return changed, wildcard
+        root = _root(decorator)
+        if isinstance(root, ast.Name):
+            for name in mutators.get(root.id, set()):
+                through.setdefault(name, set()).add(root.id)
+    return changed, wildcard, through
 
 
 def _mutators(nodes: list[ast.stmt], imported: set[str]) -> dict[str, set[str]]:
@@ -769,7 +790,7 @@ def _mutators(nodes: list[ast.stmt], imported: set[str]) -> dict[str, set[str]]:
         changed = set(declared)
         body_calls: set[str] = set()
         for statement in function.body:
-            more, _ = _changes(statement, imported, {}, local)
+            more, _, _ = _changes(statement, imported, {}, local)
             changed |= more
             body_calls |= {
                 sub.func.id
@@ -780,7 +801,7 @@ def _mutators(nodes: list[ast.stmt], imported: set[str]) -> dict[str, set[str]]:
         for sub in ast.walk(function):
             if sub is not function and isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 for statement in sub.body:
-                    more, _ = _changes(statement, imported, {}, local)
+                    more, _, _ = _changes(statement, imported, {}, local)
                     changed |= more
         direct.setdefault(function.name, set()).update(changed)
         calls.setdefault(function.name, set()).update(body_calls)
