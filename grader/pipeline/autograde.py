@@ -276,6 +276,11 @@ def _finish(course: Course, batch: Batch, prepared: Prepared, future: Future) ->
 def _release(future: Future) -> None:
     """Drop what a finished job sent back (the batch keeps its futures until the end: one
     submission's megabytes of records must not stay with them)."""
+    if not isinstance(future, Future):  # a cluster's future: let the cluster forget it
+        release = getattr(future, "release", None)
+        if callable(release):
+            release()
+        return
     try:
         execution = future.result()
     except BaseException:  # noqa: BLE001 - nothing to release
