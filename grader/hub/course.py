@@ -1,7 +1,8 @@
-"""The instructor's course on the hub: a copy of the repository's course (its masters, its
-``nbgrader_config.py`` and Formgrader templates) in the instructor's home, readable by the
-instructor alone, released to the exchange by the instructor's own ``grader release`` (which
-also makes the gradebook, so Formgrader's first page shows at once).
+"""The instructor's course on the hub: a copy of the repository's course (its masters, or
+those of the hub's ``assignments``, its ``nbgrader_config.py`` and Formgrader templates) in
+the instructor's home, readable by the instructor alone, released to the exchange by the
+instructor's own ``grader release`` (which also makes the gradebook, so Formgrader's first
+page shows at once).
 
 Everything the instructor runs, runs as the instructor: ``as_instructor`` gives the
 environment of a login in the hub's environment, with the exchange the hub's servers get.
@@ -18,8 +19,6 @@ from traitlets.config.loader import PyFileConfigLoader
 
 from grader.hub.accounts import SYSTEM_PATH, chown_tree, home
 from grader.hub.settings import HubSettings
-
-COURSE_FILES = ("nbgrader_config.py", "source", "formgrader")
 
 
 class CourseFailed(RuntimeError):
@@ -66,12 +65,12 @@ def make_course(settings: HubSettings, repository_course: Path) -> Path:
     partial = course.with_name(f".{course.name}.partial")
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir()
-    for name in COURSE_FILES:
-        source = repository_course / name
-        if source.is_dir():
-            shutil.copytree(source, partial / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy2(source, partial / name)
+    ignore = shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints")
+    shutil.copy2(repository_course / "nbgrader_config.py", partial)
+    shutil.copytree(repository_course / "formgrader", partial / "formgrader", ignore=ignore)
+    masters = repository_course / "source"
+    for name in settings.assignments or sorted(p.name for p in masters.iterdir() if p.is_dir()):
+        shutil.copytree(masters / name, partial / "source" / name, ignore=ignore)
     os.chmod(partial, 0o700)
     chown_tree(partial, settings.instructor.name)
     partial.rename(course)

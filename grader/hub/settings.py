@@ -42,6 +42,9 @@ class HubSettings:
     )
     course_folder: str = "backprop-chapter8"
     """The instructor's course, ``~instructor/<course_folder>``."""
+    assignments: tuple[str, ...] = ()
+    """The assignments the instructor's course starts with (all of the repository's when
+    empty)."""
 
     @property
     def exchange(self) -> Path:
@@ -78,4 +81,5 @@ class HubSettings:
             instructor=Account(**data["instructor"]),
             students=tuple(Account(**s) for s in data["students"]),
             course_folder=data["course_folder"],
+            assignments=tuple(data["assignments"]),
         )

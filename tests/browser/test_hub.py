@@ -19,6 +19,8 @@ otherwise.  About three minutes on two cores (``build/browser/hub-*.png``).
 
 from __future__ import annotations
 
+import fcntl
+import io
 import json
 import os
 import pwd
@@ -44,7 +46,7 @@ from grader.hub.environment import PYTHON, proxy_command
 from grader.hub.process import Hub
 from grader.hub.settings import Account, HubSettings
 from grader.hub.setup import prepare
-from grader.pipeline.course import GENERATED, Course
+from grader.pipeline.course import Course
 
 pytestmark = pytest.mark.browser
 
@@ -55,6 +57,8 @@ RIGHT = Account("hubtest-alice", "Alice Liddell")
 WRONG = Account("hubtest-bob", "Bob Cratchit")
 STUDENTS = (RIGHT, WRONG)
 PREFIX = Path(os.environ.get("COURSE_HUB_PREFIX", "/opt/backprop-hub"))
+LOCK = Path(tempfile.gettempdir()) / "backprop-hub-test.lock"
+"""One run at a time on a machine: the runs share the accounts' names and the environment."""
 
 
 def _missing() -> str:
@@ -124,6 +128,8 @@ def hub(browser):
     missing = _missing()
     if missing:
         pytest.skip(missing)
+    lock = open(LOCK, "w")  # noqa: SIM115 - held until the hub and its accounts are gone
+    fcntl.flock(lock, fcntl.LOCK_EX)  # another run of this test on this machine goes first
     names = [a.name for a in (INSTRUCTOR, RIGHT, WRONG)]
     _remove_accounts(names)  # left by an interrupted run
     made_environment = not PREFIX.exists()
@@ -135,12 +141,13 @@ def hub(browser):
         hub_port=_free_port(),
         proxy_api_port=_free_port(),
         instructor=INSTRUCTOR,
-        students=(RIGHT, WRONG),
+        students=STUDENTS,
+        assignments=(ASSIGNMENT,),
     )
     running = None
     try:
         started = time.monotonic()
-        passwords = prepare(settings, ROOT, log=open(os.devnull, "w"))  # noqa: SIM115
+        passwords = prepare(settings, ROOT, log=io.StringIO())
         running = Hub(settings, state / "hub" / "jupyterhub.log")
         running.wait_ready()
         yield RunningHub(settings, passwords, round(time.monotonic() - started, 1))
@@ -154,6 +161,7 @@ def hub(browser):
         shutil.rmtree(state, ignore_errors=True)
         if made_environment:
             shutil.rmtree(PREFIX, ignore_errors=True)
+        lock.close()
 
 
 # -- A user in the browser ----------------------------------------------------------------
@@ -337,22 +345,14 @@ def instructor_in_formgrader(browser, hub: RunningHub) -> dict:
 
 
 def local_grades(hub: RunningHub, tmp_path: Path) -> dict[str, float]:
-    """``grader autograde`` on the same notebooks, here, with the hub course's secret and
-    release."""
+    """``grader autograde`` here on a copy of the hub's course as collected (its masters,
+    release, submissions and secret), with nothing graded."""
     from grader import cli
 
     hub_course = Path(pwd.getpwnam(INSTRUCTOR.name).pw_dir) / hub.settings.course_folder
     local = tmp_path / "course"
-    shutil.copytree(
-        ROOT / "course", local, ignore=shutil.ignore_patterns(*GENERATED, "__pycache__")
-    )
-    (local / ".grader").mkdir()
-    shutil.copy(hub_course / ".grader" / "secret", local / ".grader" / "secret")
-    shutil.copytree(hub_course / "release", local / "release")
-    for account in STUDENTS:
-        target = local / "submitted" / account.name / ASSIGNMENT
-        target.mkdir(parents=True)
-        shutil.copy(hub_course / "submitted" / account.name / ASSIGNMENT / NOTEBOOK, target)
+    graded = ("gradebook.db", "autograded", "grading", "feedback", "reports", "exchange")
+    shutil.copytree(hub_course, local, ignore=shutil.ignore_patterns(*graded, "__pycache__"))
     code = cli.main(["autograde", "--course", str(local), "--jobs", "2"])
     assert code in (cli.EXIT_OK, cli.EXIT_TROUBLE)
     return _grades(Course(local))
