@@ -417,3 +417,32 @@ def test_unreadable_submission_page():
     page = submission_page(grades)
     assert "Your submission could not be read" in page
     assert "the file is not valid JSON" in page and "0 / 2</span>" in page
+
+
+def test_late_submissions_are_shown_in_the_export_and_the_table(course, tmp_path):
+    """nbgrader's due date and the submission's own time (which the pipeline keeps in the
+    gradebook) say how late a submission is: the export and the grade table show it."""
+    from datetime import datetime, timedelta
+
+    from nbgrader.api import Gradebook
+
+    from grader.pipeline.course import Course as CourseFolder
+    from grader.pipeline.outputs.report import print_grade_table
+
+    copy = tmp_path / "late"
+    shutil.copytree(course.root, copy)
+    due = datetime(2026, 11, 30, 12, 0)
+    with Gradebook("sqlite:///" + str(copy / "gradebook.db")) as gb:
+        gb.update_or_create_assignment("a2", duedate=due)
+        gb.update_or_create_submission("a2", "alice", timestamp=due + timedelta(hours=2))
+    late = CourseFolder(copy)
+    rows = {
+        (r["student"], r["assignment"]): r
+        for r in csv.DictReader(export_grades(late, tmp_path / "grades.csv").open())
+    }
+    assert float(rows[("alice", "a2")]["late_seconds"]) == 7200
+    assert float(rows[("alice", "a1")]["late_seconds"]) == 0
+    table = io.StringIO()
+    print_grade_table(late, table)
+    alice = next(line for line in table.getvalue().splitlines() if line.startswith("alice"))
+    assert "L" in alice and "submitted after the due date" in table.getvalue()

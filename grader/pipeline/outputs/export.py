@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nbgrader.api import Comment, Grade, Gradebook
+from nbgrader.api import Comment, Grade, Gradebook, SubmittedAssignment
 from sqlalchemy import or_
 from sqlalchemy.exc import SAWarning
 
@@ -34,6 +34,7 @@ EXPORT_COLUMNS = (
     "needs_manual",
     "problems",
     "flagged",
+    "late_seconds",
 )
 
 
@@ -85,6 +86,7 @@ class SubmissionGrades:
     problems: list[str] = field(default_factory=list)  # shown to the student
     flags: list[str] = field(default_factory=list)  # for the instructor only
     comments: dict[str, str] = field(default_factory=dict)  # other cells' manual comments
+    late_seconds: float = 0.0  # past the assignment's due date (nbgrader's), when it has one
 
     @property
     def manual_points(self) -> float | None:
@@ -110,6 +112,7 @@ class SubmissionGrades:
 class _Manual:
     scores: dict[str, tuple[float | None, float]] = field(default_factory=dict)
     comments: dict[str, str] = field(default_factory=dict)
+    late_seconds: float = 0.0
 
 
 def class_grades(
@@ -159,6 +162,7 @@ def export_grades(course: Course, path: Path) -> Path:
                     g.needs_manual,
                     len(g.problems),
                     "yes" if g.flagged else "no",
+                    number(g.late_seconds),
                 ]
             )
     return path
@@ -208,6 +212,7 @@ def _submission(path: Path, manual: _Manual) -> SubmissionGrades:
             problems=[str(p) for p in result.problems],
             flags=[str(f) for f in result.flags],
             comments={k: v for k, v in manual.comments.items() if k not in item_ids},
+            late_seconds=manual.late_seconds,
         )
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise ValueError(
@@ -217,7 +222,8 @@ def _submission(path: Path, manual: _Manual) -> SubmissionGrades:
 
 
 def _manual_grades(course: Course) -> dict[tuple[str, str], _Manual]:
-    """Manual scores, extra credit and manual comments in the gradebook, by (student,
+    """Manual scores, extra credit, manual comments and lateness (nbgrader's, from the
+    submission's time and the assignment's due date) in the gradebook, by (student,
     assignment); empty when the course has no gradebook yet."""
     db = course.root / "gradebook.db"
     manual: dict[tuple[str, str], _Manual] = {}
@@ -242,4 +248,9 @@ def _manual_grades(course: Course) -> dict[tuple[str, str], _Manual]:
                         (comment.student.id, comment.assignment.name), _Manual()
                     )
                     entry.comments[comment.name] = comment.manual_comment
+            for submission in gb.db.query(SubmittedAssignment):
+                late = float(submission.total_seconds_late or 0.0)
+                if late > 0:
+                    key = (submission.student.id, submission.assignment.name)
+                    manual.setdefault(key, _Manual()).late_seconds = late
     return manual

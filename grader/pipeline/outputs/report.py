@@ -54,6 +54,7 @@ MARKS = {
     "!": "flagged for the instructor (see flagged.md)",
     "?": "the submission had problems (shown in its feedback)",
     "*": "written answers still to be graded by hand",
+    "L": "submitted after the due date (nbgrader's; grades.csv says by how much)",
     "-": "not submitted",
 }
 TABLE_WIDTH = 100  # wider tables get short column labels and a key
@@ -336,6 +337,7 @@ def print_grade_table(course: Course, stream: TextIO) -> None:
                 cells.append("-")
                 continue
             marks = "!" * g.flagged + "?" * bool(g.problems) + "*" * bool(g.needs_manual)
+            marks += "L" * (g.late_seconds > 0)
             cells.append(f"{number(g.total)}/{number(g.max_points)}{marks}")
             total += g.total
         rows.append([student, *cells, f"{number(total)}/{number(sum(tops.values()))}"])
