@@ -20,8 +20,9 @@ $(VENV)/.test-installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 > /dev/null
 	touch $@
 
-$(VENV)/.lab-installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e '.[lab]'
+# Students' JupyterLab: nbgrader too, for its student tools (Validate, the Assignment List).
+$(VENV)/.student-lab-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[course,lab]'
 	touch $@
 
 $(VENV)/.bench-installed: pyproject.toml | $(BIN)/python
@@ -66,9 +67,13 @@ test: lint sandbox browser
 		$(addprefix --ignore ,$(END_TO_END))
 	$(BIN)/pytest $(END_TO_END)
 
-# Students: JupyterLab on the student edition.
-lab: $(VENV)/.lab-installed
-	$(BIN)/jupyter lab $(AS_ROOT) notebooks/
+# Students: JupyterLab on the student edition, with nbgrader's student tools (Validate, the
+# Assignment List) and not its instructor's (Formgrader, Create Assignment): its settings
+# are in grader/student_lab/, first on the configuration path of this JupyterLab alone.
+STUDENT_LAB := $(abspath grader/student_lab)
+lab: $(VENV)/.student-lab-installed
+	JUPYTER_CONFIG_PATH=$(STUDENT_LAB)$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH} \
+		$(BIN)/jupyter lab $(AS_ROOT) notebooks/
 
 # Instructors: JupyterLab on the course folder, with nbgrader's Formgrader (menu Nbgrader).
 formgrader: $(VENV)/.test-installed

@@ -19,12 +19,18 @@ words.  The student's self-check and an instructor's run of a master get the ful
 For wrong answers it looks for the one mistake that explains them all: a cause is named
 only when it reproduces the answer of every case that returned numbers (the failing ones,
 and the passing ones too, where a real mistake of that kind would not have passed).  First
-the check's own mistake models, most specific first; then generic slips (a sign, a constant
-factor, a transpose) that hold in every failing case.  Every diagnosis names the equation to
+the check's own mistake models, most specific first; then generic slips of the output (a
+sign, everywhere or in some entries, a constant factor, a transpose) that hold in every
+failing case; then slips of an input (the correct computation on one argument transposed, or
+of the opposite sign), checked like a mistake model.  Every diagnosis names the equation to
 reread; the failing cases also keep the cause's name and that equation (``CaseResult.cause``,
-``cause_equation``), so the class report counts the causes without reading text.  A case
-whose function raised gets a hint of its own when the error is a shape mismatch of NumPy:
-the sizes NumPy reports and the shapes of the case's arguments.
+``cause_equation``), so the class report counts the causes without reading text.  Where no
+cause explains them all, a failing case whose answer is the correct one with signs flipped
+says so, as a fact about that case (no cause).  A case whose function raised gets a hint of
+its own when the error is a shape mismatch of NumPy: the sizes NumPy reports and the shapes
+of the case's arguments.  A verdict with full detail shows the expected and received arrays
+of the first failing case: small ones whole, larger ones cut to their first and last rows
+and columns, and one of three or more axes by the matrix that holds the largest error.
 
 ``answers`` runs a function on cases in this process, through the same plain channel as
 grading: for the student's own self-check, the instructor's masters, and the tests.
@@ -37,7 +43,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -378,11 +384,12 @@ def _compare(
     the expected and received numbers."""
     if not isinstance(got, np.ndarray):
         return f"{name}: expected an array of shape {want.shape}, got {_describe(got)}", []
-    shown = [] if hidden else [f"expected: {_short(want)}", f"received: {_short(got)}"]
     if got.shape != want.shape:
+        shown = [] if hidden else [*_shown("expected", want), *_shown("received", got)]
         return f"{name} has shape {got.shape}, expected {want.shape}", shown
     if _close(got, want, *tolerance):
         return "", []
+    shown = [] if hidden else _side_by_side(want, got)
     not_finite = ~np.isfinite(got) & np.isfinite(want)
     if not_finite.any():
         count = int(np.count_nonzero(not_finite))
@@ -465,6 +472,7 @@ def _attach_diagnosis(check: Check, answered: list[Answered]) -> None:
         return
     cause = _diagnose(check, answered)
     if cause is None:
+        _attach_sign_notes(check, failing)
         return
     for entry in failing:
         entry.result.diagnosis = cause.text
@@ -472,14 +480,31 @@ def _attach_diagnosis(check: Check, answered: list[Answered]) -> None:
         entry.result.cause_equation = cause.equation
 
 
+def _attach_sign_notes(check: Check, failing: list[Answered]) -> None:
+    """Where no cause explains every case, a failing case whose answer is the correct one
+    with signs flipped (everywhere, or in some entries at the right size) says so: a fact
+    about that case, so it names no cause for the class report."""
+    tol = (max(check.rtol, 1e-6), max(check.atol, 1e-8))
+    for entry in failing:
+        signs = [
+            slip for slip in _slips(check, entry.expected, entry.received, tol) if SIGN in slip
+        ]
+        if signs:
+            entry.result.diagnosis = (
+                f"In this case {'; '.join(signs)}: look for a sign slip. "
+                f"Reread {_equation(check.equation)}."
+            )
+
+
 def _diagnose(check: Check, answered: list[Answered]) -> Cause | None:
-    """The first mistake model that reproduces every answer, else a generic slip shared by
-    every failing case, else None."""
+    """The first mistake model that reproduces every answer, else a generic slip of the
+    output shared by every failing case, else a slip of an input that reproduces every
+    answer, else None."""
     tol = (max(check.rtol, 1e-6), max(check.atol, 1e-8))
     for mistake in check.mistakes():
         if _explains(check, mistake, answered, tol):
             return Cause(mistake.name, _mistake_text(mistake), mistake.equation)
-    return _generic_diagnosis(check, answered, tol)
+    return _generic_diagnosis(check, answered, tol) or _argument_diagnosis(check, answered, tol)
 
 
 def _explains(check: Check, mistake: Mistake, answered: list[Answered], tol) -> bool:
@@ -530,6 +555,99 @@ def _generic_diagnosis(check: Check, answered: list[Answered], tol) -> Cause | N
     return Cause(name, f"{name}. Reread {_equation(check.equation)}.", check.equation)
 
 
+def _argument_diagnosis(check: Check, answered: list[Answered], tol) -> Cause | None:
+    """The slip of an input rather than an output: the answers are what the correct
+    function returns with one argument transposed (a square matrix) or with its sign
+    flipped, in every case that returned numbers (cases that measure cost excepted).  The
+    arguments are named as the check's ``inputs`` name them, else by position."""
+    failing = [e for e in answered if not e.result.passed and not e.case.seconds]
+    if not failing:
+        return None
+    names = list(getattr(check, "inputs", ()) or ())
+    for i, value in enumerate(failing[0].case.args):
+        if i < len(names) and names[i] is None:
+            continue
+        name = names[i] if i < len(names) else f"argument {i + 1}"
+        array = _real_array(value)
+        if array is None:
+            continue
+        variants = [(SIGN_FLIPPED, np.negative)]
+        if array.ndim == 2 and array.shape[0] == array.shape[1] > 1:
+            variants.insert(0, (TRANSPOSED, np.transpose))
+        for kind, transform in variants:
+            if _variant_explains(check, answered, i, transform, tol):
+                return _argument_cause(check, kind, name)
+    return None
+
+
+SIGN = "wrong sign"  # the words of every sign slip of an output
+SIGN_FLIPPED, TRANSPOSED = "sign flipped", "transposed"  # the argument slips
+MAX_VARIANT_SIZE = 100_000  # numbers in an argument the argument diagnosis varies
+
+
+def _real_array(value: Any) -> np.ndarray | None:
+    """``value`` as a float array when it is real numbers of a float type (not an integer,
+    which counts or indexes, nor a boolean), of a size the diagnosis may vary."""
+    if isinstance(value, (bool, int, str)) or value is None:
+        return None
+    try:
+        array = np.asarray(value)
+    except (TypeError, ValueError, OverflowError, RecursionError):
+        return None
+    if array.dtype.kind != "f" or not array.size or array.size > MAX_VARIANT_SIZE:
+        return None
+    return array
+
+
+def _variant_explains(
+    check: Check, answered: list[Answered], i: int, transform: Callable, tol
+) -> bool:
+    """Whether the reference on each case with argument ``i`` transformed gives the received
+    answer in every answered case (failing ones first; a case where the transform does not
+    apply, or the reference fails, rejects the variant when it failed and is skipped when it
+    passed)."""
+    explained_a_failure = False
+    for entry in sorted(answered, key=lambda entry: entry.result.passed):
+        if entry.case.seconds:
+            continue
+        args = list(entry.case.args)
+        array = _real_array(args[i]) if i < len(args) else None
+        applies = array is not None and (
+            transform is not np.transpose or (array.ndim == 2 and array.shape[0] == array.shape[1])
+        )
+        try:
+            if not applies:
+                raise ValueError("the variant does not apply to this case")
+            args[i] = transform(array)
+            case = replace(entry.case, args=tuple(args))
+            with np.errstate(all="ignore"):
+                model = _parts(check, to_plain(check.reference(case))[0])
+        except Exception:  # noqa: BLE001 - a reference that does not take the variant
+            if entry.result.passed:
+                continue
+            return False
+        if not _matches(model, entry.received, *tol):
+            return False
+        explained_a_failure |= not entry.result.passed
+    return explained_a_failure
+
+
+def _argument_cause(check: Check, kind: str, name: str) -> Cause:
+    reread = f"Reread {_equation(check.equation)}."
+    if kind == TRANSPOSED:
+        text = (
+            f"Your answers are what the correct computation gives with {name} transposed: "
+            f"where your code uses {name}, it needs the transpose (or has one too many). "
+            f"{reread}"
+        )
+        return Cause(f"{name} {TRANSPOSED}", text, check.equation)
+    text = (
+        f"Your answers are what the correct computation gives with the sign of {name} "
+        f"flipped: look for a sign slip where {name} enters. {reread}"
+    )
+    return Cause(f"sign of {name} flipped", text, check.equation)
+
+
 def _slips(check: Check, expected: list, received: list, tol) -> list[str]:
     with np.errstate(all="ignore"):
         return [
@@ -545,7 +663,9 @@ def _slip(want: np.ndarray, got: np.ndarray, tol) -> str:
     if not np.any(want) or (same_shape and _close(got, want, *tol)):
         return ""
     if same_shape and _close(got, -want, *tol):
-        return "has the wrong sign everywhere"
+        return f"has the {SIGN} everywhere"
+    if same_shape and (partly := _partial_sign(want, got, tol)):
+        return partly
     if same_shape and _close(got, 2 * want, *tol):
         return "is twice the correct value (a factor 1/2 dropped?)"
     if same_shape and _close(2 * got, want, *tol):
@@ -563,6 +683,31 @@ def _slip(want: np.ndarray, got: np.ndarray, tol) -> str:
             "float64 gives the full accuracy"
         )
     return ""
+
+
+def _partial_sign(want: np.ndarray, got: np.ndarray, tol) -> str:
+    """'has the wrong sign ...' when ``got`` is ``want`` with the signs of some entries
+    flipped (each at its right size), saying which: on or off the diagonal of a square
+    matrix, at up to three indices, else how many."""
+    if not _close(np.abs(got), np.abs(want), *tol):
+        return ""
+    flipped = ~np.isclose(got, want, rtol=tol[0], atol=tol[1])
+    count = int(np.count_nonzero(flipped))
+    if not count:
+        return ""
+    if want.ndim == 2 and want.shape[0] == want.shape[1] > 1:
+        diagonal = np.eye(want.shape[0], dtype=bool)
+        nonzero = ~np.isclose(want, 0.0, atol=tol[1])
+        if np.array_equal(flipped, ~diagonal & nonzero) and flipped.any():
+            return f"has the {SIGN} off the diagonal (the diagonal is right)"
+        if np.array_equal(flipped, diagonal & nonzero):
+            return f"has the {SIGN} on the diagonal (the rest is right)"
+    if count <= 3 and want.ndim:
+        places = [tuple(int(i) for i in index) for index in np.argwhere(flipped)]
+        at = ", ".join(str(place[0] if len(place) == 1 else place) for place in places)
+        noun = "index" if count == 1 else "indices"
+        return f"has the {SIGN} at {noun} {at} (the other entries are right)"
+    return f"has the {SIGN} in {count} of {want.size} entries (every entry has the right size)"
 
 
 def _single_precision(got: np.ndarray, want: np.ndarray) -> bool:
@@ -651,6 +796,60 @@ def _argument_shapes(check: Check, case: Case) -> str:
     return ", ".join(described) or "(no array arguments)"
 
 
-def _short(a: np.ndarray) -> str:
-    text = np.array2string(a, precision=5, threshold=12, edgeitems=2, separator=", ")
-    return " ".join(line.strip() for line in text.splitlines())
+# -- expected and received, as the student reads them ---------------------------------------
+
+ONE_LINE = 8  # a vector of at most this many numbers is shown on one line
+SHOWN_INDENT = "  "  # the rows of an array shown under its label
+
+
+def _side_by_side(want: np.ndarray, got: np.ndarray) -> list[str]:
+    """The expected and the received array of one output (same shape), as lines: small ones
+    whole, a matrix row by row (long axes cut to their first and last three entries), and
+    an array of three or more axes by the matrix that holds its largest error, the same one
+    of both."""
+    where = None
+    if want.ndim > 2:
+        with np.errstate(all="ignore"):
+            error = np.abs(got - want)
+        error = np.where(np.isnan(error), np.inf, error)
+        where = np.unravel_index(int(np.argmax(error)), error.shape)[:-2]
+    return [*_shown("expected", want, where), *_shown("received", got, where)]
+
+
+def _shown(label: str, a: np.ndarray, where: tuple | None = None) -> list[str]:
+    """``label`` and the array ``a`` as lines, the first "label: ..." (see
+    ``_side_by_side``); ``where`` picks the matrix of an array of three or more axes
+    (default: the first)."""
+    if a.ndim == 0 or (a.ndim == 1 and a.size <= ONE_LINE):
+        return [f"{label}: {_array_text(a)}"]
+    if a.ndim == 1:
+        return [f"{label}: {a.size} numbers, {_array_text(a)}"]
+    if a.ndim == 2:
+        return [f"{label}: shape {a.shape}", *_rows(a)]
+    if 0 in a.shape:
+        return [f"{label}: an empty array of shape {a.shape}"]
+    index = tuple(int(i) for i in (where if where is not None else (0,) * (a.ndim - 2)))
+    at = ", ".join(map(str, index))
+    which = ", the one with the largest error" if where is not None else ""
+    return [f"{label}: the matrix [{at}, :, :] of shape {a.shape}{which}", *_rows(a[index])]
+
+
+def _rows(matrix: np.ndarray) -> list[str]:
+    return [SHOWN_INDENT + line for line in _array_text(matrix).splitlines()]
+
+
+def _array_text(a: np.ndarray) -> str:
+    """NumPy's text of ``a`` with five digits (fixed-point unless every entry is tiny), each
+    axis longer than six entries cut to its first and last three."""
+    with np.errstate(all="ignore"):
+        finite = np.abs(a[np.isfinite(a)])
+    fixed = bool(finite.size) and float(finite.max()) >= 1e-3
+    return np.array2string(
+        a,
+        precision=5,
+        threshold=0,
+        edgeitems=3,
+        separator=", ",
+        max_line_width=100,
+        suppress_small=fixed,
+    )

@@ -63,12 +63,17 @@ def solved_copy(student: Path, target: Path) -> None:
     nbformat.write(notebook, str(target))
 
 
+STUDENT_LAB = ROOT / "grader" / "student_lab"
+"""The configuration folder ``make lab`` puts first on JupyterLab's configuration path."""
+
+
 class Lab:
     """A JupyterLab server on 127.0.0.1 serving ``root`` (no token: nothing but this
     machine can reach it), with settings of its own: every cell rendered (no windowing),
-    no news or update checks."""
+    no news or update checks; ``config_path``: a folder first on its configuration path
+    (``STUDENT_LAB`` for the students' JupyterLab of ``make lab``)."""
 
-    def __init__(self, root: Path, home: Path) -> None:
+    def __init__(self, root: Path, home: Path, config_path: Path | None = None) -> None:
         self.root, self.port = root, _free_port()
         settings = home / "settings"
         for plugin, values in {
@@ -86,6 +91,9 @@ class Lab:
             PATH=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
         )
         env.pop("JUPYTER_CONFIG_DIR", None)
+        env.pop("JUPYTER_CONFIG_PATH", None)
+        if config_path is not None:
+            env["JUPYTER_CONFIG_PATH"] = str(config_path)
         command = [
             str(Path(sys.executable).parent / "jupyter"),
             "lab",

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import ast
+import re
 import shutil
 import subprocess
 import sys
 
+import nbformat
 from nbclient import NotebookClient
+from nbgrader.validator import Validator
 from notebook_files import MASTERS, ROOT, STUDENT_EDITION, nbgrader_meta, read
 
+from grader.checks import get_check
 from grader.release import build_student_edition
 
 
@@ -64,10 +69,29 @@ def test_every_graded_cell_fails_on_the_blank_notebook():
     assert output.count("Success! The notebook does not pass any tests.") == notebooks, output
 
 
+def self_check_calls(cell) -> list[ast.Call]:
+    return [
+        node
+        for node in ast.walk(ast.parse(cell.source))
+        if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "self_check"
+    ]
+
+
+def task_label(call: ast.Call) -> str:
+    """What the summary calls the task of a ``self_check`` call: its ``task``, else the
+    check's title."""
+    for keyword in call.keywords:
+        if keyword.arg == "task":
+            return ast.literal_eval(keyword.value)
+    return get_check(ast.literal_eval(call.args[0])).title
+
+
 def test_run_all_goes_through_a_fresh_notebook():
-    """Every cell of a fresh student notebook runs: a task not attempted says so in one line,
-    a worked cell that needs a student's function says which task it waits for, and the
-    only error is the closing summary's, which names every task and shows no traceback."""
+    """Every cell of a fresh student notebook runs: a task not attempted says so, once, on
+    standard error, with no Out box (so that nbgrader's Validate quotes that line instead of
+    "Partial credit"), a worked cell that needs a student's function says which task it
+    waits for, and the only error is the closing summary's, which names every task as the
+    notebook does and shows no traceback."""
     for path in sorted(STUDENT_EDITION.glob("*.ipynb")):
         nb = read(path)
         resources = {"metadata": {"path": str(path.parent)}}
@@ -83,13 +107,45 @@ def test_run_all_goes_through_a_fresh_notebook():
         assert error.traceback == error.evalue.splitlines(), "the summary shows a traceback"
         tasks = [c for c in nb.cells if nbgrader_meta(c).get("grade") and c.cell_type == "code"]
         assert f"{len(tasks)} of {len(tasks)} tasks are not done yet" in error.evalue
+        validator = Validator()
         for cell in tasks:
-            text = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
-            assert "not attempted yet" in text and text.count("\n") == 1, (path.name, text)
+            (output,) = cell.outputs
+            assert output.output_type == "stream" and output.name == "stderr", (path.name, cell)
+            said = " ".join(output.text.split())
+            assert re.fullmatch(
+                r".+ is not attempted yet: implement `\w+` above, then run this cell again\.",
+                said,
+            ), (path.name, said)
+            complaint = validator._extract_error(cell)
+            assert "not attempted yet" in complaint and "Partial credit" not in complaint
+            listed = " ".join(error.evalue.split())
+            for call in self_check_calls(cell):
+                assert f"- {task_label(call)}: not attempted yet" in listed, (path.name, call)
+        assert len(validator._get_failed_cells(nb)) >= len(tasks)
         for cell in body:
             if "ready(" in cell.source and not nbgrader_meta(cell):
                 text = "".join(o.get("text", "") for o in cell.outputs)
                 assert "This example waits for" in text, (path.name, cell.source[:80])
+
+
+def test_a_solution_cell_that_failed_to_run_is_named(tmp_path):
+    """The student ran the fresh notebook, then typed a solution with a syntax error and ran
+    it: the self-check says that the solution cell failed to run, not that the task is not
+    attempted."""
+    student = read(STUDENT_EDITION / "02_two_layer_network.ipynb")
+    cells = {nbgrader_meta(c).get("grade_id"): c for c in student.cells}
+    broken = nbformat.v4.new_code_cell(
+        "def forward(W1, b1, W2, b2, X):\n    Z = np.tanh(X @ W1.T + b1\n    return Z, Z"
+    )
+    check = nbformat.v4.new_code_cell(cells["forward_tests"].source)
+    setup = [c for c in student.cells if c.cell_type == "code"][0]
+    student.cells = [setup, cells["forward_solution"], broken, check]
+    resources = {"metadata": {"path": str(tmp_path)}}
+    NotebookClient(student, timeout=300, allow_errors=True, resources=resources).execute()
+    assert [o.ename for o in broken.outputs if o.output_type == "error"] == ["SyntaxError"]
+    said = " ".join("".join(o.get("text", "") for o in check.outputs).split())
+    assert re.search(r"[Tt]he cell that defines `forward` failed to run \(SyntaxError:", said)
+    assert "not attempted" not in said
 
 
 MISTAKES_02 = {
@@ -138,9 +194,10 @@ def test_wrong_answers_show_their_diagnosis_and_no_traceback(tmp_path):
             # function may, with a traceback into the student's code, never the grader's
             assert not nbgrader_meta(cell), cell.source[:80]
             assert "grader/" not in "".join(error.traceback), cell.source[:80]
-    assert "3 of 3 cases pass" in texts["forward_tests"]
-    backprop = texts["backprop_tests"]
+    assert "3 cases pass." in texts["forward_tests"]
+    backprop = " ".join(texts["backprop_tests"].split())
     assert "likely cause, in every failing case: The hidden deltas lack" in backprop
     assert "Reread (8.16) and (8.22)." in backprop
-    skip = texts["backprop_skip_tests"]
+    assert re.search(r"is not passed yet: 0 of \d+ cases pass\.$", backprop), backprop
+    skip = " ".join(texts["backprop_skip_tests"].split())
     assert "A matrix product (@ or np.matmul)" in skip and "Ws (" in skip
