@@ -208,7 +208,7 @@ def _error_result(
         problem = _not_numbers_problem(check, message, hidden)
         return CaseResult(case.name, False, problem, warnings=notes)
     problem = _raised_problem(type_name, message, hidden)
-    hint = _error_hint(check, case, type_name, message)
+    hint = _error_hint(check, case, type_name, "" if hidden else message, _kind_of(message))
     return CaseResult(case.name, False, problem, diagnosis=hint, warnings=notes)
 
 
@@ -385,7 +385,9 @@ def _compare(
     if not isinstance(got, np.ndarray):
         return f"{name}: expected an array of shape {want.shape}, got {_describe(got)}", []
     if got.shape != want.shape:
-        shown = [] if hidden else [*_shown("expected", want), *_shown("received", got)]
+        if hidden:  # the received shape is the student code's to choose: not repeated
+            return f"{name} has the wrong shape: expected {want.shape}", []
+        shown = [*_shown("expected", want), *_shown("received", got)]
         return f"{name} has shape {got.shape}, expected {want.shape}", shown
     if _close(got, want, *tolerance):
         return "", []
@@ -732,13 +734,22 @@ _SIZES = re.compile(rf"size ({_SIZE}) is different from ({_SIZE})\b")
 _SHAPES = re.compile(rf"\((?:{_SIZE}(?:,\s*{_SIZE})*,?)?\)")
 
 
-def _error_hint(check: Check, case: Case, type_name: str, message: str) -> str:
-    """What a NumPy shape error in the student's code means, with the shapes involved: the
-    sizes or shapes NumPy reports (only numbers read from the message, and only small ones)
-    and the shapes of this case's arguments."""
+def _kind_of(message: str) -> str:
+    """Which NumPy shape error a message reports, by the words NumPy uses ("" for none)."""
+    for words in ("matmul", "not aligned", "could not be broadcast", "out of bounds"):
+        if words in message:
+            return words
+    return ""
+
+
+def _error_hint(check: Check, case: Case, type_name: str, message: str, kind: str) -> str:
+    """What a NumPy shape error (of ``kind``) in the student's code means, with the shapes
+    involved: those of this case's arguments and, from ``message`` (empty in a hidden
+    verdict, whose text the student's code must not control), the sizes or shapes NumPy
+    reports (only numbers read from it, and only small ones)."""
     shapes = _argument_shapes(check, case)
     reread = f"Reread {_equation(check.equation)}."
-    if type_name == "ValueError" and "matmul" in message:
+    if type_name == "ValueError" and kind == "matmul":
         sizes = _SIZES.search(message)
         told = ""
         if sizes:
@@ -751,21 +762,22 @@ def _error_hint(check: Check, case: Case, type_name: str, message: str) -> str:
             f"fit{told}. The arguments of this case have the shapes {shapes}: check which "
             f"index each sum runs over, and whether a matrix needs its transpose. {reread}"
         )
-    if type_name == "ValueError" and "not aligned" in message:
+    if type_name == "ValueError" and kind == "not aligned":
+        told = " and ".join(_shapes_in(message)[:2])
         return (
-            f"A matrix product (np.dot) in your function got operands of the shapes "
-            f"{' and '.join(_shapes_in(message)[:2])}, whose inner sizes differ. The "
+            f"A matrix product (np.dot) in your function got operands "
+            f"{f'of the shapes {told}, ' if told else ''}whose inner sizes differ. The "
             f"arguments of this case have the shapes {shapes}. {reread}"
         )
-    if type_name == "ValueError" and "could not be broadcast" in message:
+    if type_name == "ValueError" and kind == "could not be broadcast":
         found = " and ".join(_shapes_in(message.split("[original->remapped]")[0])[:3])
         return (
-            f"An elementwise operation in your function combined arrays of the shapes "
-            f"{found}, which do not broadcast together. The arguments of this case have the "
-            f"shapes {shapes}: compare each array's shape with the quantity it stands for. "
-            f"{reread}"
+            f"An elementwise operation in your function combined arrays "
+            f"{f'of the shapes {found}, ' if found else ''}which do not broadcast together. "
+            f"The arguments of this case have the shapes {shapes}: compare each array's "
+            f"shape with the quantity it stands for. {reread}"
         )
-    if type_name == "IndexError" and "out of bounds" in message:
+    if type_name == "IndexError" and kind == "out of bounds":
         return (
             f"An index in your function runs past the end of an axis. The arguments of this "
             f"case have the shapes {shapes}: check the ranges of your loops and indices. "
