@@ -323,3 +323,20 @@ def test_the_course_secret_is_made_once_and_kept_private(tmp_path, monkeypatch):
     assert stat.S_IMODE(os.stat(tmp_path / SECRET_FILE.parent).st_mode) == 0o700
     monkeypatch.setenv("GRADER_SALT", "instructor's own")
     assert course_secret(tmp_path) == "instructor's own"
+
+
+def test_a_local_named_like_an_import_is_the_functions_own():
+    """``grad = 2 * x`` inside a solution is not ``autodiff.grad`` imported elsewhere in the
+    notebook; a free ``grad`` (or one declared global) is."""
+    cells = [
+        "from autodiff import grad\nimport autodiff",
+        "def solution(x):\n    grad = 2 * x\n    rows = [grad for grad in range(3)]\n    return grad",
+        "def shortcut(x):\n    return grad(lambda y: y)(x)",
+        "def declared(x):\n    global grad\n    return grad(x)",
+    ]
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    found = {
+        f: forbidden_uses(notebook, f, ("autodiff.grad",))
+        for f in ("solution", "shortcut", "declared")
+    }
+    assert found == {"solution": [], "shortcut": ["autodiff.grad"], "declared": ["autodiff.grad"]}

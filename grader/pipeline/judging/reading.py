@@ -46,12 +46,36 @@ def forbidden_uses(
             continue
         visited.add(name)
         for definition in definitions.get(name, ()):
+            local = _bound_inside(definition)
             for node in ast.walk(definition):
-                if isinstance(node, (ast.Name, ast.Attribute)):
+                if isinstance(node, (ast.Name, ast.Attribute)) and _root_name(node) not in local:
                     for dotted in _dotted(node, aliases):
                         found.update(e for e, t in targets.items() if _is_use_of(dotted, e, t))
             todo.extend(free_names(definition) & definitions.keys())
     return sorted(found)
+
+
+def _bound_inside(node: ast.AST) -> set[str]:
+    """The names ``node`` binds for itself (parameters, local variables, comprehension and
+    loop targets), less those it declares ``global``: a local named like an import of the
+    notebook (``grad = ...`` in a function) is the function's own, not the import."""
+    bound, declared = set(), set()
+    for part in ast.walk(node):
+        if isinstance(part, ast.arg):
+            bound.add(part.arg)
+        elif isinstance(part, ast.Name) and isinstance(part.ctx, (ast.Store, ast.Del)):
+            bound.add(part.id)
+        elif isinstance(part, (ast.Global, ast.Nonlocal)):
+            declared.update(part.names)
+        elif part is not node and isinstance(part, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            bound.add(part.name)
+    return bound - declared
+
+
+def _root_name(node: ast.AST) -> str | None:
+    while isinstance(node, ast.Attribute):
+        node = node.value
+    return node.id if isinstance(node, ast.Name) else None
 
 
 def _definitions(trees: list[ast.Module]) -> dict[str, list[ast.AST]]:
