@@ -330,7 +330,7 @@ def test_a_local_named_like_an_import_is_the_functions_own():
     notebook; a free ``grad`` (or one declared global) is."""
     cells = [
         "from autodiff import grad\nimport autodiff",
-        "def solution(x):\n    grad = 2 * x\n    rows = [grad for grad in range(3)]\n    return grad",
+        "def solution(x):\n    grad = 2 * x\n    rows = [grad for grad in x]\n    return grad",
         "def shortcut(x):\n    return grad(lambda y: y)(x)",
         "def declared(x):\n    global grad\n    return grad(x)",
     ]
