@@ -61,7 +61,9 @@ browser: $(VENV)/.test-installed
 # The end-to-end grading tests (each grades a class in parallel sandboxes) run in a process of
 # their own, after the rest.
 END_TO_END := tests/pipeline/test_end_to_end.py tests/pipeline/test_hostile.py \
-	tests/pipeline/test_cluster.py
+	tests/pipeline/test_hostile_leftovers.py tests/pipeline/test_honest_styles.py \
+	tests/pipeline/test_cluster.py tests/pipeline/test_formgrader_route.py \
+	tests/pipeline/test_grader_errors.py
 test: lint sandbox browser
 	$(BIN)/pytest -n $(JOBS) --dist loadfile tests course/source --nbval-lax \
 		$(addprefix --ignore ,$(END_TO_END))
