@@ -47,8 +47,9 @@ class Primitive(Protocol):
     primitives so that they can be differentiated again.  ``broadcasts`` marks NumPy
     broadcasting binary ops: their cotangents are summed back to each argument's shape and
     their tangents broadcast to the output's shape by the traces, not by every rule.
-    ``batch`` says how the primitive applies to values that carry a leading batch axis
-    (``autodiff.batching``): that is how one sweep pushes many tangents or cotangents.
+    ``batch`` is the primitive's batcher, how it applies to values that carry a leading
+    batch axis (``autodiff.batching``; the table is ``autodiff.numpy.batchers``): that is
+    how one sweep pushes many tangents or cotangents.
     """
 
     name: str

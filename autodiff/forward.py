@@ -12,15 +12,13 @@ then push every direction of the batch through at once, which is how ``jacfwd`` 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-import numpy as np
-
-from autodiff.core import Primitive, Traceable, Tracer, shape_of
-from autodiff.numpy.primitives import broadcast_as, broadcast_view
+from autodiff.broadcasting import broadcast_like
+from autodiff.core import Primitive, Traceable, Tracer
 
 _new = object.__new__
-_ndarray = np.ndarray
 
 
 class Dual(Tracer):
@@ -42,7 +40,7 @@ class Dual(Tracer):
                 ans = prim(x, **kwargs)
             else:
                 ans = prim.impl(x, **kwargs) if kwargs else prim.impl(x)
-            tangent = _rule(prim, 0)(self._tangent, ans, x, **kwargs)
+            tangent = jvp_rule(prim, 0)(self._tangent, ans, x, **kwargs)
         elif n == 2:
             x, y = args
             tx = ty = None
@@ -56,13 +54,13 @@ class Dual(Tracer):
                 ans = prim.impl(x, y, **kwargs) if kwargs else prim.impl(x, y)
             tangent = None
             if tx is not None:
-                tangent = _rule(prim, 0)(tx, ans, x, y, **kwargs)
+                tangent = jvp_rule(prim, 0)(tx, ans, x, y, **kwargs)
                 if prim.broadcasts:
-                    tangent = _broadcast(tangent, ans)
+                    tangent = broadcast_like(tangent, ans)
             if ty is not None:
-                contribution = _rule(prim, 1)(ty, ans, x, y, **kwargs)
+                contribution = jvp_rule(prim, 1)(ty, ans, x, y, **kwargs)
                 if prim.broadcasts:
-                    contribution = _broadcast(contribution, ans)
+                    contribution = broadcast_like(contribution, ans)
                 tangent = contribution if tangent is None else tangent + contribution
         else:
             primals = []
@@ -81,9 +79,9 @@ class Dual(Tracer):
                 ans = prim.impl(*primals, **kwargs) if kwargs else prim.impl(*primals)
             tangent = None
             for argnum, t in tangents:
-                contribution = _rule(prim, argnum)(t, ans, *primals, **kwargs)
+                contribution = jvp_rule(prim, argnum)(t, ans, *primals, **kwargs)
                 if prim.broadcasts:
-                    contribution = _broadcast(contribution, ans)
+                    contribution = broadcast_like(contribution, ans)
                 tangent = contribution if tangent is None else tangent + contribution
         out = _new(Dual)
         out._value = ans
@@ -95,15 +93,9 @@ class Dual(Tracer):
         return f"Dual(level={self._level}, value={self._value!r})"
 
 
-def _rule(prim: Primitive, argnum: int):
+def jvp_rule(prim: Primitive, argnum: int) -> Callable:
+    """The JVP rule of ``prim`` for argument ``argnum`` (an error naming both if it has none)."""
     rule = prim.jvps.get(argnum)
     if rule is None:
         raise NotImplementedError(f"forward mode has no rule for argument {argnum} of {prim.name}")
     return rule
-
-
-def _broadcast(tangent: Any, ans: Any) -> Any:
-    """A tangent broadcast to the output's shape when broadcasting left it smaller."""
-    if type(tangent) is _ndarray and type(ans) is _ndarray:
-        return tangent if tangent.shape == ans.shape else broadcast_view(tangent, ans.shape)
-    return broadcast_as(tangent, shape_of(ans))

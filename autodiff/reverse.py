@@ -6,25 +6,20 @@ backward sweep visits nodes children-first and adds each child's contribution to
 parents' adjoints, which is (8.69) with the local derivatives supplied as VJP rules.
 
 The recording is lean: a node is one object with its fields set directly (no closure, no
-per-node dictionary), calls with one or two arguments take a path without loops, and the
-sweep sums a broadcast cotangent back to its argument's shape with NumPy directly when
-both are arrays.
+per-node dictionary), calls with one or two arguments take a path without loops, and a
+broadcast cotangent is summed back to its argument's shape by ``autodiff.broadcasting``
+(straight in NumPy when both are arrays).
 """
 
 from __future__ import annotations
 
-from collections.abc import Container, Iterable
+from collections.abc import Callable, Container, Iterable
 from typing import Any
 
-import numpy as np
-
-from autodiff.core import Primitive, Traceable, Tracer, shape_of
-from autodiff.numpy.primitives import unbroadcast
+from autodiff.broadcasting import unbroadcast_like
+from autodiff.core import Primitive, Traceable, Tracer
 
 _new = object.__new__
-_ndarray = np.ndarray
-_add_reduce = np.add.reduce
-_float64 = np.float64
 
 # Which arguments of a call are parents, shared by every node with the same pattern.
 _FIRST = (0,)
@@ -163,46 +158,26 @@ def value_of_level(x: Any, level: int) -> Any:
     return x._value if isinstance(x, Node) and x._level == level else x
 
 
-def _sum_to(g: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """``unbroadcast`` for an array cotangent: sum over the axes broadcasting added or
-    stretched, straight in NumPy."""
-    g_shape = g.shape
-    lead = len(g_shape) - len(shape)
-    if lead == 1 and g_shape[1:] == shape:  # a bias added to every row, say
-        return _add_reduce(g, axis=0)
-    if lead < 0:
-        return np.reshape(g, shape)
-    if lead:
-        g = _add_reduce(g, axis=tuple(range(lead)))
-    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
-    if stretched:
-        g = _add_reduce(g, axis=stretched, keepdims=True)
-    return g.reshape(shape) if g.shape != shape else g
-
-
 def _no_rule(prim: Primitive, argnum: int) -> None:
     raise NotImplementedError(f"reverse mode has no rule for argument {argnum} of {prim.name}")
 
 
-def _fit(c: Any, arg: Any) -> Any:
-    """The cotangent ``c`` of a broadcasting operation summed back to the shape of its
-    argument ``arg`` (straight in NumPy for arrays and NumPy scalars)."""
-    tc, ta = type(c), type(arg)
-    if (tc is _ndarray or tc is _float64) and (ta is _ndarray or ta is _float64):
-        return c if c.shape == arg.shape else _sum_to(c, arg.shape)
-    return unbroadcast(c, shape_of(arg))
+def vjp_rule(prim: Primitive, argnum: int) -> Callable:
+    """The VJP rule of ``prim`` for argument ``argnum`` (an error naming both if it has none)."""
+    rule = prim.vjps.get(argnum)
+    if rule is None:
+        _no_rule(prim, argnum)
+    return rule
 
 
 def _contribution(node: Node, argnum: int, g: Any) -> Any:
     """The VJP of ``node``'s primitive for argument ``argnum``, summed back to that
     argument's shape if the primitive broadcasts."""
     prim = node._prim
-    rule = prim.vjps.get(argnum)
-    if rule is None:
-        _no_rule(prim, argnum)
+    rule = vjp_rule(prim, argnum)
     args, kwargs = node._args, node._kwargs
     c = rule(g, node._value, *args, **kwargs) if kwargs else rule(g, node._value, *args)
-    return _fit(c, args[argnum]) if prim.broadcasts else c
+    return unbroadcast_like(c, args[argnum]) if prim.broadcasts else c
 
 
 def sweep(
@@ -259,14 +234,14 @@ def sweep(
                     _no_rule(prim, 1 if argnum in vjps else argnum)
                 c = rule(g, ans, x, y)
                 if prim.broadcasts:
-                    c = _fit(c, args[argnum])
+                    c = unbroadcast_like(c, args[argnum])
                 parent = node._parents[0]
                 previous = parent._adj
                 parent._adj = c if previous is None else previous + c
                 if both:
                     c = other(g, ans, x, y)
                     if prim.broadcasts:
-                        c = _fit(c, y)
+                        c = unbroadcast_like(c, y)
                     parent = node._parents[1]
                     previous = parent._adj
                     parent._adj = c if previous is None else previous + c
@@ -278,7 +253,7 @@ def sweep(
                     _no_rule(prim, argnum)
                 c = rule(g, ans, *args, **kwargs)
                 if prim.broadcasts:
-                    c = _fit(c, args[argnum])
+                    c = unbroadcast_like(c, args[argnum])
                 previous = parent._adj
                 parent._adj = c if previous is None else previous + c
     except BaseException:

@@ -27,13 +27,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from autodiff.algorithms.outputs import (
-    OutputPair,
-    get_output_pair,
-    output_deltas,
-    sigmoid,
-    softplus,
-)
+from autodiff.activations import relu, sigmoid, softplus
+from autodiff.algorithms.outputs import OutputPair, get_output_pair, output_deltas
 
 BIAS = "bias"
 """Name of the unit whose value is fixed at +1; connect it to a unit to give it a bias."""
@@ -57,7 +52,7 @@ ACTIVATIONS: dict[str, Activation] = {
     for act in (
         Activation("tanh", np.tanh, lambda a, z: 1.0 - z**2),
         Activation("sigmoid", sigmoid, lambda a, z: z * (1.0 - z)),
-        Activation("relu", lambda a: np.maximum(a, 0.0), lambda a, z: (a > 0).astype(float)),
+        Activation("relu", relu, lambda a, z: (a > 0).astype(float)),
         Activation("identity", lambda a: a, lambda a, z: np.ones_like(a)),
         Activation("softplus", softplus, lambda a, z: sigmoid(a)),
     )

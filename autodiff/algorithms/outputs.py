@@ -32,23 +32,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from autodiff.activations import sigmoid, softplus
+
 
 def identity(a: np.ndarray) -> np.ndarray:
     """The linear output function ``y = a`` of regression outputs."""
     return np.asarray(a, dtype=float)
-
-
-def sigmoid(a: np.ndarray) -> np.ndarray:
-    """Logistic sigmoid ``1 / (1 + exp(-a))``, evaluated without overflow for any sign of ``a``."""
-    a = np.asarray(a, dtype=float)
-    e = np.exp(-np.abs(a))
-    return np.where(a >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
-
-
-def softplus(a: np.ndarray) -> np.ndarray:
-    """``ln(1 + exp(a))``, written as ``max(a, 0) + ln(1 + exp(-|a|))`` so it never overflows."""
-    a = np.asarray(a, dtype=float)
-    return np.maximum(a, 0.0) + np.log1p(np.exp(-np.abs(a)))
 
 
 def logsumexp(a: np.ndarray) -> np.ndarray:

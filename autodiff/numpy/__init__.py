@@ -8,6 +8,7 @@ objects.  Constants and array constructors of NumPy are re-exported for convenie
 
 from numpy import arange, e, eye, float64, full, inf, linspace, nan, newaxis, ones, pi, zeros  # noqa: F401  # noqa: F401
 
+from autodiff.numpy import batchers as _batchers  # noqa: F401  (registers the batchers)
 from autodiff.numpy import methods as _methods  # noqa: F401  (operators on tracers)
 from autodiff.numpy import rules as _rules  # noqa: F401  (registers the derivative rules)
 from autodiff.numpy.functions import (  # noqa: F401

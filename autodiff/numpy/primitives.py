@@ -7,12 +7,13 @@ they are differentiable to any order without rules of their own.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 
-from autodiff.core import make_primitive, shape_of, value_of
+from autodiff import activations
+from autodiff.broadcasting import broadcast_view
+from autodiff.core import make_primitive, value_of
 
 
 def primitive(impl=None, *, broadcasts: bool = False, name: str | None = None):
@@ -35,26 +36,9 @@ sin = primitive(np.sin)
 cos = primitive(np.cos)
 tan = primitive(np.tan)
 tanh = primitive(np.tanh)
-
-
-@primitive
-def sigmoid(x):
-    """Logistic sigmoid 1 / (1 + e^{-x}), accurate in both tails (no overflow, no 1 - 1)."""
-    x = np.asarray(x, dtype=float)
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
-
-
-@primitive
-def softplus(x):
-    """Soft ReLU log(1 + e^x) (the book's (8.46)), without overflow for large x."""
-    return np.logaddexp(0.0, x)
-
-
-@primitive
-def relu(x):
-    """Rectified linear unit max(x, 0); its derivative at 0 is taken as 0."""
-    return np.maximum(x, 0.0)
+sigmoid = primitive(activations.sigmoid)
+softplus = primitive(activations.softplus)
+relu = primitive(activations.relu)
 
 
 # -- elementwise, two arguments, with NumPy broadcasting ----------------------------------
@@ -135,21 +119,6 @@ def transpose(x, axes=None):
     return x.transpose(axes) if type(x) is np.ndarray else np.transpose(x, axes)
 
 
-def broadcast_view(x: Any, shape: tuple[int, ...]) -> np.ndarray:
-    """``x`` repeated to ``shape``, as ``np.broadcast_to`` does, faster on small arrays: up
-    to ``SMALL`` elements the result is a new array filled in (``np.broadcast_to`` costs ten
-    times as much there, which is most of the cost of the cotangent of a sum over a small
-    array); larger ones are a read-only view, as ``np.broadcast_to`` gives."""
-    if type(shape) is int:
-        shape = (shape,)
-    if (type(x) is np.ndarray or type(x) is np.float64) and math.prod(shape) <= SMALL:
-        out = np.empty(shape, x.dtype)
-        out[...] = x
-        return out
-    return np.broadcast_to(x, shape)
-
-
-SMALL = 4096
 broadcast_to = primitive(broadcast_view, name="broadcast_to")
 
 
@@ -159,7 +128,8 @@ def getitem(x, index):
     return x[index]
 
 
-def _is_basic_index(index: Any) -> bool:
+def is_basic_index(index: Any) -> bool:
+    """Whether ``index`` is NumPy basic indexing (integers, slices, None, Ellipsis)."""
     parts = index if isinstance(index, tuple) else (index,)
     return all(isinstance(p, (int, np.integer, slice)) or p is None or p is Ellipsis for p in parts)
 
@@ -169,7 +139,7 @@ def untake(g, index, shape):
     """Scatter ``g`` into zeros of ``shape`` at ``index``, adding repeated entries: the
     adjoint of ``getitem``."""
     out = np.zeros(shape, dtype=np.result_type(g, np.float64))
-    if _is_basic_index(index):
+    if is_basic_index(index):
         out[index] = g
     else:
         np.add.at(out, index, g)
@@ -205,25 +175,3 @@ def matmul(a, b):
 def sign(x):
     """Elementwise sign (piecewise constant: it carries no derivative)."""
     return np.sign(value_of(x))
-
-
-def unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:
-    """Sum ``g`` over the axes NumPy broadcasting added or stretched to reach ``g``'s shape
-    from ``shape``: the adjoint of broadcasting."""
-    g_shape = shape_of(g)
-    if g_shape == shape:
-        return g
-    lead = len(g_shape) - len(shape)
-    axes = tuple(range(lead)) + tuple(
-        lead + i for i, n in enumerate(shape) if n == 1 and g_shape[lead + i] != 1
-    )
-    if axes:
-        g = sum_(g, axis=axes, keepdims=True)
-    return reshape(g, shape)
-
-
-def broadcast_as(t: Any, shape: tuple[int, ...]) -> Any:
-    """Broadcast a tangent to ``shape`` when broadcasting left it smaller."""
-    if shape_of(t) == shape:
-        return t
-    return broadcast_to(t, shape)

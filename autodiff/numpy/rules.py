@@ -5,16 +5,16 @@ mode: the adjoint update of (8.69)) and ``jvp`` lines the Jacobian-vector produc
 mode: the tangent update of (8.57)).  A rule receives the incoming cotangent ``g`` (or
 tangent ``t``), the primitive's output ``ans`` and its arguments.  Rules are written with
 primitives, so differentiating them again gives higher derivatives.  Broadcasting is undone
-once, by the traces, for primitives marked ``broadcasts``.
+once, by the sweeps, for primitives marked ``broadcasts`` (``autodiff.broadcasting``).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from autodiff.broadcasting import broadcast_view, unbroadcast
 from autodiff.core import Tracer, ndim_of, shape_of, value_of
 from autodiff.numpy import primitives as p
-from autodiff.numpy.primitives import unbroadcast
 
 
 def defvjp(prim, *rules):
@@ -49,7 +49,7 @@ def _expand(g, x, axis, keepdims):
     """Reinsert the axes a reduction removed, then broadcast ``g`` to ``x``'s shape."""
     shape = shape_of(x)
     if axis is None and type(g) in _PLAIN:  # the whole array was reduced: no tracing needed
-        return p.broadcast_view(g, shape)
+        return broadcast_view(g, shape)
     if axis is not None and not keepdims:
         g = p.reshape(g, _kept_shape(shape, axis))
     return p.broadcast_to(g, shape)

@@ -49,11 +49,19 @@ from typing import Any
 import numpy as np
 
 from autodiff import forward, reverse
+from autodiff.broadcasting import broadcast_like, unbroadcast_like
 from autodiff.core import shape_of
 from autodiff.numpy import primitives as p
-from autodiff.programs.lowering import arguments, needed
 from autodiff.programs.source import Source
-from autodiff.programs.staging import Var, identity, input_var, reading_values, record
+from autodiff.programs.staging import (
+    Var,
+    arguments,
+    identity,
+    input_var,
+    needed,
+    reading_values,
+    record,
+)
 from autodiff.pytree import flatten, paths, unflatten
 
 # (8.49) as the chapter writes it: the primal equations (8.50)-(8.56), the adjoint equations
@@ -294,10 +302,10 @@ def adjoint_program(f: Callable, *args: Any, argnums: int | Sequence[int] | None
         for argnum, parent in enumerate(var.args):
             if type(parent) is not Var or id(parent) not in active or var.prim is None:
                 continue
-            rule = var.prim.vjps.get(argnum) or reverse._no_rule(var.prim, argnum)
+            rule = reverse.vjp_rule(var.prim, argnum)
             c = rule(g, var, *var.args, **var.kwargs)
             if var.prim.broadcasts:  # summed back to the parent's shape, as the sweep does
-                c = reverse._fit(c, parent)
+                c = unbroadcast_like(c, parent)
             terms.setdefault(id(parent), []).append((var.index, c))
     bars: dict[int, Var] = {}
     for var in reversed([v for n in nums for v in b.groups[n]]):  # from the last input back
@@ -352,9 +360,9 @@ def tangent_program(f: Callable, primals: Sequence[Any], tangents: Sequence[Any]
         for argnum, arg in enumerate(var.args):
             if type(arg) is not Var or id(arg) not in dots or var.prim is None:
                 continue
-            c = forward._rule(var.prim, argnum)(dots[id(arg)], var, *var.args, **var.kwargs)
+            c = forward.jvp_rule(var.prim, argnum)(dots[id(arg)], var, *var.args, **var.kwargs)
             if var.prim.broadcasts:  # broadcast to the output's shape, as forward mode does
-                c = forward._broadcast(c, var)
+                c = broadcast_like(c, var)
             contributions.append(c)
         if contributions:
             lines += b.statement(f"{name}_dot", b.summed(contributions), "8.57")

@@ -34,8 +34,8 @@ from typing import Any
 import numpy as np
 
 from autodiff.core import Traceable
-from autodiff.programs.lowering import Lowered, lower, needed
-from autodiff.programs.staging import ValueDependentError, Var, input_var, reading_values
+from autodiff.programs.lowering import Lowered, lower
+from autodiff.programs.staging import ValueDependentError, Var, input_var, needed, reading_values
 from autodiff.pytree import flatten, unflatten
 
 _ndarray = np.ndarray

@@ -1,7 +1,8 @@
 """Lowering a recorded program to a Python function of plain NumPy calls.
 
-From the outputs back to the inputs, the variables a program needs (``needed``: what no
-output depends on is left out), in an order they can be computed in.  ``lower`` writes them
+From the outputs back to the inputs, the variables a program needs
+(``autodiff.programs.staging.needed``: what no output depends on is left out), in an order
+they can be computed in.  ``lower`` writes them
 as one statement per operation, in the fast spellings of ``autodiff.programs.source``,
 after the rewrites of ``autodiff.programs.passes``, and returns the function ``exec`` makes
 of them.
@@ -9,7 +10,7 @@ of them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,33 +18,7 @@ import numpy as np
 
 from autodiff.programs import passes, unrolled
 from autodiff.programs.source import Source
-from autodiff.programs.staging import Method, Var, record
-
-
-def arguments(var: Var) -> Iterator[Var]:
-    """The variables among ``var``'s arguments (also inside lists, tuples and slices)."""
-    stack = [*var.args, *var.kwargs.values()]
-    while stack:
-        x = stack.pop()
-        if type(x) is Var:
-            yield x
-        elif type(x) in (tuple, list):
-            stack.extend(x)
-        elif type(x) is slice:
-            stack.extend((x.start, x.stop, x.step))
-
-
-def needed(outputs: list[Any]) -> list[Var]:
-    """Every variable the ``outputs`` depend on, in the order they were recorded (each after
-    its arguments)."""
-    seen: dict[int, Var] = {}
-    stack = [x for x in outputs if type(x) is Var]
-    while stack:
-        var = stack.pop()
-        if id(var) not in seen:
-            seen[id(var)] = var
-            stack.extend(arguments(var))
-    return sorted(seen.values(), key=lambda v: v.index)
+from autodiff.programs.staging import Method, Var, needed, record
 
 
 @dataclass

@@ -33,14 +33,12 @@ from typing import Any
 import numpy as np
 
 from autodiff.numpy import primitives as p
-from autodiff.programs.staging import Attribute, Method, Var, identity, record
+from autodiff.programs.staging import Attribute, Method, Var, arguments, identity, needed, record
 
 
 def optimize(order: list[Var], outputs: list[Any]) -> tuple[list[Var], list[Any]]:
     """The variables of the simplified program (inputs included, in an order they can be
     computed in) and its outputs."""
-    from autodiff.programs.lowering import needed
-
     replaced: dict[int, Any] = {}
     seen: dict[Hashable, Var] = {}
     kept: list[Var] = []
@@ -189,8 +187,6 @@ def _fresh(var: Var) -> bool:
 def reuse_buffers(order: list[Var], outputs: list[Any]) -> None:
     """Let elementwise ufuncs on large arrays in ``order`` write into the array of an
     argument that is not read afterwards (see the module docstring): their ``out``."""
-    from autodiff.programs.lowering import arguments
-
     last: dict[int, float] = {id(x): float("inf") for x in outputs if type(x) is Var}
     for k in range(len(order) - 1, -1, -1):  # the last read of each variable or its views
         var = order[k]

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from autodiff.broadcasting import broadcast_view
 from autodiff.numpy import primitives as p
 from autodiff.programs.staging import Attribute, Method, Var, identity
 
@@ -261,7 +262,7 @@ def _value(x: Any) -> Any:
 def _broadcast(src: Source, var: Var) -> tuple[str, int]:
     x, shape = var.args
     if src.fast:
-        return src.call(src.constant(p.broadcast_view, "broadcast_view"), (x, shape))
+        return src.call(src.constant(broadcast_view, "broadcast_view"), (x, shape))
     return src.call("np.broadcast_to", (x, shape))
 
 

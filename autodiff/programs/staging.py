@@ -7,6 +7,8 @@ function on input ``Var``\\ s runs it once, as NumPy would, and leaves behind th
 it ran: from the outputs back through ``args`` to the inputs, every variable made after its
 arguments, so that creation order (``index``) is an order in which the program can run.
 That is the evaluation trace of Section 8.2.1, (8.50)-(8.56), recorded from the code itself.
+``needed(outputs)`` lists the variables some output depends on, in that order, and
+``arguments(var)`` the variables one step reads.
 
 ``Var`` sits below every trace level (``STAGING_LEVEL``): inside ``grad``, ``jvp`` or any
 nesting of transforms the tracers of those transforms hold ``Var``\\ s as their values, so
@@ -257,3 +259,29 @@ _methods.install(Var)
 for _name, _method in _own.items():
     setattr(Var, _name, _method)
 Var.__hash__ = Tracer.__hash__
+
+
+def arguments(var: Var) -> Iterator[Var]:
+    """The variables among ``var``'s arguments (also inside lists, tuples and slices)."""
+    stack = [*var.args, *var.kwargs.values()]
+    while stack:
+        x = stack.pop()
+        if type(x) is Var:
+            yield x
+        elif type(x) in (tuple, list):
+            stack.extend(x)
+        elif type(x) is slice:
+            stack.extend((x.start, x.stop, x.step))
+
+
+def needed(outputs: list[Any]) -> list[Var]:
+    """Every variable the ``outputs`` depend on, in the order they were recorded (each after
+    its arguments)."""
+    seen: dict[int, Var] = {}
+    stack = [x for x in outputs if type(x) is Var]
+    while stack:
+        var = stack.pop()
+        if id(var) not in seen:
+            seen[id(var)] = var
+            stack.extend(arguments(var))
+    return sorted(seen.values(), key=lambda v: v.index)

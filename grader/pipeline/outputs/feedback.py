@@ -101,9 +101,7 @@ def _write_index(course: Course, student: str, grades: list[SubmissionGrades]) -
     theirs = [g for g in grades if g.student == student]
     index = course.root / "feedback" / student / "index.html"
     index.parent.mkdir(parents=True, exist_ok=True)
-    index.write_text(
-        student_index(student, theirs), encoding="utf-8", errors="backslashreplace"
-    )
+    index.write_text(student_index(student, theirs), encoding="utf-8", errors="backslashreplace")
     return index
 
 
