@@ -157,6 +157,10 @@ def command(
         if os.path.exists(file):
             args += ["--ro-bind", file, file]
     args += ["--proc", "/proc", "--dev", "/dev"]
+    # The writable folders first: a course or an environment kept under /tmp is then mounted
+    # over the sandbox's own /tmp rather than hidden by it.
+    for target, folder in writable.items():
+        args += ["--bind", str(folder), target]
     emptied = []
     for kind, *paths in mounts.steps:
         if kind == "empty":
@@ -166,8 +170,6 @@ def command(
             args += ["--ro-bind", paths[0], paths[1]]
         elif kind == "hidden":
             args += ["--ro-bind", "/dev/null", paths[0]]
-    for target, folder in writable.items():
-        args += ["--bind", str(folder), target]
     # The working folder is the read-only root: ``python -m`` puts it first on the import path,
     # and a package planted in the scratch folder must not be imported by a restarted server.
     args += ["--chdir", "/"]
