@@ -64,14 +64,30 @@ def build(prefix: Path, project: Path, log=sys.stderr) -> bool:
     pip = [str(prefix / "bin" / "pip"), "install", "-q"]
     _run([*pip, f"{project}[hub]"])
     _run([*pip, "--no-deps", "--force-reinstall", str(project)])  # same version, new code
-    _run(["npm", "install", "--silent", "--prefix", str(prefix / "proxy"), PROXY_PACKAGE])
+    npm = ["npm", "install", "--loglevel=error", "--no-fund", "--no-audit"]
+    _run([*npm, "--prefix", str(prefix / "proxy"), PROXY_PACKAGE], _node_environment())
     _readable(prefix)
     stamp.write_text(wanted)
     return True
 
 
-def _run(command: list[str]) -> None:
-    done = subprocess.run(command, capture_output=True, text=True)
+SYSTEM_CERTIFICATES = ("/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt")
+
+
+def _node_environment() -> dict[str, str]:
+    """The environment for npm: Node.js trusts only the certificates it was built with, so on
+    a network that inspects TLS (its authority known to the system's bundle alone) npm fails
+    with SELF_SIGNED_CERT_IN_CHAIN; the system's bundle is added unless one is set already."""
+    env = dict(os.environ)
+    if "NODE_EXTRA_CA_CERTS" not in env:
+        bundle = next((b for b in SYSTEM_CERTIFICATES if os.path.isfile(b)), None)
+        if bundle:
+            env["NODE_EXTRA_CA_CERTS"] = bundle
+    return env
+
+
+def _run(command: list[str], env: dict[str, str] | None = None) -> None:
+    done = subprocess.run(command, capture_output=True, text=True, env=env)
     if done.returncode:
         raise EnvironmentFailed(f"{' '.join(command)} failed:\n{done.stderr[-3000:]}")
 
