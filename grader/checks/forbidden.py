@@ -35,12 +35,14 @@ DERIVATIVE_MACHINERY = (
     "autodiff.gradcheck",
     "autodiff.numerical",
     "autodiff.Tensor.backward",
-    "autodiff.Scalar.backward",
+    "autodiff.Scalar",
 )
 """Everything in ``autodiff`` that computes a derivative: the transforms, the reverse and
 forward sweeps they run on, the adjoint and tangent programs and compiled replay, the table
-of derivative rules itself, gradient checks, finite differences, and the ``backward`` of
-``Tensor`` and ``Scalar``."""
+of derivative rules itself, gradient checks, finite differences, the ``backward`` of
+``Tensor``, and ``Scalar`` whole (each of its operations keeps its local derivatives and
+its graph lists the nodes in the order of a backward sweep: a reverse-mode engine less its
+last few lines)."""
 
 ALGORITHMS = (
     "autodiff.algorithms.dag_backprop",

@@ -348,6 +348,18 @@ ROUTES = {
         "    return tuple(np.vectorize(lambda s: s.grad)(p) for p in ps)",
         "import numpy as np\nfrom autodiff import Scalar",
     ),
+    "Scalar's recorded local derivatives, swept by hand": _backprop(
+        "    ps = [np.vectorize(Scalar, otypes=[object])(p) for p in (W1, b1, W2, b2)]\n"
+        "    Z = np.vectorize(lambda s: s.tanh(), otypes=[object])(X @ ps[0].T + ps[1])\n"
+        "    total = ((Z @ ps[2].T + ps[3] - T) ** 2).sum() * 0.5\n"
+        "    adjoint = {id(total): 1.0}\n"
+        "    for node in total.graph():\n"
+        "        for parent, local in zip(node._parents, node._local):\n"
+        "            a = adjoint.get(id(node), 0.0)\n"
+        "            adjoint[id(parent)] = adjoint.get(id(parent), 0.0) + local * a\n"
+        "    return tuple(np.vectorize(lambda s: adjoint.get(id(s), 0.0))(p) for p in ps)",
+        "import numpy as np\nfrom autodiff import Scalar",
+    ),
     "the chapter's algorithm": _backprop(
         "    g = two_layer_backprop(TwoLayerNet(W1, b1, W2, b2), X, T)\n"
         "    return g.W1, g.b1, g.W2, g.b2",
