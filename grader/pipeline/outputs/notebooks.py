@@ -1,71 +1,305 @@
 """The executed notebook as the course keeps it (``autograded/``): what nbgrader's run
 printed, except that each graded test cell shows the trusted verdict, so that the
-Formgrader shows an instructor what the student is told, and that no output can run code in
-the instructor's browser: Formgrader renders these notebooks on the course's own server,
-where a script could read the course's files and set grades.  Outputs that a browser would
-execute or interpret as a page (HTML, JavaScript, SVG, widgets) are replaced by their plain
-text; pictures, text and LaTeX stay.  A Markdown cell's raw HTML is shown as text (its ``<``
-written as an entity, which a browser shows, and MathJax reads, as ``<``), and a raw cell is
-marked as plain text."""
+Formgrader shows an instructor what the student is told, and that nothing in it can run code
+in the instructor's browser: Formgrader renders these notebooks on the course's own server,
+where a script could read the course's files and set grades.
+
+Student code ran beside the executed notebook, so every byte of it is the student's.  The
+notebook kept is therefore built anew from what is known to be inert:
+
+- outputs only in the ``SAFE`` kinds, which the exporter escapes, else a note;
+- Markdown (cells, and ``text/markdown`` outputs) rendered here by nbconvert's own renderer,
+  with the student's raw HTML shown as text, then rebuilt from an allowlist of tags and
+  attributes (``CLEAN``): links only to the web, pictures only as data of raster images, no
+  handler, style or class that the page would act on.  The result is one block of HTML,
+  which the exporter's Markdown renderer passes on unchanged (checked for every block); its
+  mathematics is text, which MathJax still reads;
+- a raw cell shown as preformatted text;
+- metadata only where the exporter's templates read it and only of a harmless form: the
+  nbgrader fields of a cell whose grade id is a plain name, its tags, the kernel's names.
+"""
 
 from __future__ import annotations
 
 import re
+from html import escape
+from html.parser import HTMLParser
 
 import nbformat
+from nbconvert.filters.markdown_mistune import (
+    IPythonRenderer,
+    MarkdownWithMath,
+    markdown2html_mistune,
+)
+from pygments.token import STANDARD_TYPES
 
 from grader.messages import verdict_text
 from grader.pipeline.results import SubmissionResult
 
-SAFE = ("text/plain", "text/latex", "text/markdown", "image/png", "image/jpeg", "image/gif")
-"""What a notebook may show the instructor as it is: nothing a browser runs.  (Markdown is
-rendered by Formgrader with raw HTML stripped.)"""
+TEXTS = ("text/plain", "text/latex", "text/markdown")
+SAFE = (*TEXTS, "image/png", "image/jpeg", "image/gif")
+"""The kinds of output a notebook may show the instructor: text, which the exporter escapes
+(Markdown, cleaned here), and pictures in which nothing runs, kept when their data is
+base64."""
+
+BASE64 = re.compile(r"[A-Za-z0-9+/=\s]*")
+
+REMOVED = "[an output that a browser would run was removed]"
+
+IMAGES = ("image/png", "image/jpeg", "image/gif", "image/webp")
+"""The attachments a Markdown cell may show: raster pictures, in which nothing runs."""
+
+UNSHOWN = "<div><p>[Markdown that could not be shown safely: see the submitted notebook]</p></div>"
+
+TAGS = frozenset(
+    "a b blockquote br code dd del div dl dt em h1 h2 h3 h4 h5 h6 hr i img input li ol p pre"
+    " s span strong sub sup table tbody td th thead tr ul".split()
+)
+"""The elements of cleaned Markdown: what the renderer writes, none that runs or loads."""
+
+VOID = frozenset({"br", "hr", "img", "input"})
+
+CLASSES = frozenset(STANDARD_TYPES.values()) - {""} | {
+    "highlight",
+    "task-list-item",
+    "task-list-item-checkbox",
+}
+"""The classes of cleaned Markdown: Pygments' highlighting and the renderer's task lists;
+none that Formgrader's page or scripts look for."""
+
+LINE_BREAKS = re.compile("[\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
+"""What could end a line of Markdown, written as character references in cleaned HTML: the
+block then has no blank line, which would end it."""
 
 
-def inert(output):
-    """``output`` without what a browser would run: its rich data kept only in the
-    ``SAFE`` kinds, or replaced by a note when it had none of them."""
+def _classes(value: str) -> str | None:
+    kept = [c for c in value.split() if c in CLASSES or re.fullmatch(r"language-[\w+#.-]+", c)]
+    return " ".join(kept) or None
+
+
+def _matching(pattern: str):
+    """The check of an attribute that keeps a value all of which ``pattern`` matches."""
+    return lambda value: value if re.fullmatch(pattern, value) else None
+
+
+CLEAN = {
+    "href": _matching(r"(?i:https?:|mailto:|#).*"),
+    "src": _matching(r"data:image/(png|jpeg|gif|webp);base64," + BASE64.pattern),
+    "alt": lambda value: value,
+    "style": _matching(r"text-align:\s*(left|right|center);?"),
+    "class": _classes,
+    "start": _matching(r"[0-9]{1,9}"),
+    "type": _matching("checkbox"),
+    "checked": lambda value: "",
+    "disabled": lambda value: "",
+}
+"""The attributes of cleaned Markdown, each with the value it keeps (None: dropped): links
+only to the web or within the page, pictures only as data of raster images."""
+
+
+def _escaped(text: str) -> str:
+    return LINE_BREAKS.sub(lambda m: f"&#{ord(m[0])};", escape(text))
+
+
+class Cleaner(HTMLParser):
+    """HTML rebuilt from the ``TAGS`` and ``CLEAN`` attributes of what it is fed, its text
+    escaped, on one line; every element it opens closed within it."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.open: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag not in TAGS:
+            return
+        kept = [(name, CLEAN[name](value or "")) for name, value in attrs if name in CLEAN]
+        self.parts.append(
+            f"<{tag}" + "".join(f' {n}="{_escaped(v)}"' for n, v in kept if v is not None) + ">"
+        )
+        if tag not in VOID:
+            self.open.append(tag)
+
+    def handle_endtag(self, tag):
+        if tag not in self.open:
+            return
+        while (last := self.open.pop()) != tag:
+            self.parts.append(f"</{last}>")
+        self.parts.append(f"</{tag}>")
+
+    def handle_data(self, data):
+        self.parts.append(_escaped(data))
+
+    def html(self) -> str:
+        self.close()
+        return "".join(self.parts + [f"</{tag}>" for tag in reversed(self.open)])
+
+
+def clean(html: str) -> str:
+    """``html`` with only harmless elements and attributes left, on one line."""
+    cleaner = Cleaner()
+    cleaner.feed(html)
+    return cleaner.html()
+
+
+def as_markdown(html: str) -> str:
+    """Markdown that the exporter renders as the cleaned ``html``: one block of HTML, which
+    its renderer passes on as it is; a note when it would not."""
+    block = f"<div>{clean(html)}</div>"
+    return block if markdown2html_mistune(block).strip() == block else UNSHOWN
+
+
+class StudentMarkdown(IPythonRenderer):
+    """nbconvert's renderer of Markdown (maths, code, tables as Formgrader shows them), with
+    the raw HTML shown as text, a mermaid diagram as code, and harmful links cut."""
+
+    def __init__(self, attachments: dict) -> None:
+        super().__init__(
+            escape=False,
+            allow_harmful_protocols=False,
+            exclude_anchor_links=True,
+            attachments=attachments,
+        )
+
+    def block_html(self, html: str) -> str:
+        return f"<p>{escape(html.strip())}</p>\n"
+
+    def inline_html(self, html: str) -> str:
+        return escape(html)
+
+    def block_mermaidjs(self, code: str) -> str:
+        return f"<pre><code>{escape(code)}</code></pre>\n"
+
+
+def _pictures(attachments) -> dict:
+    """The raster pictures of a cell's ``attachments``, by name; an empty one for another
+    kind (its alternative text shows)."""
+    if not isinstance(attachments, dict):
+        return {}
+    return {
+        name: {kind: data for kind, data in bundle.items() if kind in IMAGES} or {IMAGES[0]: ""}
+        for name, bundle in attachments.items()
+        if isinstance(bundle, dict)
+    }
+
+
+def shown(markdown: str, attachments=None) -> str:
+    """Markdown that renders as ``markdown`` does, with nothing a browser would run: its
+    attachments' pictures inline; the text itself when it cannot be rendered."""
+    try:
+        html = MarkdownWithMath(renderer=StudentMarkdown(_pictures(attachments))).render(markdown)
+    except Exception:  # noqa: BLE001 - a missing attachment, or anything the renderer trips on
+        html = f"<pre>{escape(markdown)}</pre>"
+    return as_markdown(html)
+
+
+def _text(value) -> str:
+    """The text a notebook field holds (a string or a list of lines); empty otherwise."""
+    if isinstance(value, list):
+        return "".join(line for line in value if isinstance(line, str))
+    return value if isinstance(value, str) else ""
+
+
+def _entries(value) -> list:
+    """The entries of a notebook's list (of cells, outputs, lines); none when it is not one."""
+    return value if isinstance(value, list) else []
+
+
+def _count(value) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def inert(output) -> nbformat.NotebookNode:
+    """``output`` with nothing a browser would run: a stream or an error as its text, rich
+    data only in the ``SAFE`` kinds (its Markdown cleaned), or a note when it had none."""
+    kind = output.get("output_type")
+    if kind == "stream":
+        name = "stderr" if output.get("name") == "stderr" else "stdout"
+        return nbformat.v4.new_output("stream", name=name, text=_text(output.get("text")))
+    if kind == "error":
+        return nbformat.v4.new_output(
+            "error",
+            ename=_text(output.get("ename")),
+            evalue=_text(output.get("evalue")),
+            traceback=[_text(line) for line in _entries(output.get("traceback"))],
+        )
     data = output.get("data")
-    if not isinstance(data, dict):
-        return output
-    kept = {kind: value for kind, value in data.items() if kind in SAFE}
-    if not kept:
-        kept = {"text/plain": "[an output that a browser would run was removed]"}
-    output["data"] = kept
-    return output
+    data = data if isinstance(data, dict) else {}
+    kept = {mime: _text(value) for mime, value in data.items() if mime in SAFE}
+    kept = {mime: value for mime, value in kept.items() if mime in TEXTS or BASE64.fullmatch(value)}
+    if "text/markdown" in kept:
+        kept["text/markdown"] = shown(kept["text/markdown"])
+    kept = kept or {"text/plain": REMOVED}
+    if kind == "execute_result":
+        count = _count(output.get("execution_count"))
+        return nbformat.v4.new_output(kind, data=kept, execution_count=count)
+    return nbformat.v4.new_output("display_data", data=kept)
 
 
-VERBATIM = re.compile(r"(```.*?```|`[^`\n]*`|\$\$.*?\$\$|\$[^$\n]*\$)", re.DOTALL)
-"""Code and mathematics, which the Markdown renderer escapes itself."""
+def _plain_name(value) -> bool:
+    return isinstance(value, str) and re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", value) is not None
 
 
-def without_html(markdown: str) -> str:
-    """``markdown`` with every ``<`` outside code and mathematics written as ``&lt;``: no
-    tag of it is HTML any more, and the text reads the same."""
-    parts = VERBATIM.split(markdown)
-    return "".join(part if i % 2 else part.replace("<", "&lt;") for i, part in enumerate(parts))
+def _cell_metadata(metadata) -> dict:
+    """What the exporter reads of a cell's ``metadata``: its nbgrader fields when its grade
+    id (which Formgrader's page writes unescaped) is a plain name, and its tags."""
+    metadata = metadata if isinstance(metadata, dict) else {}
+    kept = {}
+    nbgrader = metadata.get("nbgrader")
+    if isinstance(nbgrader, dict) and _plain_name(nbgrader.get("grade_id", "")):
+        kept["nbgrader"] = nbgrader
+    tags = metadata.get("tags")
+    if isinstance(tags, list):
+        kept["tags"] = list(dict.fromkeys(tag for tag in tags if _plain_name(tag)))
+    return kept
+
+
+def _notebook_metadata(metadata) -> dict:
+    """The kernel and the language of ``metadata``, when they have plain names: their names,
+    by which the exporter highlights code (and names a class)."""
+    metadata = metadata if isinstance(metadata, dict) else {}
+    kernel, language = (metadata.get(key) for key in ("kernelspec", "language_info"))
+    kept = {}
+    if isinstance(kernel, dict) and _plain_name(kernel.get("name")):
+        names = ("name", "display_name", "language")
+        kept["kernelspec"] = {k: kernel[k] for k in names if isinstance(kernel.get(k), str)}
+        kept["kernelspec"].setdefault("display_name", kernel["name"])
+    if isinstance(language, dict) and _plain_name(language.get("name")):
+        kept["language_info"] = {k: v for k, v in language.items() if _plain_name(v)}
+    return kept
+
+
+def inert_cell(cell) -> nbformat.NotebookNode:
+    """``cell`` as Formgrader may show it: a code cell with its code and inert outputs, a
+    Markdown cell cleaned, any other cell as preformatted text."""
+    source = _text(cell.get("source"))
+    if cell.get("cell_type") == "code":
+        outputs = [inert(o) for o in _entries(cell.get("outputs")) if isinstance(o, dict)]
+        count = _count(cell.get("execution_count"))
+        kept = nbformat.v4.new_code_cell(source, outputs=outputs, execution_count=count)
+    elif cell.get("cell_type") == "markdown":
+        kept = nbformat.v4.new_markdown_cell(shown(source, cell.get("attachments")))
+    else:
+        kept = nbformat.v4.new_markdown_cell(as_markdown(f"<pre>{escape(source)}</pre>"))
+    kept.metadata = _cell_metadata(cell.get("metadata"))
+    return kept
 
 
 def annotate(text: str, result: SubmissionResult) -> nbformat.NotebookNode | None:
-    """The executed notebook ``text`` with its graded test cells' outputs replaced by the
-    verdicts of ``result``; None when it is not a notebook."""
+    """The executed notebook ``text`` made inert, with its graded test cells' outputs
+    replaced by the verdicts of ``result``; None when it is not a notebook."""
     try:
-        notebook = nbformat.reads(text, as_version=4)
+        executed = nbformat.reads(text, as_version=4)
     except Exception:  # noqa: BLE001 - written where student code ran: anything can be wrong
         return None
     verdicts = {i.grade_id: i for i in result.items if not i.written}
-    for cell in notebook.cells:
-        if cell.cell_type == "code":
-            cell.outputs = [inert(output) for output in cell.get("outputs", [])]
-        elif cell.cell_type == "markdown":
-            cell.source = without_html(cell.source)
-        else:
-            cell.metadata["format"] = "text/plain"
-        for attachment in cell.get("attachments", {}).values():
-            for kind in [k for k in attachment if k not in SAFE]:
-                del attachment[kind]
-        gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-        item = verdicts.get(gid) if isinstance(gid, str) else None
+    notebook = nbformat.v4.new_notebook(metadata=_notebook_metadata(executed.get("metadata")))
+    for cell in _entries(executed.get("cells")):
+        if not isinstance(cell, dict):
+            continue
+        cell = inert_cell(cell)
+        notebook.cells.append(cell)
+        item = verdicts.get(cell.metadata.get("nbgrader", {}).get("grade_id"))
         if item is None or cell.cell_type != "code" or item.verdict is None:
             continue
         text = verdict_text(item.verdict)
