@@ -314,23 +314,26 @@ class TruncationErrors(Check):
         return [
             Mistake(
                 "missing 1/2! in the forward error",
-                "The forward-difference error is eps f''/2: the second-order Taylor term "
-                "is eps^2 f''/2!, and dividing by eps leaves eps f''/2.",
+                "The forward-difference error has the right power of eps but not the right "
+                "constant: check the factorial of the Taylor term you kept, and what dividing "
+                "by eps leaves of it.",
                 "Exercise 8.3 and (8.24)",
                 lambda case: _leading_errors(*case.args, 1, 1 / 6),
             ),
             Mistake(
                 "2 eps not divided",
-                "The central-difference error is eps^2 f'''/6: the two cubic Taylor terms "
-                "add up to eps^3 f'''/3, and the denominator is 2 eps, not eps.",
+                "The central-difference error has the right power of eps but not the right "
+                "constant: (8.25) divides the difference of the two values of f by 2 eps, so "
+                "the Taylor terms that survive in that difference are divided by 2 eps too.",
                 "Exercise 8.3 and (8.25)",
                 lambda case: _leading_errors(*case.args, 1 / 2, 1 / 3),
             ),
             Mistake(
                 "one cubic term",
-                "The cubic Taylor terms of f(x + eps) and f(x - eps) have opposite signs, so "
-                "in the difference they add up to eps^3 f'''/3 rather than leaving one of "
-                "them: the central error is eps^2 f'''/6.",
+                "The central-difference error has the right power of eps but not the right "
+                "constant: write both expansions, of f(x + eps) and of f(x - eps), up to their "
+                "cubic terms, and check what those two terms do when one expansion is "
+                "subtracted from the other.",
                 "Exercise 8.3 and (8.25)",
                 lambda case: _leading_errors(*case.args, 1 / 2, 1 / 12),
             ),

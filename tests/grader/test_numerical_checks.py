@@ -148,6 +148,18 @@ def test_truncation_error_reference_by_hand():
     assert forward == pytest.approx([0.1]) and central == pytest.approx([0.01])
 
 
+def test_truncation_error_diagnoses_leave_exercise_8_3_to_the_student():
+    """Exercise 8.3 is graded by hand: a diagnosis names the step that went wrong (the
+    factorial, the denominator, the cubic terms) and states neither leading error term nor
+    what the cubic terms add up to."""
+    check = get_check("finite_difference_truncation_errors")
+    for mistake in check.mistakes():
+        text = mistake.explanation
+        assert "right power of eps" in text, mistake.name
+        for result in ("f''/2", "f'''/6", "f'''/3", "/2!", "add up to", "opposite signs"):
+            assert result not in text, (mistake.name, result)
+
+
 def test_longest_run():
     assert _longest_run(np.array([False, True, True, False, True])) == (1, 2)
     assert _longest_run(np.array([True, False, True, True, True])) == (2, 4)
