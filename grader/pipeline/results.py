@@ -39,14 +39,23 @@ class Job:
 @dataclass
 class GradingRun:
     """One grading run of a submission's functions: the checks whose tasks forbid the same
-    things, the statements they need and their case inputs (channel-encoded)."""
+    things, the statements they need and their case inputs (channel-encoded).
+
+    A run that measures the cost of a method holds only cases with a time budget of their
+    own, and a window per check: the seconds the trusted side allows from sending the
+    check's cases (when the graded call asks for them) to the arrival of its last records."""
 
     forbidden: tuple[str, ...]
     checks: list[str]
     steps: list[dict[str, str]]
     cases: dict[str, Any]  # check -> {"caller": ..., "cases": [...]} (channel-encoded)
     seconds: float = 0.0  # its wall-time limit (0: the limits' grading_run_seconds)
-    measures_cost: bool = False  # it holds only cases with a time budget of their own
+    cost_windows: dict[str, float] = field(default_factory=dict)  # check -> seconds
+
+    @property
+    def measures_cost(self) -> bool:
+        """Whether the run measures the cost of a method (its cases come on request)."""
+        return bool(self.cost_windows)
 
 
 @dataclass

@@ -4,14 +4,19 @@ Grading runs student code in a sandbox and judges it elsewhere.  Between the two
 data moves, as JSON (never pickle, so reading it runs nothing), through pipes the trusted
 side holds (never through a file in a folder the sandbox can write):
 
-- into a grading run, on its standard input, the **program** (``program_message``): the
-  statements to execute, the graded calls, and per check the name of the kernel's caller
-  (how to call the student's function, see ``grader.sandboxed.callers``) and the case inputs
-  as ``{"name", "args", "kwargs"[, "seconds"]}``;
+- into a grading run, on its standard input, the **program** (``program_message``), one
+  line: the statements to execute, the graded calls, and per check the name of the kernel's
+  caller (how to call the student's function, see ``grader.sandboxed.callers``) and the case
+  inputs as ``{"name", "args", "kwargs"[, "seconds"]}``;
 - out of it, on a descriptor it is given (a pipe), one JSON message per line: the **records**
   of a graded call (per case the student's answer as plain numbers, or the error it met,
   its warnings and its time), and the statements that failed (their labels and the kind of
   error only).
+
+A run that measures the cost of a method gets no case in its program: at each graded call
+it sends a **request** for the check's cases on its pipe, and the trusted side, which keeps
+its standard input open, answers the first request of each check with the **cases**, one
+line (``cases_message``), and times the check from then on with its own clock.
 
 Values are numbers, strings, booleans, None, lists, dicts with string keys, and arrays
 tagged as ``{"__ndarray__": shape, "dtype": ..., "bytes": base64 of the little-endian
@@ -144,25 +149,59 @@ def program_message(
     checks: dict[str, dict[str, Any]],
     statement_seconds: float,
     limits: dict[str, int],
+    on_request: bool = False,
 ) -> bytes:
-    """What a grading run reads on its standard input: ``steps`` (``{"code", "label"}`` or
-    ``{"grade", "function"}``), per check ``{"caller", "cases"}`` (cases already encoded),
-    the time limit of a statement and the resource limits to set before any student code."""
+    """What a grading run reads on its standard input, one line: ``steps`` (``{"code",
+    "label"}`` or ``{"grade", "function"}``), per check ``{"caller", "cases"}`` (cases
+    already encoded), the time limit of a statement and the resource limits to set before
+    any student code.  ``on_request``: the cases are left out, for the run to ask for them
+    at its graded calls (``request_message``)."""
+    if on_request:
+        checks = {check: {"caller": entry["caller"]} for check, entry in checks.items()}
     program = {
         "steps": steps,
         "checks": checks,
         "statement_seconds": statement_seconds,
         "limits": limits,
+        "on_request": on_request,
     }
-    return json.dumps(program, allow_nan=False).encode("utf-8")
+    return json.dumps(program, allow_nan=False).encode("utf-8") + b"\n"
 
 
 def read_program(data: bytes) -> dict[str, Any]:
     """The program written by ``program_message``, its cases decoded."""
     program = json.loads(data.decode("utf-8"))
     for entry in program["checks"].values():
-        entry["cases"] = [decode(case) for case in entry["cases"]]
+        if "cases" in entry:
+            entry["cases"] = [decode(case) for case in entry["cases"]]
     return program
+
+
+# -- the cases of a run that measures cost -----------------------------------------------------
+
+
+def request_message(check: str) -> str:
+    """A grading run's request for the cases of ``check``, as one line."""
+    return json.dumps({"request": check}) + "\n"
+
+
+def cases_message(check: str, cases: list[Any]) -> bytes:
+    """The trusted side's answer to a request: the cases of ``check`` (already encoded), as
+    one line."""
+    return json.dumps({"check": check, "cases": cases}, allow_nan=False).encode("utf-8") + b"\n"
+
+
+def read_cases(line: bytes) -> tuple[str, list[dict[str, Any]]]:
+    """The check and its decoded cases in a line written by ``cases_message``
+    (``ChannelError`` for anything else)."""
+    try:
+        entry = json.loads(line)
+        check, cases = entry["check"], [decode(case) for case in entry["cases"]]
+    except (ValueError, KeyError, TypeError, RecursionError):
+        raise ChannelError("not the cases of a check") from None
+    if not isinstance(check, str) or not all(isinstance(case, dict) for case in cases):
+        raise ChannelError("not the cases of a check")
+    return check, cases
 
 
 # -- the messages of a grading run -------------------------------------------------------------
@@ -178,39 +217,79 @@ def failed_statement_message(label: str, error_type: str) -> str:
     return json.dumps({"statement": label, "error_type": error_type}) + "\n"
 
 
+STATEMENT, RECORDS, REQUEST = "statement", "records", "request"  # the kinds of message
+MALFORMED = "a malformed message of the grading run was ignored"
+
+
+class Messages:
+    """What a grading run sent, read one line at a time: the records by check (one list per
+    graded call), the failed statements (``(label, error type)``), and whether something
+    could not be read.  The lines were written where student code ran: reading one parses at
+    most what is left of a budget of lists and dicts (``MAX_CONTAINERS`` in all)."""
+
+    def __init__(self) -> None:
+        self.records: dict[str, list[list[dict[str, Any]]]] = {}
+        self.failed: list[tuple[str, str]] = []
+        self.malformed = False
+        self.containers = 0
+
+    def parse(self, line: bytes) -> tuple[str, Any] | None:
+        """One line, read: ``(RECORDS, (check, records))``, ``(STATEMENT, (label, error
+        type))`` or ``(REQUEST, check)``; None when it cannot be read or the budget is spent
+        (then nothing more is read)."""
+        self.containers += line.count(b"{") + line.count(b"[")
+        if self.containers > MAX_CONTAINERS:  # parsing more could take gigabytes
+            self.malformed = True
+            return None
+        try:
+            return _message(line)
+        except ChannelError:
+            self.malformed = True
+            return None
+
+    def keep(self, kind: str, value: Any) -> None:
+        """Add a message that ``parse`` read (a request leaves nothing to keep)."""
+        if kind == RECORDS:
+            check, found = value
+            self.records.setdefault(check, []).append(found)
+        elif kind == STATEMENT:
+            self.failed.append(value)
+
+
+def _message(line: bytes) -> tuple[str, Any]:
+    try:
+        entry = json.loads(line)
+        if not isinstance(entry, dict):
+            raise ChannelError("not a message")
+        if "statement" in entry:
+            label, kind = entry["statement"], entry["error_type"]
+            if not isinstance(label, str) or not isinstance(kind, str):
+                raise ChannelError("a malformed statement")
+            return STATEMENT, (label[:200], kind[:200])
+        if "request" in entry:
+            if not isinstance(entry["request"], str):
+                raise ChannelError("a malformed request")
+            return REQUEST, entry["request"]
+        check, found = entry["check"], decode(entry["records"])
+    except (ValueError, KeyError, TypeError, RecursionError):
+        raise ChannelError("not a message of a grading run") from None
+    if not isinstance(check, str) or not isinstance(found, list):
+        raise ChannelError("malformed records")
+    return RECORDS, (check, [r for r in found if isinstance(r, dict)])
+
+
 def read_messages(
     data: bytes, problems: list[str]
 ) -> tuple[dict[str, list[list[dict[str, Any]]]], list[tuple[str, str]]]:
     """The records by check (one list per graded call) and the failed statements
     (``(label, error type)``) in ``data``, which was written where student code ran: what
-    cannot be read is skipped and said once in ``problems``."""
-    records: dict[str, list[list[dict[str, Any]]]] = {}
-    failed: list[tuple[str, str]] = []
-    malformed = False
-    containers = 0
-    for line in data.splitlines():
-        containers += line.count(b"{") + line.count(b"[")
-        if containers > MAX_CONTAINERS:  # parsing more could take gigabytes: not the kernel's
-            malformed = True
-            break
-        try:
-            entry = json.loads(line)
-            if not isinstance(entry, dict):
-                raise ChannelError("not a message")
-            if "statement" in entry:
-                label, kind = entry["statement"], entry["error_type"]
-                if not isinstance(label, str) or not isinstance(kind, str):
-                    raise ChannelError("a malformed statement")
-                failed.append((label[:200], kind[:200]))
-                continue
-            check, found = entry["check"], decode(entry["records"])
-        except (ValueError, KeyError, TypeError, RecursionError):
-            malformed = True
-            continue
-        if isinstance(check, str) and isinstance(found, list):
-            records.setdefault(check, []).append([r for r in found if isinstance(r, dict)])
-        else:
-            malformed = True
-    if malformed:
-        problems.append("a malformed message of the grading run was ignored")
-    return records, failed
+    cannot be read is skipped and said once in ``problems``; a request is no record."""
+    messages = Messages()
+    for line in data.split(b"\n"):
+        if line:
+            read = messages.parse(line)
+            if read is not None:
+                messages.keep(*read)
+    if messages.malformed:
+        problems.append(MALFORMED)
+    return messages.records, messages.failed

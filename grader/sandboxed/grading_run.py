@@ -11,6 +11,12 @@ of what this run lacks binds a stand-in that says why when it is used); at each 
 call it runs the function on the cases and writes the answers to the descriptor ``FD``, a
 pipe whose other end the trusted side holds.  It writes no file, and sends nothing but the
 records and the kinds of the errors.
+
+A run that measures the cost of a method (``on_request``) gets no case in its program: at
+each graded call it asks the trusted side for the check's cases on ``FD`` and reads them as
+one line on its standard input, which stays open for that; the trusted side times the call
+from when it sent them, with a clock no code here can stop.  The cases of a check are asked
+for once, and kept for a second graded call of it.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from __future__ import annotations
 import builtins
 import os
 import sys
-from typing import Any
+from typing import IO, Any
 
 from grader.sandboxed import replay
 from grader.sandboxed.callers import CALLERS
@@ -26,16 +32,54 @@ from grader.sandboxed.calls import error_record, run_cases
 from grader.sandboxed.channel import (
     NOT_CALLABLE,
     UNDEFINED,
+    ChannelError,
     failed_statement_message,
+    read_cases,
     read_program,
     records_message,
+    request_message,
 )
 from grader.sandboxed.limits import limit_resources
 
 MAX_PROGRAM_BYTES = 512 * 1024**2
 
 
-def run(program: dict[str, Any], messages) -> int:
+class Cases:
+    """The cases of each check of a run: those of its program, or, in a run whose cases
+    come on request, those the trusted side sent on ``answers`` (its standard input), kept
+    by check as they arrive."""
+
+    def __init__(self, checks: dict[str, dict], messages: IO[str], answers: IO[bytes] | None):
+        self.known = {c: e["cases"] for c, e in checks.items() if "cases" in e}
+        self.messages, self.answers = messages, answers
+        self.asked: set[str] = set()
+
+    def of(self, check: str) -> list[dict] | None:
+        """The cases of ``check``, asked for the first time they are needed; None when they
+        cannot be had (the trusted side closed the stream, or sent what cannot be read)."""
+        if check not in self.known and self.answers is not None and check not in self.asked:
+            self.asked.add(check)
+            self.messages.write(request_message(check))
+            self.messages.flush()
+        while check not in self.known and self.answers is not None:
+            try:
+                line = self.answers.readline(MAX_PROGRAM_BYTES)
+            except (OSError, ValueError):  # student code closed or replaced the descriptor
+                line = b""
+            if not line:
+                self.answers = None
+                break
+            try:
+                sent, cases = read_cases(line)
+            except ChannelError:
+                continue
+            self.known.setdefault(sent, cases)
+        return self.known.get(check)
+
+
+def run(program: dict[str, Any], messages: IO[str], answers: IO[bytes] | None = None) -> int:
+    """Execute ``program``, writing its messages on ``messages``; ``answers`` holds the cases
+    of a run whose program asks for them."""
     seconds = float(program.get("statement_seconds", 60))
     checks = program["checks"]
     namespace: dict[str, Any] = {"__name__": "__main__", "__builtins__": builtins}
@@ -43,14 +87,17 @@ def run(program: dict[str, Any], messages) -> int:
     tasks = ",".join(checks)
     os.environ[replay.TASK_VARIABLE] = tasks  # named by what says a name is not available
     session = replay.Replay(namespace, seconds)
+    known = Cases(checks, messages, answers if program.get("on_request") else None)
     for step in program["steps"]:
         if "grade" in step:
             check, name = step["grade"], step["function"]
             if check not in checks:  # none of its cases is in this run
                 continue
-            caller, cases = checks[check]["caller"], checks[check]["cases"]
+            cases = known.of(check)
+            if cases is None:  # none could be had: no records (the trusted side judges that)
+                continue
             os.environ[replay.TASK_VARIABLE] = check
-            records = _records(namespace, name, CALLERS[caller], cases)
+            records = _records(namespace, name, CALLERS[checks[check]["caller"]], cases)
             os.environ[replay.TASK_VARIABLE] = tasks
             messages.write(records_message(check, records))
         else:
@@ -81,12 +128,13 @@ def main(argv: list[str] | None = None) -> int:
     if len(args) != 1 or not args[0].isdigit():
         print("usage: python -m grader.sandboxed.grading_run FD", file=sys.stderr)
         return 2
-    data = sys.stdin.buffer.read(MAX_PROGRAM_BYTES)
-    os.close(0)
-    program = read_program(data)
+    answers = sys.stdin.buffer
+    program = read_program(answers.readline(MAX_PROGRAM_BYTES))
+    if not program.get("on_request"):
+        os.close(0)
     limit_resources(program.get("limits", {}))
     with os.fdopen(int(args[0]), "w", encoding="utf-8") as messages:
-        return run(program, messages)
+        return run(program, messages, answers)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,10 @@ For each submission it
 2. makes each grading run of the task in a sandbox of its own, started for that run and
    gone after it, whose build of ``autodiff`` lacks what the run's tasks forbid
    (``grader.sandboxed.grading_run``): the program goes in on its standard input, the
-   recorded answers come back on a pipe.
+   recorded answers come back on a pipe.  A run that measures the cost of a method gets
+   each check's cases only when its graded call asks for them, and this side's clock
+   (``CostClock``) times the call from then, since code in the sandbox can stop any clock
+   there.
 
 Nothing is passed through a file in a folder a sandbox can write, and nothing is read from
 one: what comes back arrives on pipes this side holds, read with a byte cap and a deadline
@@ -44,7 +47,7 @@ from grader.pipeline.sandbox.builds import SANDBOX_LIB, Builds
 from grader.pipeline.sandbox.cgroups import ProcessCap
 from grader.pipeline.sandbox.folders import folder_bytes, remove_folder
 from grader.pipeline.sandbox.limits import Limits
-from grader.pipeline.sandbox.streams import Read, Tail, read_all, read_line
+from grader.pipeline.sandbox.streams import Read, Tail, converse, read_all, read_line
 from grader.sandboxed import channel
 from grader.sandboxed.notebook_server import MAX_NOTEBOOK_BYTES
 
@@ -318,14 +321,19 @@ class GradingWorker:
                 argv = bubblewrap.command(argv, mounts, writable, env)
                 env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
             program = channel.program_message(
-                run.steps, run.cases, self.limits.cell_seconds, self.inside.as_dict()
+                run.steps,
+                run.cases,
+                self.limits.cell_seconds,
+                self.inside.as_dict(),
+                on_request=run.measures_cost,
             )
+            clock = CostClock(run) if run.measures_cost else None
             cap = ProcessCap.create(self.limits.processes)
             seconds = run.seconds or self.limits.grading_run_seconds
             read, exit_status = self._run_sandbox(
-                argv, env, program, messages_read, messages_write, cap, folder, seconds
+                argv, env, program, messages_read, messages_write, cap, folder, seconds, clock
             )
-            _read_back(run, read, exit_status, seconds, result)
+            _read_back(run, read, exit_status, seconds, result, clock)
         finally:
             if cap is not None:
                 cap.remove()
@@ -341,10 +349,13 @@ class GradingWorker:
         cap: ProcessCap | None,
         folder: Path,
         seconds: float,
+        clock: CostClock | None = None,
     ) -> tuple[Read, int]:
         """Start a grading run, give it its program, read its messages to their end, its
-        deadline, its cap or its disk limit; what it sent and its exit status.  It is gone
-        when this returns."""
+        deadline, its cap or its disk limit; what it sent and its exit status.  With a
+        ``clock``, its standard input stays open for the cases it asks for, its messages go
+        to the clock as they arrive, and the clock can bring the deadline forward.  It is
+        gone when this returns."""
         try:
             process = subprocess.Popen(
                 cap.wrap(argv) if cap else argv,
@@ -361,11 +372,25 @@ class GradingWorker:
         try:
             try:
                 process.stdin.write(program)
-                process.stdin.close()
+                process.stdin.flush()
             except OSError:
                 pass  # it died before reading its program: it sends nothing back
+            if clock is None:
+                _close(process.stdin)
             deadline = time.monotonic() + seconds
-            read = read_all(messages_read, MAX_MESSAGES_BYTES, deadline, self._watch(folder))
+            watch = self._watch(folder)
+            if clock is None:
+                read = read_all(messages_read, MAX_MESSAGES_BYTES, deadline, watch)
+            else:
+                read = converse(
+                    messages_read,
+                    process.stdin.fileno(),
+                    MAX_MESSAGES_BYTES,
+                    clock.hear,
+                    lambda: clock.deadline(deadline),
+                    watch,
+                )
+                _close(process.stdin)
             if not read.complete:
                 _kill(process)
             try:
@@ -375,17 +400,99 @@ class GradingWorker:
                 read = Read(read.data, "timeout")
             return read, process.wait()
         finally:
+            _close(process.stdin)
             os.close(messages_read)
+
+
+class CostClock:
+    """This side's clock of a grading run that measures the cost of a method, and its reader
+    of what the run sends.
+
+    The run asks for the cases of a check at its graded call: the first request of each
+    check of the run is answered, once, and the time noted (``sent``; requests for other
+    names go unanswered).  The check's time runs from then to the arrival of its last
+    records (``arrived``); records that come before its cases were sent are not its graded
+    call's, and are dropped.  A check whose time passes its window (``cost_windows``), or
+    that got its cases and sent no records, ran out of time; while one waits for its
+    records, the run must end by the end of its window.  ``now`` is the clock."""
+
+    def __init__(self, run: GradingRun, now: Callable[[], float] = time.monotonic) -> None:
+        self.cases, self.windows, self.now = run.cases, run.cost_windows, now
+        self.calls = {check: _calls_made(run, check) for check in run.cases}
+        self.messages = channel.Messages()
+        self.sent: dict[str, float] = {}
+        self.arrived: dict[str, list[float]] = {}
+
+    def hear(self, line: bytes) -> bytes:
+        """Take one line the run sent, as it arrives; what to send back (the cases it asks
+        for, or nothing)."""
+        now = self.now()
+        read = self.messages.parse(line)
+        if read is None:
+            return b""
+        kind, value = read
+        if kind == channel.REQUEST:
+            if value not in self.cases or value in self.sent:
+                return b""
+            self.sent[value] = now
+            return channel.cases_message(value, self.cases[value]["cases"])
+        if kind == channel.RECORDS:
+            check = value[0]
+            if check not in self.sent:
+                return b""
+            self.arrived.setdefault(check, []).append(now)
+        self.messages.keep(kind, value)
+        return b""
+
+    def deadline(self, overall: float) -> float:
+        """When the run must end: at ``overall``, or sooner while a check that got its cases
+        still waits for records (the end of its window)."""
+        waiting = [
+            self.sent[check] + self.windows[check]
+            for check in self.sent
+            if len(self.arrived.get(check, ())) < self.calls[check]
+        ]
+        return min(overall, max(waiting)) if waiting else overall
+
+    def too_slow(self) -> dict[str, str]:
+        """The checks that ran out of time, each with what happened."""
+        slow = {}
+        for check, sent in self.sent.items():
+            window = self.windows[check]
+            if check not in self.arrived:
+                slow[check] = f"no records within {window:g} s of receiving the cases"
+            elif self.arrived[check][-1] - sent > window:
+                elapsed = self.arrived[check][-1] - sent
+                slow[check] = f"records {elapsed:.1f} s after receiving the cases (of {window:g})"
+        return slow
+
+    def read(self, problems: list[str]) -> tuple[dict[str, list[list[dict]]], list]:
+        """The records and failed statements the run sent, as ``channel.read_messages``
+        gives them (records before their cases left out)."""
+        if self.messages.malformed:
+            problems.append(channel.MALFORMED)
+        return self.messages.records, self.messages.failed
 
 
 COST_RUN = "the run that measures the cost of your method"
 
 
-def _read_back(run: GradingRun, read: Read, exit_status: int, seconds: float, result) -> None:
+def _read_back(
+    run: GradingRun,
+    read: Read,
+    exit_status: int,
+    seconds: float,
+    result,
+    clock: CostClock | None = None,
+) -> None:
     """What a grading run sent back, into ``result``: its records (as many graded calls as
-    the program made), the statements that failed, and how it ended if not well."""
+    the program made; every case of a check that ran out of time by ``clock`` a timeout),
+    the statements that failed, and how it ended if not well."""
     what = COST_RUN if run.measures_cost else RUN_ERROR
-    if read.stopped == "timeout":
+    slow = clock.too_slow() if clock else {}
+    if read.stopped == "timeout" and slow:
+        result.problems.append(f"{what} was stopped: it ran past the time its cases allow")
+    elif read.stopped == "timeout":
         result.problems.append(f"{what} did not finish within {seconds:g} s and was stopped")
     elif read.stopped == "too large":
         result.problems.append(f"{what} sent back too much data and was stopped")
@@ -393,25 +500,34 @@ def _read_back(run: GradingRun, read: Read, exit_status: int, seconds: float, re
         result.problems.append(f"{what}: {read.stopped}; it was stopped")
     elif exit_status:
         result.problems.append(f"{what} {_ended(exit_status)}")
-    records, failed = channel.read_messages(read.data, result.problems)
-    for check, found in _graded_calls(run, records, read.stopped == "timeout").items():
+    if clock is None:
+        records, failed = channel.read_messages(read.data, result.problems)
+    else:
+        records, failed = clock.read(result.problems)
+    for check, found in _graded_calls(run, records, read.stopped == "timeout", slow).items():
         _merge(result.records.setdefault(check, []), found)
     labels = {step["label"] for step in run.steps if "code" in step and "label" in step}
     result.problems.extend(_statement_problems(failed, labels))
 
 
 def _graded_calls(
-    run: GradingRun, records: dict[str, list[list[dict]]], timed_out: bool
+    run: GradingRun,
+    records: dict[str, list[list[dict]]],
+    timed_out: bool,
+    slow: dict[str, str] | None = None,
 ) -> dict[str, list[list[dict]]]:
     """The records of each check of ``run``: at most as many graded calls as its program
     makes (a submission may write more on the pipe: they are not judged); when the run was
-    stopped at its time limit, its cases without a record ran out of time."""
+    stopped at its time limit, its cases without a record ran out of time; every case of a
+    check that is ``slow`` (by this side's clock: what happened) ran out of time."""
+    slow = slow or {}
     calls = {}
     for check in run.cases:
-        made = sum(1 for step in run.steps if step.get("grade") == check)
-        found = records.get(check, [])[:made]
-        if timed_out:
-            names = [case["name"] for case in run.cases.get(check, {}).get("cases", [])]
+        found = records.get(check, [])[: _calls_made(run, check)]
+        names = [case["name"] for case in run.cases.get(check, {}).get("cases", [])]
+        if check in slow:
+            found = [[_ran_out(name, slow[check]) for name in names] for _ in found or [[]]]
+        elif timed_out:
             found = found or [[]]
             for call in found:
                 answered = {r.get("case") for r in call}
@@ -420,8 +536,13 @@ def _graded_calls(
     return calls
 
 
-def _ran_out(case: str) -> dict:
-    error = {"kind": channel.TIMEOUT, "type": "", "message": "the run was stopped at its limit"}
+def _calls_made(run: GradingRun, check: str) -> int:
+    """How many graded calls of ``check`` the program of ``run`` makes."""
+    return sum(1 for step in run.steps if step.get("grade") == check)
+
+
+def _ran_out(case: str, message: str = "the run was stopped at its limit") -> dict:
+    error = {"kind": channel.TIMEOUT, "type": "", "message": message}
     return {"case": case, "error": error, "warnings": [], "seconds": 0.0}
 
 
@@ -491,6 +612,14 @@ def _failure(status: dict) -> str:
     return "nbgrader could not complete the autograde: " + _last_line(
         status.get("error") or status.get("log") or ""
     )
+
+
+def _close(stream) -> None:
+    """Close a pipe to a sandbox (whatever was left unwritten in it is dropped)."""
+    try:
+        stream.close()
+    except OSError:
+        pass
 
 
 def _kill(process: subprocess.Popen) -> None:

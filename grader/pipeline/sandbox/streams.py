@@ -4,6 +4,9 @@ byte cap and a deadline, never from a path inside a folder the sandbox can write
 - ``read_all`` reads a pipe to its end, or to its cap, or to a deadline, and meanwhile
   asks a ``watch`` function whether to stop early (the sandbox's scratch folder grew past
   its limit);
+- ``converse`` reads a pipe in the same way, line by line, hands each line as it arrives
+  to a listener and writes the listener's answers on another pipe, without ever waiting
+  for the sandbox to read them; the listener can move the deadline;
 - ``Tail`` drains a pipe in a thread and keeps its last bytes (a server's log: a sandbox
   that writes without end fills neither a disk nor the memory).
 """
@@ -60,6 +63,62 @@ def read_all(
         size += len(chunk)
         if size > max_bytes:
             return Read(b"".join(chunks)[:max_bytes], "too large")
+
+
+def converse(
+    fd: int,
+    answers: int,
+    max_bytes: int,
+    hear: Callable[[bytes], bytes],
+    deadline: Callable[[], float],
+    watch: Callable[[], str | None] | None = None,
+) -> Read:
+    """Read ``fd`` as ``read_all`` does, giving ``hear`` each line (without its newline) as
+    soon as it is complete, and the last one unfinished at the end; what ``hear`` returns
+    is written on ``answers`` (made non-blocking: written as the other side reads, never
+    waited for; dropped if the other side is gone).  ``deadline()`` is asked anew each
+    time.  The data returned is empty: the lines went to ``hear``."""
+    os.set_blocking(answers, False)
+    pending, outgoing, size = bytearray(), bytearray(), 0
+    while True:
+        reason = watch() if watch else None
+        if reason:
+            return Read(b"", reason)
+        left = deadline() - time.monotonic()
+        if left <= 0:
+            return Read(b"", "timeout")
+        writing = [answers] if outgoing else []
+        ready, writable, _ = select.select([fd], writing, [], min(left, POLL_SECONDS))
+        if writable:
+            outgoing = _write_some(answers, outgoing)
+        if not ready:
+            continue
+        chunk = os.read(fd, min(CHUNK, max_bytes + 1 - size))
+        if not chunk:
+            if pending:
+                hear(bytes(pending))
+            return Read(b"", "end")
+        size += len(chunk)
+        if size > max_bytes:
+            return Read(b"", "too large")
+        pending += chunk
+        if b"\n" in chunk:
+            *lines, rest = pending.split(b"\n")
+            pending = rest
+            for line in lines:
+                outgoing += hear(bytes(line))
+
+
+def _write_some(fd: int, outgoing: bytearray) -> bytearray:
+    """What is left of ``outgoing`` after writing what ``fd`` takes now (nothing is left
+    when its reader is gone)."""
+    try:
+        written = os.write(fd, outgoing)
+    except BlockingIOError:
+        return outgoing
+    except OSError:
+        return bytearray()
+    return outgoing[written:]
 
 
 def read_line(fd: int, max_bytes: int, deadline: float, pending: bytearray) -> bytes | None:

@@ -1,0 +1,379 @@
+"""The cost of a method, measured by the trusted side's clock: a grading run that measures
+cost gets a check's cases only when its graded call asks for them, and the check's time runs
+from when this side sent them to its last records.
+
+- The bookkeeping, without a sandbox: each check is served once and only on request,
+  records sent before the cases do not count, the last records do, a check that sends
+  none ran out of time, and the run's deadline is the window of the check that waits.
+- The pipes: the trusted side never waits for the sandbox to read its cases, and the run
+  picks its cases out of whatever else arrives on its standard input.
+- Through the pipeline, with the sandbox on: a slow method that switches off the timer
+  inside the sandbox (the red team's central differences), or that forges a request or
+  records to gain time, fails the cost case with its usual feedback; the honest solution
+  keeps its points (``test_builds`` grades every master's runs).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import threading
+import time
+
+import pytest
+
+from grader.demo.classroom import build_demo_class
+from grader.demo.submissions import JACOBIAN, Scripted, complete
+from grader.pipeline.autograde import Batch
+from grader.pipeline.intake.discover import discover, fingerprint
+from grader.pipeline.judging.verdicts import decide
+from grader.pipeline.results import Execution, GradingRun
+from grader.pipeline.sandbox import bubblewrap
+from grader.pipeline.sandbox.grading_worker import CostClock, GradingWorker, _read_back
+from grader.pipeline.sandbox.limits import Limits
+from grader.pipeline.sandbox.streams import Read, converse
+from grader.sandboxed import channel
+from grader.sandboxed.grading_run import Cases
+
+# -- the bookkeeping ---------------------------------------------------------------------------
+
+WINDOW = 5.0
+
+
+def cost_run(*checks: str) -> GradingRun:
+    """A cost run of ``checks``, one graded call and one case (named after it) each."""
+    cases = {
+        c: {"caller": "positional", "cases": [{"name": f"{c} case", "args": [], "seconds": 1.0}]}
+        for c in checks
+    }
+    steps = [{"grade": c, "function": f"f_{c}"} for c in checks]
+    return GradingRun((), list(checks), steps, cases, cost_windows=dict.fromkeys(checks, WINDOW))
+
+
+class Ticks:
+    """A clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def request(check: str) -> bytes:
+    return channel.request_message(check).encode().strip()
+
+
+def records(check: str, answer: float = 1.0) -> bytes:
+    line = channel.records_message(check, [{"case": f"{check} case", "answer": answer}])
+    return line.encode().strip()
+
+
+def test_each_check_gets_its_cases_once_and_only_when_it_asks():
+    clock = CostClock(cost_run("a", "b"), Ticks())
+    assert clock.hear(b"not a message") == b""
+    assert clock.hear(request("unknown")) == b""
+    answer = clock.hear(request("a"))
+    assert channel.read_cases(answer) == ("a", [{"name": "a case", "args": [], "seconds": 1.0}])
+    assert clock.hear(request("a")) == b""  # served: the sandbox keeps what it got
+    assert set(clock.sent) == {"a"}
+
+
+def test_records_sent_before_the_cases_are_dropped():
+    ticks = Ticks()
+    clock = CostClock(cost_run("a"), ticks)
+    clock.hear(records("a", answer=2.0))  # forged: the cases were not sent yet
+    ticks.now = 10.0
+    clock.hear(request("a"))
+    ticks.now = 11.0
+    clock.hear(records("a"))
+    assert clock.arrived == {"a": [11.0]} and clock.too_slow() == {}
+    found, failed = clock.read([])
+    assert found == {"a": [[{"case": "a case", "answer": 1.0}]]} and failed == []
+
+
+def test_the_last_records_are_the_ones_timed():
+    ticks = Ticks()
+    clock = CostClock(cost_run("a"), ticks)
+    clock.hear(request("a"))
+    ticks.now = 0.1
+    clock.hear(records("a"))  # forged in the graded function, at once
+    ticks.now = WINDOW + 3
+    clock.hear(records("a"))  # the slow method's answer
+    assert "8.0 s after receiving the cases" in clock.too_slow()["a"]
+
+
+def test_a_check_that_got_its_cases_and_sent_no_records_ran_out_of_time():
+    clock = CostClock(cost_run("a", "b"), Ticks())
+    clock.hear(request("a"))
+    assert set(clock.too_slow()) == {"a"}  # b never asked: judged as not answered
+
+
+def test_the_deadline_is_the_window_of_the_check_waiting_for_its_records():
+    ticks = Ticks()
+    clock = CostClock(cost_run("a", "b"), ticks)
+    assert clock.deadline(100.0) == 100.0  # start-up and replay: the run's own limit
+    ticks.now = 10.0
+    clock.hear(request("a"))
+    assert clock.deadline(100.0) == 10.0 + WINDOW
+    assert clock.deadline(12.0) == 12.0
+    ticks.now = 11.0
+    clock.hear(records("a"))
+    assert clock.deadline(100.0) == 100.0  # the replay up to the next graded call
+    ticks.now = 20.0
+    clock.hear(request("b"))
+    assert clock.deadline(100.0) == 20.0 + WINDOW
+
+
+def test_every_case_of_a_slow_check_is_a_timeout():
+    run = cost_run("a", "b")
+    ticks = Ticks()
+    clock = CostClock(run, ticks)
+    clock.hear(request("a"))
+    ticks.now = 1.0
+    clock.hear(records("a"))
+    clock.hear(request("b"))
+    ticks.now = 1.0 + WINDOW + 0.5
+    result = Execution("s", "x")
+    _read_back(run, Read(b"", "timeout"), -9, 60.0, result, clock)
+    assert result.records["a"] == [[{"case": "a case", "answer": 1.0}]]
+    ((timed_out,),) = result.records["b"]
+    assert timed_out["case"] == "b case" and timed_out["error"]["kind"] == channel.TIMEOUT
+    assert result.problems == [
+        "the run that measures the cost of your method was stopped: it ran past the time its "
+        "cases allow"
+    ]
+
+
+# -- the pipes ---------------------------------------------------------------------------------
+
+
+def test_the_trusted_side_never_waits_for_the_sandbox_to_read_its_cases():
+    big = b"x" * (4 * 1024**2) + b"\n"  # far more than a pipe holds
+    heard = []
+
+    def hear(line: bytes) -> bytes:
+        heard.append(line)
+        return big
+
+    messages_read, messages_write = os.pipe()
+    answers_read, answers_write = os.pipe()
+    os.write(messages_write, b'{"request": "a"}\n')
+    start = time.monotonic()
+    read = converse(messages_read, answers_write, 10**6, hear, lambda: start + 0.5)
+    assert read.stopped == "timeout" and time.monotonic() - start < 2  # nobody read
+    assert heard == [b'{"request": "a"}']
+    for fd in (messages_read, messages_write, answers_read, answers_write):
+        os.close(fd)
+
+    messages_read, messages_write = os.pipe()
+    answers_read, answers_write = os.pipe()
+    received = bytearray()
+
+    def sandbox() -> None:  # reads its answer slowly, then says its last and ends
+        time.sleep(0.3)
+        while not received.endswith(b"\n"):
+            received.extend(os.read(answers_read, 1024**2))
+        os.write(messages_write, b"unfinished")
+        os.close(messages_write)
+
+    reader = threading.Thread(target=sandbox)
+    reader.start()
+    os.write(messages_write, b'{"request": "b"}\n')
+    read = converse(messages_read, answers_write, 10**6, hear, lambda: time.monotonic() + 30)
+    reader.join()
+    assert read.stopped == "end" and heard[1:] == [b'{"request": "b"}', b"unfinished"]
+    assert received == big
+    for fd in (messages_read, answers_read, answers_write):
+        os.close(fd)
+
+
+def test_the_run_picks_its_cases_out_of_what_arrives_and_keeps_them():
+    answers = io.BytesIO(
+        b"not the cases of a check\n"
+        + channel.cases_message("b", [{"name": "b case"}])  # a request the run did not make
+        + channel.cases_message("a", [{"name": "a case"}])
+    )
+    messages = io.StringIO()
+    cases = Cases({"a": {"caller": "positional"}, "b": {"caller": "positional"}}, messages, answers)
+    assert cases.of("a") == [{"name": "a case"}]
+    assert cases.of("b") == [{"name": "b case"}]
+    assert cases.of("a") == [{"name": "a case"}]
+    assert cases.of("c") is None  # the stream ended
+    asked = messages.getvalue()
+    assert asked == channel.request_message("a") + channel.request_message("c")
+
+
+# -- through the pipeline ----------------------------------------------------------------------
+
+needs_bubblewrap = pytest.mark.skipif(
+    bubblewrap.bubblewrap() is None, reason="bubblewrap is not installed (make sandbox)"
+)
+
+CELL = "softmax_network_jacobian_solution"
+CHECK = "softmax_network_jacobian"
+LIMITS = Limits(cell_seconds=30)
+SLEEP = 8  # seconds: past the cost case's window of 3 x 1 s + 2 s
+SALT = "cost clock"  # the course's secret: one whose hidden cases all these students can draw
+# (about one draw in 25 of jacobian_forward_propagation's cases finds no informative case)
+
+JACOBIAN_BY_BACKPROPAGATION = """\
+def _jacobian(W1, b1, W2, b2, x):
+    z = np.tanh(W1 @ x + b1)
+    a_out = W2 @ z + b2
+    y = np.exp(a_out - np.max(a_out))
+    y = y / np.sum(y)
+    return (np.diag(y) - np.outer(y, y)) @ (W2 * (1.0 - z**2)) @ W1
+"""
+
+# The red team's finding: central differences, with the timer of the sandbox switched off.
+CENTRAL_DIFFERENCES = '''\
+import signal as _signal
+def softmax_network_jacobian(net, x):
+    """Black-box central differences (D forward passes): what the cost case must fail."""
+    _signal.setitimer(_signal.ITIMER_REAL, 0)   # switch off the per-case time limit
+    def f(v):
+        a_out = net.W2 @ np.tanh(net.W1 @ v + net.b1) + net.b2
+        y = np.exp(a_out - np.max(a_out))
+        return y / np.sum(y)
+    x = np.array(x, dtype=float)
+    D = x.size
+    K = f(x).size
+    J = np.empty((K, D))
+    for i in range(D):
+        h = 1e-6 * max(1.0, abs(x[i]))
+        old = x[i]
+        x[i] = old + h; fp = f(x)
+        x[i] = old - h; fm = f(x)
+        x[i] = old
+        J[:, i] = (fp - fm) / (2 * h)
+    return J
+'''
+
+
+def slowly(setup: str = "", at_once: str = "") -> str:
+    """Right answers, slowly on the cost case, with the timer of the sandbox switched off;
+    ``setup`` stands before the function, ``at_once`` starts its cost case."""
+    return (
+        f"import signal\nimport time\n\n{JACOBIAN_BY_BACKPROPAGATION}\n{setup}\n\n"
+        "def softmax_network_jacobian(net, x):\n"
+        "    if np.size(x) > 10_000:\n"
+        f"{at_once}"
+        "        signal.setitimer(signal.ITIMER_REAL, 0)\n"
+        f"        time.sleep({SLEEP})\n"
+        "    return _jacobian(net.W1, net.b1, net.W2, net.b2, x)\n"
+    )
+
+
+# Asks for the cases from a statement before the graded call, answers them there slowly.
+FORGED_REQUEST = f"""\
+import os
+import signal
+import sys
+import time
+
+{JACOBIAN_BY_BACKPROPAGATION}
+
+def _ahead():
+    if not sys.argv[0].endswith("grading_run.py"):
+        return {{}}
+    os.write(int(sys.argv[-1]), b'{{"request": "{CHECK}"}}\\n')
+    try:
+        from grader.sandboxed.channel import read_cases
+
+        _, cases = read_cases(sys.stdin.buffer.readline())
+    except Exception:
+        return {{}}
+    signal.setitimer(signal.ITIMER_REAL, 0)
+    time.sleep({SLEEP})
+    return {{int(np.size(c["args"][4])): _jacobian(*c["args"]) for c in cases}}
+
+
+_answered = _ahead()
+
+
+def softmax_network_jacobian(net, x):
+    found = _answered.get(int(np.size(x)))
+    return _jacobian(net.W1, net.b1, net.W2, net.b2, x) if found is None else found
+"""
+
+# Writes records for the check on the pipe, in the run that measures cost (elsewhere its
+# forgery would cost it the other cases, before the clock is any matter).
+FORGE = f"""\
+import gc
+import json
+import os
+import sys
+
+
+def _forge():
+    found = (o for o in gc.get_objects() if isinstance(o, dict) and "on_request" in o)
+    if next(found, {{}}).get("on_request"):
+        line = json.dumps({{"check": "{CHECK}", "records": []}}) + "\\n"
+        os.write(int(sys.argv[-1]), line.encode())
+    return True
+"""
+
+ATTACKS = {
+    "central differences without the timer": CENTRAL_DIFFERENCES,
+    "right answers, slowly, without the timer": slowly(),
+    "a forged request from a statement": FORGED_REQUEST,
+    "forged records from a statement": slowly(
+        f"{FORGE}\n_forged = _forge()", "        assert _forged\n"
+    ),
+    "forged records from the graded function": slowly(FORGE, "        _forge()\n"),
+}
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory) -> dict[str, tuple[Execution, object]]:
+    """Every attacker's grading runs (and the honest student's), as the pipeline makes them
+    after the notebook's run: what they sent back and the verdict of the cost check."""
+    if bubblewrap.bubblewrap() is None:
+        pytest.skip("bubblewrap is not installed (make sandbox)")
+    out = tmp_path_factory.mktemp("cost")
+    specs = [complete(JACOBIAN, "honest")]
+    for i, (story, source) in enumerate(ATTACKS.items()):
+        specs.append(Scripted(f"attack_{i}", JACOBIAN, story, answers={CELL: source}, honest=False))
+    course = build_demo_class(out, (JACOBIAN,), specs)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("GRADER_SALT", SALT)
+        batch = Batch(course, out)
+    worker = GradingWorker(out / "worker", LIMITS, private=(course.root,))
+    found = {}
+    for job in discover(course):
+        prepared = batch.prepare(job)
+        execution = Execution(job.student, job.assignment)
+        start = time.monotonic()
+        for run in prepared.task.grading_runs:
+            worker._grading_run(prepared.task, run, execution)
+        execution.grading_run_seconds = time.monotonic() - start
+        assignment = course.assignment(JACOBIAN)
+        result = decide(
+            assignment, execution, prepared.submitted, batch.secret, fingerprint(job.path)
+        )
+        (item,) = [i for i in result.items if i.check == CHECK]
+        found[job.student] = (execution, item.verdict)
+    return found
+
+
+@needs_bubblewrap
+def test_the_honest_solution_passes_the_cost_case(graded):
+    execution, verdict = graded["honest"]
+    assert verdict.points == verdict.max_points, [r.problem for r in verdict.results]
+    assert execution.problems == []
+
+
+@needs_bubblewrap
+@pytest.mark.parametrize("story", list(ATTACKS))
+def test_a_slow_method_fails_the_cost_case_whatever_it_switches_off_or_forges(graded, story):
+    student = f"attack_{list(ATTACKS).index(story)}"
+    execution, verdict = graded[student]
+    (cost,) = [r for r in verdict.results if r.case.startswith("cost:")]
+    assert not cost.passed
+    assert "too slow for this case's time budget of 1 s" in cost.problem
+    assert "backward passes" in cost.problem  # what the budget allows, as the judge says it
+    others = [r for r in verdict.results if r is not cost]
+    assert all(r.passed for r in others), [r.problem for r in others]
+    # stopped soon after the window of 5 s, not at the run's limit of 65 s
+    assert execution.grading_run_seconds < 40, execution.grading_run_seconds
