@@ -366,7 +366,10 @@ class JacobianForwardPropagation(Check):
 
     def _informative(self, rng, L, output, square, scale=1.0) -> Case:
         """A case whose Jacobian is not washed out (ReLU layers all off, saturated units,
-        a single softmax output): drawn again until its largest entry exceeds 0.05."""
+        a single softmax output): drawn again until its largest entry exceeds 0.05, or the
+        case with the largest entry of 50 draws (deep sigmoid stacks can stay under 0.05:
+        the relative tolerance judges them all the same)."""
+        best, largest = None, -1.0
         for _ in range(50):
             if square:  # a transposed weight matrix keeps its shape
                 layer_sizes = [int(sizes(rng, 2, 4)[0])] * (L + 1)
@@ -375,9 +378,12 @@ class JacobianForwardPropagation(Check):
                 if output == "softmax":
                     layer_sizes[-1] = max(layer_sizes[-1], 2)
             case = _layered_jacobian_case(rng, layer_sizes, output, scale)
-            if np.max(np.abs(self.reference(case))) > 0.05:
+            entry = float(np.max(np.abs(self.reference(case))))
+            if entry > 0.05:
                 return case
-        raise RuntimeError(f"no informative case of depth {L} with {output} outputs")
+            if entry > largest:
+                best, largest = case, entry
+        return best
 
     def visible_cases(self, rng):
         """A square sigmoid case, the single layer, a deeper softmax network."""

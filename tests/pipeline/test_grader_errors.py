@@ -26,10 +26,10 @@ def course(tmp_path):
 def test_a_judging_failure_costs_one_submission_and_is_retried(course, monkeypatch):
     decide = pipeline.decide
 
-    def failing(assignment, execution, submitted, secret):
+    def failing(assignment, execution, submitted, secret, submission=""):
         if execution.student == "complete":
             raise FloatingPointError("a verdict on NaN")
-        return decide(assignment, execution, submitted, secret)
+        return decide(assignment, execution, submitted, secret, submission)
 
     monkeypatch.setattr(pipeline, "decide", failing)
     summary = autograde(course, jobs=1, limits=LIMITS, sandboxed=False)
