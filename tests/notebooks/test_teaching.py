@@ -99,10 +99,13 @@ stands for everything in it)."""
 
 ANSWERS_AFTER = {
     "06_symbolic_and_forward_mode": [
-        # the value of Exercise 8.17 and the tangent table come after the exercise and the task
-        (r"2 \+ 2 ?e\^2|2\+2e\^2|16\.77", "exercise_8_17_tangent_written"),
+        # the value of df/dx1 at (1, 2) (Exercise 8.17, asked in 07) and the tangent table come
+        # after the task that computes them
+        (r"2 \+ 2 ?e\^2|2\+2e\^2|16\.77", "tangent_trace_tests"),
         (r"TANGENT_EQUATIONS", "tangent_trace_tests"),
+        # the logistic map written out, and why it swells, come after Exercise 8.14
         (r"logistic_map\(x, n\)\n", "logistic_map_written"),
+        (r"contains\s+\$L_n\$\s+twice|doubles its length", "logistic_map_written"),
     ],
     "07_reverse_mode": [
         (r"2 \+ 2 ?e\^2|16\.77", "ex_8_17_three_routes"),
