@@ -42,6 +42,9 @@ ETC_FILES = (
     "/etc/mime.types",
     "/etc/fonts",
 )
+LAUNCH_ENVIRONMENT = {"PATH": "/usr/bin:/bin"}
+"""The environment ``bwrap`` itself starts in (the sandbox's own is set with ``--setenv``):
+nothing of the grader's, since a sandbox can read its pid 1's ``/proc/1/environ``."""
 SYSTEM_FOLDERS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 
 HOW_TO_ENABLE = (

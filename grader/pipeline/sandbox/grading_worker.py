@@ -221,7 +221,7 @@ class GradingWorker:
             )
             mounts = environment.mounts(environment.closure(roots), library, private=self.private)
             argv = bubblewrap.command(argv, mounts, writable, env)
-            env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+            env = dict(bubblewrap.LAUNCH_ENVIRONMENT)
         self.server_cap = ProcessCap.create(self.limits.processes)
         if self.server_cap is not None:
             argv = self.server_cap.wrap(argv)
@@ -319,7 +319,7 @@ class GradingWorker:
                     private=self.private,
                 )
                 argv = bubblewrap.command(argv, mounts, writable, env)
-                env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+                env = dict(bubblewrap.LAUNCH_ENVIRONMENT)
             program = channel.program_message(
                 run.steps,
                 run.cases,
