@@ -1,0 +1,172 @@
+"""Mutations: the objects a statement changes without binding their names (an item or
+attribute set, a method called as a statement or one that mutates, ``setattr``), the
+names it binds without spelling them (``globals()[...]``, ``exec``), and the notebook's
+functions that change module-level objects when called (``global`` setters, registering
+decorators)."""
+
+from __future__ import annotations
+
+import ast
+
+from grader.pipeline.judging.selection.common import _evaluated
+
+MUTATING_METHODS = frozenset(
+    {
+        "append",
+        "extend",
+        "insert",
+        "update",
+        "setdefault",
+        "add",
+        "pop",
+        "popitem",
+        "remove",
+        "discard",
+        "clear",
+        "sort",
+        "reverse",
+        "register",
+        "__setitem__",
+        "__delitem__",
+        "__setattr__",
+    }
+)
+NAMESPACE_CALLS = ("globals", "vars", "locals")
+
+
+def _root(node: ast.AST) -> ast.AST:
+    """The object at the bottom of ``a.b[c].d(...)`` (or the ``globals()`` call)."""
+    while isinstance(node, (ast.Attribute, ast.Subscript, ast.Call, ast.Starred)):
+        if _namespace_call(node):
+            return node
+        node = node.func if isinstance(node, ast.Call) else node.value
+    return node
+
+
+def _namespace_call(node: ast.AST) -> bool:
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id in NAMESPACE_CALLS
+        and not node.args
+    )
+
+
+def _changes(
+    node: ast.AST, imported: set[str], mutators: dict[str, set[str]], local: set[str] = frozenset()
+) -> tuple[set[str], bool, dict[str, set[str]]]:
+    """The names whose objects ``node`` changes when it runs itself, whether it binds names
+    it does not spell (``globals()[name] = ...``, ``exec``), and the names it changes by
+    calling the notebook's functions (``mutators``), with those functions."""
+    changed: set[str] = set()
+    through: dict[str, set[str]] = {}
+    wildcard = False
+    parts = list(_evaluated(node))
+    statement_calls = {id(p.value) for p in parts if isinstance(p, ast.Expr)}
+    decorators = [
+        d
+        for p in parts
+        if isinstance(p, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+        for d in p.decorator_list
+    ]
+    for part in parts:
+        if isinstance(part, (ast.Attribute, ast.Subscript)) and isinstance(
+            part.ctx, (ast.Store, ast.Del)
+        ):
+            root = _root(part.value)
+            if isinstance(root, ast.Name) and root.id not in local:
+                changed.add(root.id)
+            elif _namespace_call(root):
+                key = part.slice if isinstance(part, ast.Subscript) else None
+                if isinstance(key, ast.Constant) and isinstance(key.value, str):
+                    changed.add(key.value)
+                else:
+                    wildcard = True
+        elif isinstance(part, ast.Call):
+            function = part.func
+            if isinstance(function, ast.Attribute):
+                root = _root(function.value)
+                mutating = function.attr in MUTATING_METHODS or id(part) in statement_calls
+                if (
+                    mutating
+                    and isinstance(root, ast.Name)
+                    and root.id not in imported
+                    and root.id not in local
+                ):
+                    changed.add(root.id)
+                elif _namespace_call(root) and function.attr in MUTATING_METHODS:
+                    wildcard = True
+            elif isinstance(function, ast.Name):
+                if function.id in ("setattr", "delattr") and part.args:
+                    target = _root(part.args[0])
+                    if isinstance(target, ast.Name) and target.id not in local:
+                        changed.add(target.id)
+                elif function.id == "exec":
+                    wildcard = True
+                for name in mutators.get(function.id, set()):
+                    through.setdefault(name, set()).add(function.id)
+    for decorator in decorators:
+        root = _root(decorator)
+        if isinstance(root, ast.Name):
+            for name in mutators.get(root.id, set()):
+                through.setdefault(name, set()).add(root.id)
+    return changed, wildcard, through
+
+
+def _mutators(nodes: list[ast.stmt], imported: set[str]) -> dict[str, set[str]]:
+    """The notebook's functions that change module-level objects when called (through a
+    ``global`` assignment, an item or attribute set, a method call), and those objects."""
+    functions = [
+        sub
+        for node in nodes
+        for sub in _evaluated(node)
+        if isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef))
+    ]
+    direct: dict[str, set[str]] = {}
+    calls: dict[str, set[str]] = {}
+    for function in functions:
+        declared = {
+            name
+            for sub in ast.walk(function)
+            if isinstance(sub, (ast.Global, ast.Nonlocal))
+            for name in sub.names
+        }
+        local = {a.arg for a in ast.walk(function) if isinstance(a, ast.arg)}
+        for sub in ast.walk(function):
+            if isinstance(sub, ast.Name) and isinstance(sub.ctx, (ast.Store, ast.Del)):
+                local.add(sub.id)
+            elif sub is not function and isinstance(
+                sub, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+            ):
+                local.add(sub.name)
+            elif isinstance(sub, (ast.Import, ast.ImportFrom)):
+                local.update(a.asname or a.name.split(".")[0] for a in sub.names)
+        local -= declared
+        changed = set(declared)
+        body_calls: set[str] = set()
+        for statement in function.body:
+            more, _, _ = _changes(statement, imported, {}, local)
+            changed |= more
+            body_calls |= {
+                sub.func.id
+                for sub in ast.walk(statement)
+                if isinstance(sub, ast.Call) and isinstance(sub.func, ast.Name)
+            }
+        # a decorator factory's inner function changes what the factory's caller changes
+        for sub in ast.walk(function):
+            if sub is not function and isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                for statement in sub.body:
+                    more, _, _ = _changes(statement, imported, {}, local)
+                    changed |= more
+        direct.setdefault(function.name, set()).update(changed)
+        calls.setdefault(function.name, set()).update(body_calls)
+    grown = True
+    while grown:
+        grown = False
+        for name, called in calls.items():
+            for other in called:
+                extra = direct.get(other, set()) - direct[name]
+                if extra:
+                    direct[name] |= extra
+                    grown = True
+    return {name: changed for name, changed in direct.items() if changed}
