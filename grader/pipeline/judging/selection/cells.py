@@ -12,8 +12,6 @@ from typing import Any
 from grader.pipeline.judging.selection.common import PSEUDO, UNREPLAYABLE, _Raw
 from grader.pipeline.judging.selection.imports import _split_imports
 
-BODY_MAGICS = ("time", "capture", "prun")  # cell magics that run their body in the namespace
-
 
 def _read_cell(source: str, label: str, depth: int = 0) -> list[_Raw] | None:
     """The top-level statements of a cell as IPython runs it; None if it does not parse."""
