@@ -24,12 +24,19 @@ import numpy as np
 @dataclass(frozen=True)
 class Case:
     """One test input: a readable name and the arguments passed to the student's function
-    (arrays and numbers only)."""
+    (arrays and numbers only).
+
+    ``withhold_values``: the case is judged as any other, but its messages show no number
+    of the answer (neither expected nor received values, nor the sizes of the errors): only
+    which entries are wrong and the diagnosis.  For a case whose answer a written exercise
+    asks for (the point (1, 2) of Exercise 8.17), so that the self-check does not give it
+    away.  The judge alone reads it; the kernel never needs it (not in ``plain_case``)."""
 
     name: str
     args: tuple = ()
     kwargs: dict = field(default_factory=dict)
     seconds: float | None = None  # a time budget of its own: a case that measures the cost
+    withhold_values: bool = False  # messages name the wrong entries, never their numbers
 
 
 @dataclass(frozen=True)

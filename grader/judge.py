@@ -14,7 +14,10 @@ the student sees and the pipeline stores) carries no text the record holds: no e
 message, no exception type but Python's built-in ones, no warning text, no expected or
 received values (they would leak the hidden answers or echo the hidden inputs); it keeps the
 shapes, the sizes and place of the largest error and the diagnosis, all the grader's own
-words.  The student's self-check and an instructor's run of a master get the full detail.
+words.  The student's self-check and an instructor's run of a master get the full detail,
+except on a case that withholds its values (``Case.withhold_values``: one whose answer a
+written exercise asks for): its verdict, hidden or not, names the wrong entries and the
+diagnosis, and shows no number of the answer.
 
 For wrong answers it looks for the one mistake that explains them all: a cause is named
 only when it reproduces the answer of every case that returned numbers (the failing ones,
@@ -328,7 +331,8 @@ def _answer_result(
     precision = record.get("precision")
     low = precision if isinstance(precision, str) and precision in LOW_PRECISIONS else ""
     for name, want, got in zip(check.outputs, expected, received):
-        problem, details = _compare(name, want, got, _tolerance(check, want, low), hidden)
+        tolerance = _tolerance(check, want, low)
+        problem, details = _compare(name, want, got, tolerance, hidden, case.withhold_values)
         if problem:
             if low:
                 problem += f" (your answer is in {low}, judged to its precision)"
@@ -378,26 +382,35 @@ def _tolerance(check: Check, want: Any, low: str) -> tuple[float, float]:
 
 
 def _compare(
-    name: str, want: np.ndarray, got: Any, tolerance: tuple[float, float], hidden: bool
+    name: str,
+    want: np.ndarray,
+    got: Any,
+    tolerance: tuple[float, float],
+    hidden: bool,
+    withhold: bool = False,
 ) -> tuple[str, list[str]]:
-    """('', []) when ``got`` matches ``want``; otherwise the problem and (unless hidden)
-    the expected and received numbers."""
+    """('', []) when ``got`` matches ``want``; otherwise the problem and (unless hidden or
+    ``withhold``) the expected and received numbers.  ``withhold``: no number of the answer
+    at all (not the sizes of the errors either, which give the expected values away when
+    the received ones are known): which entries are wrong."""
     if not isinstance(got, np.ndarray):
         return f"{name}: expected an array of shape {want.shape}, got {_describe(got)}", []
     if got.shape != want.shape:
         if hidden:  # the received shape is the student code's to choose: not repeated
             return f"{name} has the wrong shape: expected {want.shape}", []
-        shown = [*_shown("expected", want), *_shown("received", got)]
+        shown = [] if withhold else [*_shown("expected", want), *_shown("received", got)]
         return f"{name} has shape {got.shape}, expected {want.shape}", shown
     if _close(got, want, *tolerance):
         return "", []
-    shown = [] if hidden else _side_by_side(want, got)
+    shown = [] if hidden or withhold else _side_by_side(want, got)
     not_finite = ~np.isfinite(got) & np.isfinite(want)
     if not_finite.any():
         count = int(np.count_nonzero(not_finite))
         entries = "entry that is" if count == 1 else "entries that are"
         first = "" if count == 1 else ", the first"
         return f"{name} has {count} {entries} NaN or infinite{first}{_at_index(not_finite)}", shown
+    if withhold:
+        return f"{name} is wrong {_wrong_entries(want, got, tolerance)}", []
     return f"{name} is wrong: {_error_sizes(want, got, tolerance[1], hidden)}", shown
 
 
@@ -433,6 +446,26 @@ def _error_sizes(want: np.ndarray, got: np.ndarray, atol: float, hidden: bool) -
         f"max rel error {float(np.max(rel_err)):.{digits}g}"
         + (f" (largest{where})" if where else "")
     )
+
+
+MAX_WRONG_LISTED = 8  # wrong entries named one by one in a verdict that withholds values
+WITHHELD = "the values of this case are not shown: they are the answer of a written exercise"
+
+
+def _wrong_entries(want: np.ndarray, got: np.ndarray, tolerance: tuple[float, float]) -> str:
+    """Which entries of ``got`` are wrong, by index (up to ``MAX_WRONG_LISTED``, else how
+    many), and that the values are withheld: no number of the answer."""
+    with np.errstate(all="ignore"):
+        wrong = ~np.isclose(got, want, rtol=tolerance[0], atol=tolerance[1])
+    count, size = int(np.count_nonzero(wrong)), int(want.size)
+    if not want.ndim:
+        return f"({WITHHELD})"
+    places = [tuple(int(i) for i in index) for index in np.argwhere(wrong)]
+    if count and count <= MAX_WRONG_LISTED:
+        at = ", ".join(str(place[0] if len(place) == 1 else place) for place in places)
+        noun = "index" if count == 1 else "indices"
+        return f"at {noun} {at} ({count} of {size} entries; {WITHHELD})"
+    return f"in {count} of {size} entries ({WITHHELD})"
 
 
 def _at_index(mask: np.ndarray) -> str:

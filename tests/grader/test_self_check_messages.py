@@ -2,7 +2,8 @@
 per task, wrapped as prose; a task not passed yet says so on standard error, where
 nbgrader's Validate reads it; what a task forbids is named as the student's code called
 it, in one sentence with the task's reason; the summary names tasks as the notebook does;
-the generic diagnosis names slips of an input and signs; large arrays are summarised."""
+the generic diagnosis names slips of an input and signs; large arrays are summarised; the
+case at the point of a written exercise (Exercise 8.17) names its wrong entries and no number."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import autodiff.numpy as anp
 from autodiff import grad as differentiate
 from grader import notebook
 from grader.checks import get_check
-from grader.judge import answers, judge
+from grader.judge import answers, judge, plain_case
 from grader.messages import WIDTH, verdict_text
 from grader.notebook import TasksNotDone, grade, self_check, summary
 from grader.seeds import visible_cases
@@ -335,3 +336,76 @@ def test_an_array_of_three_axes_is_shown_by_the_matrix_with_the_largest_error():
     rows = [line for line in details if line.startswith("  ")]
     assert len(rows) == 2 * shape[1], "one line per row of each matrix"
     assert all(len(line) <= 100 and "..." in line for line in rows)
+
+
+# -- the answers of written exercises ----------------------------------------------------------
+
+BOOK_POINT = {  # the checks whose first visible case is the point (1, 2) of Exercise 8.17
+    "adjoint_trace_8_49": lambda x1, x2: np.zeros(7),
+    "tangent_trace_8_49": lambda x1, x2, d1, d2: (np.zeros(7), np.zeros(7)),
+}
+
+
+def _written_forms(x: float) -> list[str]:
+    """The ways a message could write the number ``x``: 3 to 6 significant digits, 2 to 5
+    decimals, with and without its sign (an integer, such as v̄7 = 1, is no giveaway and is
+    skipped)."""
+    if float(x) == round(x):
+        return []
+    forms = {f"{x:.{digits}g}" for digits in range(3, 7)}
+    forms |= {f"{x:.{digits}f}" for digits in range(2, 6)}
+    return sorted(forms | {f"{abs(x):.{digits}g}" for digits in range(3, 7)})
+
+
+@pytest.mark.parametrize("name", sorted(BOOK_POINT))
+def test_the_self_check_withholds_the_answers_of_exercise_8_17(capsys, name):
+    """An all-zero attempt: the case at the book's point (1, 2) says which entries are wrong
+    and no number (the adjoints and tangents there are what the written Exercise 8.17 asks
+    for, before the task), while the cases at other points show expected against received."""
+    check = get_check(name)
+    book, *others = visible_cases(check)
+    assert book.args[:2] == (1.0, 2.0) and book.withhold_values
+    assert not any(case.withhold_values for case in others)
+    expected = np.concatenate([np.ravel(part) for part in check.as_parts(check.reference(book))])
+    _, out, err = run(capsys, name, BOOK_POINT[name], task="Task 1")
+    text = out + err
+    for value in expected:
+        for form in _written_forms(float(value)):
+            assert form not in text, (form, value)
+    assert "16.778" not in text and "8.805" not in text
+
+    verdict = _verdict(name, BOOK_POINT[name])
+    withheld, *shown = verdict.results
+    assert not withheld.passed and not withheld.details
+    assert "at indices 0, 1, 2, 3, 4, 5, 6 (7 of 7 entries;" in withheld.problem
+    assert "not shown" in withheld.problem and "error" not in withheld.problem
+    assert not re.search(r"\d\.\d", withheld.problem), withheld.problem
+    assert shown[0].details[0].startswith("expected: ") and "max abs error" in shown[0].problem
+
+
+def test_a_withheld_case_names_the_wrong_entry_and_the_cause():
+    """(8.75) as printed: v̄2 alone is wrong at (1, 2), said by its index, and the cause is
+    named as in any other case."""
+    from grader.checks.reverse_mode.adjoint_trace import _book_adjoints
+
+    verdict = _verdict(
+        "adjoint_trace_8_49", lambda x1, x2: _book_adjoints(x1, x2, printed_8_75=True)
+    )
+    withheld = verdict.results[0]
+    assert "is wrong at index 1 (1 of 7 entries;" in withheld.problem
+    assert not withheld.details and withheld.cause == "printed (8.75)"
+    assert not re.search(r"\d\.\d", withheld.problem), withheld.problem
+
+
+def test_a_withheld_case_shows_no_numbers_of_a_wrong_shape_and_stays_out_of_the_kernel():
+    check = get_check("adjoint_trace_8_49")
+    cases = visible_cases(check)
+    verdict = judge(check, cases, answers(check, lambda x1, x2: np.ones(6), cases))
+    assert verdict.results[0].problem.endswith("has shape (6,), expected (7,)")
+    assert not verdict.results[0].details and verdict.results[1].details
+    hidden = judge(check, cases, answers(check, BOOK_POINT[check.name], cases), hidden=True)
+    assert "max abs error" not in hidden.results[0].problem
+    assert "max abs error" in hidden.results[1].problem
+    assert "withhold_values" not in plain_case(cases[0]), "the kernel never needs it"
+    passed = judge(check, cases, answers(check, check.student_function(check.reference), cases))
+    assert passed.points == check.points, "a withheld case is judged as any other"

@@ -70,7 +70,14 @@ class TangentTrace849(Check):
         return cases
 
     def visible_cases(self, rng):
-        book = Case("the point (1, 2) of Exercise 8.17, x_dot = (1, 0)", (1.0, 2.0, 1.0, 0.0))
+        """The book's point (1, 2) along x_dot = (1, 0), whose tangent table Exercise 8.17
+        asks for (v7_dot = df/dx1): judged, but its messages withhold the numbers; and two
+        hidden-style cases, shown in full."""
+        book = Case(
+            "the point (1, 2) of Exercise 8.17, x_dot = (1, 0)",
+            (1.0, 2.0, 1.0, 0.0),
+            withhold_values=True,
+        )
         return [book, *self.cases(rng)[1:3]]
 
     def reference(self, case):
