@@ -2,10 +2,19 @@
 8.6 and 8.7 written out against ``autodiff.hessian``, the diagonal approximation against the
 exact diagonal where the two must agree (linear and sigmoid outputs of a two-layer network),
 the outer products against the exact Hessian minus its residual term (8.39), the
-backpropagated output gradients against ``autodiff.jacrev``, and the sequential inverse
-against a direct matrix inverse."""
+backpropagated output gradients against ``autodiff.jacrev``, the sequential inverse
+against a direct matrix inverse; and the cost case of the R-operator, which the master's
+R-operator passes and the Hessian formed (by the master's blocks under a grading run's
+memory limit, or column by column) does not."""
 
 from __future__ import annotations
+
+import ast
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,7 +23,12 @@ import autodiff
 import autodiff.numpy as anp
 from grader.checks import get_check
 from grader.checks import hessian as checks
+from grader.framework import Case
 from grader.judge import answers, judge
+from grader.pipeline.sandbox.limits import Limits
+from grader.sandboxed import channel
+from grader.sandboxed.calls import TIME_LIMIT
+from grader.seeds import hidden_cases
 
 OUTER = {
     "linear": "outer_product_hessian_linear",
@@ -294,3 +308,152 @@ def test_cases_cover_single_sizes_and_several_outputs_and_points(name):
     assert any(w2[0] > 1 and t[0] > 1 for _, w2, t in shapes)
     if name in NETWORK_CHECKS:
         assert {c.kwargs["output"] for c in cases(name)} == set(checks.OUTPUTS)
+
+
+# -- the cost case of the R-operator -----------------------------------------------------------
+# H v by the R-operator costs a few passes, O(N W); forming H (by the blocks of Exercise 8.6,
+# as the task's own exact_hessian does, or row by row) costs N W^2 and W^2 numbers.  Counted,
+# not timed, like tests/grader/test_cost_cases.py; the runs below stop at the case's budget
+# or at the memory limit of a grading run, never at a wall time of their own.
+
+HVP_SECRET, HVP_STUDENT = "the course secret of these tests", "a student"
+FAST = 2e10  # multiply-adds per second no implementation reaches on two cores
+SLOW = 1e9  # multiply-adds per second of one core shared with other processes
+MARGIN = 10.0
+R_PASSES = 10  # the R-operator's products, each about N W multiply-adds: 10 is generous
+
+
+def hvp_cost_case():
+    check = get_check("hessian_vector_product")
+    hidden = hidden_cases(check, HVP_SECRET, "05_hessian", HVP_STUDENT)
+    (case,) = [c for c in hidden if c.seconds]
+    assert case is hidden[-1], "the cost case comes last: a time-out stops the later cases"
+    return check, hidden, case
+
+
+def hvp_sizes(case):
+    """``(N, W)`` of a case of ``hessian_vector_product``."""
+    return case.args[2].shape[0], case.args[4].size
+
+
+def master_05(name):
+    """A function of the 05 master: its imports, functions, classes and constants, executed."""
+    path = Path(__file__).resolve().parents[2] / "course/source/05_hessian/05_hessian.ipynb"
+    namespace: dict = {}
+    for cell in json.loads(path.read_text())["cells"]:
+        if cell["cell_type"] != "code":
+            continue
+        lines = "".join(cell["source"]).splitlines()
+        tree = ast.parse("\n".join(line for line in lines if not line.startswith(("%", "!"))))
+        for node in tree.body:
+            code = compile(ast.Module([node], type_ignores=[]), str(path), "exec")
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+                exec(code, namespace)
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                names = [getattr(node, "module", None) or "", *(a.name for a in node.names)]
+                if not any(n.startswith(("matplotlib", "grader")) for n in names):
+                    exec(code, namespace)
+    return namespace[name]
+
+
+def test_the_r_operator_has_a_cost_case_that_no_dense_hessian_fits():
+    """Last, with a budget far below an ordinary case's limit, shown in the self-check too,
+    inputs of a few MB, and a Hessian (its first-layer block alone) of more than a hundred
+    times the memory a grading run may use; the cost reason says what the budget allows and
+    why."""
+    check, _, case = hvp_cost_case()
+    N, W = hvp_sizes(case)
+    assert case.name.startswith("cost: ") and 0 < case.seconds <= TIME_LIMIT / 4
+    assert sum(np.asarray(a).nbytes for a in case.args) < 5e6
+    assert 8 * case.args[0].size ** 2 >= 100 * Limits().memory_bytes
+    *small, shown = check.visible_cases(np.random.default_rng(3))
+    assert not any(c.seconds for c in small), "the self-check shows the cost case last"
+    assert shown.seconds == case.seconds and hvp_sizes(shown) == (N, W)
+    reason = check.cost_reason
+    assert reason.startswith("as costly as ") and "O(N W)" in reason and "N W^2" in reason
+
+
+def test_on_the_cost_case_forming_h_needs_far_more_than_the_budget_and_hv_far_less():
+    _, _, case = hvp_cost_case()
+    N, W = hvp_sizes(case)
+    assert N * W * W / FAST >= MARGIN * case.seconds, "N W^2 at a speed no one reaches"
+    assert R_PASSES * N * W / SLOW <= case.seconds / MARGIN, "a few passes on a busy core"
+
+
+def test_the_reference_the_master_and_a_loop_over_points_pass_the_cost_case():
+    check, hidden, _ = hvp_cost_case()
+    for function in (
+        check.student_function(check.reference),
+        master_05("hessian_vector_product"),
+        r_operator_point_by_point,
+    ):
+        verdict = judge(check, hidden, answers(check, function, hidden))
+        assert verdict.points == check.points, [r.problem for r in verdict.results]
+
+
+def test_every_mistake_model_answers_the_cost_case_and_is_named_there():
+    """The diagnosis runs every mistake model on the cost case too: each answers it (within
+    the budget), and an R-operator with a term dropped is named on every case."""
+    check, hidden, case = hvp_cost_case()
+    for mistake in check.mistakes():
+        (record,) = answers(check, check.student_function(mistake.model), [case])
+        assert "answer" in record, (mistake.name, record.get("error"))
+    (dropped,) = [m for m in check.mistakes() if m.name == "h'' term missing"]
+    verdict = judge(check, hidden, answers(check, check.student_function(dropped.model), hidden))
+    assert {r.cause for r in verdict.results} == {dropped.name}
+
+
+def hessian_column_by_column(W1, W2, X, T, v):
+    """H formed one column at a time, H e_r by the R-operator (W products, never stored
+    whole), each column times v_r: W R-passes, O(N W^2)."""
+    out = np.zeros(v.size)
+    for r in range(v.size):
+        e = np.zeros(v.size)
+        e[r] = 1.0
+        out += v[r] * checks._r_operator(Case("", (W1, W2, X, T, e)))
+    return out
+
+
+def test_h_column_by_column_is_stopped_at_the_budget_of_the_cost_case():
+    """An autodiff-free dense route: the small cases pass, the cost case is stopped at its
+    budget, and the feedback says what the budget allows."""
+    check, hidden, _ = hvp_cost_case()
+    records = answers(check, hessian_column_by_column, hidden)
+    verdict = judge(check, hidden, records)
+    *small, cost = verdict.results
+    assert all(r.passed for r in small), [r.problem for r in small if not r.passed]
+    assert records[-1]["error"]["kind"] == channel.TIMEOUT and not cost.passed
+    assert cost.problem.endswith(check.cost_reason)
+
+
+DENSE_BY_BLOCKS = """
+import json, resource, sys
+resource.setrlimit(resource.RLIMIT_AS, ({limit}, {limit}))
+sys.path.insert(0, {tests!r})
+from test_hessian_checks import hvp_cost_case, master_05
+from grader.judge import answers
+check, _, case = hvp_cost_case()
+exact_hessian = master_05("exact_hessian")
+(record,) = answers(check, lambda W1, W2, X, T, v: exact_hessian(W1, W2, X, T) @ v, [case])
+print(json.dumps(record["error"]))
+"""
+
+
+def test_the_masters_exact_hessian_times_v_fails_the_cost_case_in_a_grading_runs_memory():
+    """The task's own exact_hessian (Task 5), times v, under the memory limit of a grading
+    run (in a process of its own): out of memory at the first-layer block, or past the
+    budget on the mixed block before it; either way the case fails."""
+    program = DENSE_BY_BLOCKS.format(
+        limit=Limits().memory_bytes, tests=str(Path(__file__).resolve().parent)
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", program],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=Path(__file__).resolve().parents[2],
+        env={**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"},
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    error = json.loads(done.stdout.strip().splitlines()[-1])
+    assert error["kind"] == channel.TIMEOUT or error["type"] == "MemoryError", error

@@ -1,7 +1,14 @@
 """The Hessian-vector product ``H v`` by the R-operator (Section 8.1.6, H v in O(W)): the
 forward and backward passes (8.18)-(8.23) differentiated along ``v`` (Pearlmutter's
 R-passes), for linear outputs with sum-of-squares error, checked against the product of the
-full Hessian from ``autodiff.hessian``.
+full Hessian from ``autodiff.hessian`` (on the cost case, where no W x W matrix fits, against
+``autodiff.hvp``, forward mode through the reverse-mode gradient).
+
+The cost case has W = 250,502 weights and N = 20 points: the R-operator is a few passes
+through the network, O(N W), milliseconds; the Hessian has W^2 = 6.3e10 entries (502 GB in
+float64, more than a hundred times the memory a grading run may use) and forming it, by
+blocks as ``exact_hessian`` does or row by row, costs N W^2 = 1.3e12 multiply-adds, a minute
+or more, past the budget.
 """
 
 from __future__ import annotations
@@ -24,6 +31,25 @@ from grader.checks.hessian.network import (
 from grader.framework import Case, Check, Mistake
 
 # ------------------------------------------------ Hessian-vector products: the R-operator
+
+HVP_COST = (999, 250, 2, 20)
+"""``D, M, K, N`` of the cost case: W = M (D + 1) + K (M + 1) = 250,502 weights, inputs of
+4.2 MB (W1, W2 and v: about 2 W numbers; X and T: 20 points).  The R-operator costs a few
+passes of about N W = 5e6 multiply-adds each; forming H costs N W^2 = 1.3e12 multiply-adds
+(the blocks of Exercise 8.6 as ``exact_hessian`` forms them, or H row by row) and W^2
+numbers, 502 GB (the first-layer block alone 500 GB)."""
+
+HVP_COST_SECONDS = 2.0
+"""The time budget of the cost case.  Measured on a two-core machine under a load of 4-5,
+with one BLAS thread as in the grading runs: the master's R-operator 3-26 ms (median 9 ms of
+20 runs; with two BLAS threads fighting the load, up to 0.2 s), a loop over the 20 data
+points 40-70 ms; the master's ``exact_hessian`` times v spends 4-12 s on its mixed block
+(1 GB) before its first-layer block (500 GB) fails to allocate, and H formed row by row
+(never stored) takes 7-9 minutes."""
+
+DENSE_LIMIT = 2_000
+"""The largest W whose reference is the dense Hessian times v (every case but the cost
+case); above it ``autodiff.hvp``, which never forms H."""
 
 
 def _sum_of_squares_hessian(case: Case) -> np.ndarray:
@@ -88,17 +114,25 @@ class HessianVectorProduct(Check):
     points = 2.0
     outputs = ("H v",)
     inputs = ("W1", "W2", "X", "T", "v")
+    cost_reason = (
+        "as costly as a few passes through the network (the R-operator: O(N W) for N data "
+        "points and W weights), not as costly as forming the W x W Hessian (N W^2 "
+        "multiply-adds and W^2 numbers to store, whether by its blocks or row by row)"
+    )
 
     def cases(self, rng):
         plans = [(1, 1, 1, 1), (2, 3, 2, 4)] + [
             tuple(sizes(rng, 1, 3, 3)) + (sizes(rng, 2, 5)[0],) for _ in range(4)
         ]
-        return [self._case(rng, plan) for plan in plans]
+        return [*(self._case(rng, plan) for plan in plans), self._cost_case(rng)]
 
     def visible_cases(self, rng):
         """Three networks with two or three hidden units, outputs and data points: enough
-        for every modelled mistake to give its own answer."""
-        return [self._case(rng, plan) for plan in [(2, 2, 2, 3), (1, 3, 2, 2), (3, 2, 1, 4)]]
+        for every modelled mistake to give its own answer; and the cost case, so that a
+        method that forms H shows in the self-check, stopped at the case's budget (or out
+        of memory)."""
+        plans = [(2, 2, 2, 3), (1, 3, 2, 2), (3, 2, 1, 4)]
+        return [*(self._case(rng, plan) for plan in plans), self._cost_case(rng)]
 
     @staticmethod
     def _case(rng, plan) -> Case:
@@ -106,8 +140,28 @@ class HessianVectorProduct(Check):
         v = normal(rng, _flat(case).size)
         return Case(case.name, (*case.args, v))
 
+    def _cost_case(self, rng: np.random.Generator) -> Case:
+        """Last, since a time-out stops the later cases."""
+        case = self._case(rng, HVP_COST)
+        W = case.args[4].size
+        dense = W * W * 8 / 1e9
+        label = (
+            f"cost: {case.name}, W={W:,} weights: the R-operator's few passes fit the "
+            f"{HVP_COST_SECONDS:g} s budget, forming the {W:,} x {W:,} Hessian "
+            f"({dense:,.0f} GB in float64) does not"
+        )
+        return Case(label, case.args, seconds=HVP_COST_SECONDS)
+
     def reference(self, case):
-        return _sum_of_squares_hessian(case) @ case.args[4]
+        v = case.args[4]
+        if v.size <= DENSE_LIMIT:
+            return _sum_of_squares_hessian(case) @ v
+        D, M, K = _shape(case)
+        X, T = case.args[2:4]
+        w = np.concatenate([np.ravel(case.args[0]), np.ravel(case.args[1])])
+        return np.asarray(
+            autodiff.hvp(lambda w: _error_of_a(_preactivations(w, X, D, M, K), T, "linear"), w, v)
+        )
 
     def mistakes(self):
         def gradient(case):
