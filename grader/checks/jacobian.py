@@ -16,6 +16,11 @@ of O(W) each; finite differences cost D forward passes (2 D central), each O(W).
 D = 150,000 and K = 3 that is milliseconds against half a minute or more.  Forward
 propagation (Exercise 8.5) carries D derivatives forward and so has no such case.  The
 measurements are in ``tests/grader/test_cost_cases.py``.
+
+The gradient through a chain of modules (8.27) ends with a cost case as well, for the order
+of its sums: taken from the left they are two products of a vector and a matrix, from the
+right a product of two matrices (the Jacobian dy/dw) first, a factor of about K P / (K + P)
+more multiplications; see ``CHAIN_COST_SECONDS``.
 """
 
 from __future__ import annotations
@@ -411,8 +416,8 @@ class JacobianForwardPropagation(Check):
             ),
             Mistake(
                 "output derivative skipped",
-                "This is da^(L)/dx, the Jacobian of the output pre-activations: the last step "
-                "multiplies it by dy_k/da_l of the output function.",
+                "This is da^(L)/dx, the Jacobian of the output pre-activations: the derivative "
+                "of the output function is missing.",
                 "(8.31), (8.33), (8.34)",
                 lambda case: _forward_with(case, output="linear"),
             ),
@@ -434,9 +439,8 @@ class JacobianForwardPropagation(Check):
             ),
             Mistake(
                 "missing h'",
-                "The slope h'(a_j) of the hidden units is missing: going forward through hidden "
-                "unit j multiplies its da_j/dx_i by h'(a_j) before the next layer's weights sum "
-                "over j.",
+                "The slopes h'(a_j) of the hidden units are missing from the recursion: the next "
+                "layer receives z_j = h(a_j), not a_j.",
                 "Exercise 8.5 with (8.6), the forward analogue of (8.30)",
                 lambda case: _forward_with(case, slope="one"),
             ),
@@ -456,20 +460,51 @@ class JacobianForwardPropagation(Check):
             ),
             Mistake(
                 "started from the identity",
-                "The recursion started from da^(1)/dx = I: the first layer's pre-activations "
-                "a_j = sum_i w_ji x_i + b_j give da_j/dx_i = w_ji, so it starts from W^(1).",
+                "The recursion started from da^(1)/dx = I, as if the inputs were the first "
+                "layer's pre-activations: those are weighted sums (8.5) of the inputs, whose "
+                "derivatives (8.29) uses.",
                 "(8.5) and Exercise 8.5",
                 lambda case: _forward_with(case, start="identity"),
             ),
             Mistake(
                 "transposed weights",
-                "The weight matrices were used transposed: da_j/dx_i = w_ji is row j, column i "
-                "of W^(1), and da_l/dx_i sums w_lj h'(a_j) da_j/dx_i over the units j of the "
-                "layer before, the second index of w_lj.",
+                "The weight matrices were used transposed: entry (j, i) of W^(l) is w_ji, the "
+                "weight from unit i of the layer before to unit j. Check which index of the "
+                "weights each sum of your recursion runs over.",
                 "(8.5) and Exercise 8.5",
                 lambda case: _forward_with(case, transposed=True),
             ),
         ]
+
+
+CHAIN_COST_SIZES = (8000, 30, 8000)
+"""``K, L, P`` of the cost case of ``module_chain_gradient``: inputs of 3.9 MB.  The sums of
+(8.27) taken from the left, ``(dE_dy @ dy_dz) @ dz_dw``, are two products of a vector and a
+matrix, K L + L P = 4.8e5 multiplications; taken from the right, ``dE_dy @ (dy_dz @ dz_dw)``,
+they first form the K x P Jacobian dy/dw of 512 MB, K L P = 1.9e9 multiplications."""
+
+CHAIN_COST_SECONDS = 0.1
+"""The time budget of that case.  Measured here through the kernel's own calls (inputs
+copied, answer read back), one BLAS thread as in the grading runs, 20 runs of each order on
+two cores already running four other processes: the order from the left took 1.0 ms
+(median; slowest 5 ms), the order from the right 336 ms (median; fastest 305 ms), a ratio of
+324; with two busy loops added, 1.1 ms (slowest 15 ms; 33 ms with BLAS's own threads, as in
+a student's kernel) against 1.0 s (fastest 285 ms), and every run of the order from the
+right stopped at the budget.  That order is a matrix product, which BLAS runs near its
+peak, so no budget separates the two by the factor 4000 of their counts; this one is 3 or
+more times the slowest run of the cheap order and a third or less of the fastest run of
+the dear one."""
+
+
+def _chain_cost_case(rng: np.random.Generator) -> Case:
+    """The cost case of (8.27): many outputs and parameters, few signals in between."""
+    K, L, P = CHAIN_COST_SIZES
+    args = (normal(rng, K), normal(rng, K, L), normal(rng, L, P))
+    label = (
+        f"cost: K={K} outputs y, L={L} signals z, P={P} parameters w: the cheaper order of "
+        f"the sums of (8.27) fits the {CHAIN_COST_SECONDS:g} s budget, the dearer one does not"
+    )
+    return Case(label, args, seconds=CHAIN_COST_SECONDS)
 
 
 @register
@@ -482,6 +517,12 @@ class ModuleChainGradient(Check):
     points = 2.0
     outputs = ("dE/dw",)
     inputs = ("dE_dy", "dy_dz", "dz_dw")
+    cost_reason = (
+        "as costly as two products of a vector and a matrix (dE/dy times dy/dz first, then "
+        "times dz/dw: K L + L P multiplications), not a product of two matrices (dy/dz times "
+        "dz/dw first, the K x P Jacobian dy/dw: K L P multiplications); the order in which "
+        "the sums of (8.27) are taken sets the cost"
+    )
 
     def cases(self, rng):
         shapes = [(3, 3, 3), (1, 1, 1), (2, 4, 3), (4, 4, 2), (1, 5, 4), (5, 2, 6)]
@@ -489,7 +530,13 @@ class ModuleChainGradient(Check):
         for K, L, P in shapes:
             args = (normal(rng, K), normal(rng, K, L), normal(rng, L, P))
             cases.append(Case(f"K={K} outputs y, L={L} signals z, P={P} parameters w", args))
-        return cases
+        return [*cases, _chain_cost_case(rng)]
+
+    def visible_cases(self, rng):
+        """Three small cases and the cost case: the dearer order of the sums shows in the
+        self-check, stopped at the case's budget."""
+        cases = self.cases(rng)
+        return [*cases[:3], cases[-1]]
 
     def reference(self, case):
         dE_dy, dy_dz, dz_dw = case.args

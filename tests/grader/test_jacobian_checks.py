@@ -18,6 +18,8 @@ from autodiff.algorithms.layered import LayeredNet
 from autodiff.algorithms.network import TwoLayerNet
 from grader.checks import get_check
 from grader.judge import answers, judge
+from grader.sandboxed import channel
+from grader.sandboxed.calls import TIME_LIMIT
 from grader.seeds import seed
 
 NETWORK_CHECKS = ["softmax_network_jacobian"]
@@ -192,3 +194,65 @@ def test_the_reference_earns_every_point_of_the_hidden_cases(name):
     cases = check.cases(np.random.default_rng(seed("hidden", name)))
     verdict = judge(check, cases, answers(check, check.student_function(check.reference), cases))
     assert verdict.points == check.points
+
+
+# -- the cost case of (8.27): the order of the sums -------------------------------------------
+
+
+def chain_cost():
+    check = get_check("module_chain_gradient")
+    cases = check.cases(np.random.default_rng(seed("hidden", check.name)))
+    return check, cases, cases[-1]
+
+
+def from_the_left(dE_dy, dy_dz, dz_dw):
+    return (dE_dy @ dy_dz) @ dz_dw
+
+
+def from_the_right(dE_dy, dy_dz, dz_dw):
+    return dE_dy @ (dy_dz @ dz_dw)  # the K x P Jacobian dy/dw first
+
+
+def test_the_chain_cost_case_is_last_budgeted_small_to_send_and_in_the_self_check():
+    check, cases, cost = chain_cost()
+    assert [c for c in cases if c.seconds] == [cost]
+    assert cost.name.startswith("cost: ") and 0 < cost.seconds <= TIME_LIMIT / 4
+    assert sum(np.asarray(a).nbytes for a in cost.args) < 5e6
+    visible = check.visible_cases(np.random.default_rng(seed("visible", check.name)))
+    assert visible[-1].seconds == cost.seconds
+    assert "K L + L P" in check.cost_reason and "K L P" in check.cost_reason
+    assert "order" in check.cost_reason
+
+
+def test_the_orders_of_the_sums_differ_by_a_factor_of_thousands_in_multiplications():
+    """Counts, not clocks: from the left K L + L P multiplications, from the right K L P
+    (and K P for the last product); the cheap order at the speed of one busy core takes a
+    hundredth of the budget."""
+    _, _, cost = chain_cost()
+    K, L = cost.args[1].shape
+    P = cost.args[2].shape[1]
+    cheap, dear = K * L + L * P, K * L * P + K * P
+    assert dear / cheap > 1000
+    assert cheap / 1e9 <= cost.seconds / 100
+
+
+def test_both_orders_pass_the_small_cases_and_only_the_cheap_one_the_cost_case():
+    check, cases, _ = chain_cost()
+    cheap = judge(check, cases, answers(check, from_the_left, cases))
+    assert cheap.points == check.points, [r.problem for r in cheap.results]
+    records = answers(check, from_the_right, cases)
+    dear = judge(check, cases, records)
+    *small, costly = dear.results
+    assert all(r.passed for r in small) and not costly.passed
+    assert records[-1]["error"]["kind"] == channel.TIMEOUT
+    assert costly.problem.endswith(f"which allows a method {check.cost_reason}")
+    assert dear.points == round(check.points * len(small) / len(cases), 2)
+
+
+def test_every_chain_mistake_model_gives_up_at_once_on_the_cost_case():
+    """The mistake models need K = L (or give an answer of another shape): on the cost case
+    they raise before any work, so the diagnosis costs nothing."""
+    check, _, cost = chain_cost()
+    for mistake in check.mistakes():
+        (record,) = answers(check, check.student_function(mistake.model), [cost])
+        assert record["error"]["kind"] == channel.RAISED, mistake.name
