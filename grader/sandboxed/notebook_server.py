@@ -163,9 +163,21 @@ def clean_up(root: Path, isolated: bool, fork_server: ForkServerClient) -> None:
     if isolated and not _kill_all_but(fork_server.pid):
         fork_server.stop()
         _kill_all_but(None)
+    if isolated:
+        _remove_ipc_objects()
     folders = [root, *(Path(f) for f in PRIVATE_FOLDERS if isolated and Path(f).is_dir())]
     _remove([os.path.join(folder, name) for folder in folders for name in os.listdir(folder)])
     (root / "home").mkdir(exist_ok=True)
+
+
+def _remove_ipc_objects() -> None:
+    """Remove the System V shared memory, semaphores and message queues of the sandbox's
+    IPC namespace, which the server keeps from one job to the next: a detached segment
+    holds memory that no process owns and the next student could attach."""
+    try:
+        subprocess.run(["ipcrm", "--all"], capture_output=True, timeout=60, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        pass
 
 
 def _remove(paths: list[str]) -> None:

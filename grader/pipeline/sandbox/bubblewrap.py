@@ -176,6 +176,8 @@ def command(
     # The working folder is the read-only root: ``python -m`` puts it first on the import path,
     # and a package planted in the scratch folder must not be imported by a restarted server.
     args += ["--chdir", "/"]
-    for folder in [*emptied, "/"]:  # bwrap's root is a tmpfs: read-only like the rest
+    # bwrap's root and its /dev are memory-backed file systems: read-only like the rest (a
+    # file written there would take the host's memory and outlive the student's job).
+    for folder in [*emptied, "/dev", "/"]:
         args += ["--remount-ro", folder]
     return [*args, "--", *argv]

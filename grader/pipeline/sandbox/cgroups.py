@@ -1,11 +1,15 @@
-"""A cap on the processes of one sandbox where the kernel's per-user limit does not apply.
+"""Caps on the processes and the memory of one sandbox, where the kernel's per-process
+limits do not reach.
 
-Inside a sandbox each process sets ``RLIMIT_NPROC`` on itself (``limits``), which the kernel
-counts per user namespace: a fork bomb stops at the cap and the other sandboxes go on.  But
-the kernel exempts a process whose real user is root, which a sandbox started by root is.
-Then the sandbox is started in a cgroup of its own with the ``pids`` controller (version 1
-or 2, whichever this machine lets root write), made for it and removed after it.  Where
-neither exists, ``ProcessCap.create`` returns None and the caller says so.
+Inside a sandbox each process sets ``RLIMIT_NPROC`` and ``RLIMIT_AS`` on itself
+(``limits``).  Two things escape them.  The kernel exempts a process whose real user is
+root, which a sandbox started by root is, from ``RLIMIT_NPROC``.  And memory that no
+process maps (a System V shared-memory segment created and detached, a file in a memory-
+backed file system) counts against no address space.  So, where it can, the sandbox is
+started in cgroups of its own, made for it and removed after it: the ``pids`` controller
+caps its processes and threads, the ``memory`` controller everything it holds in memory,
+shared memory included (version 1 or 2, whichever this machine lets root write).  Where
+neither exists, ``ResourceCap.create`` returns None and the caller says so.
 """
 
 from __future__ import annotations
@@ -16,74 +20,99 @@ import time
 from pathlib import Path
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
+LIMIT_FILES = {  # controller: (version 1 file, version 2 file)
+    "pids": ("pids.max", "pids.max"),
+    "memory": ("memory.limit_in_bytes", "memory.max"),
+}
 _names = itertools.count()
 
 
-def _own_pids_cgroup() -> Path | None:
-    """The folder of this process's cgroup in a writable ``pids`` hierarchy, if any."""
+def _own_cgroup(controller: str) -> tuple[Path, str] | None:
+    """The folder of this process's cgroup in a writable hierarchy of ``controller``, and
+    the name of the file that sets its limit there; None if there is none."""
     try:
         lines = Path("/proc/self/cgroup").read_text().splitlines()
     except OSError:
         return None
+    version_1, version_2 = LIMIT_FILES[controller]
     for line in lines:
         number, controllers, path = (line.split(":", 2) + ["", ""])[:3]
-        if "pids" in controllers.split(","):  # version 1
-            folder = CGROUP_ROOT / "pids" / path.lstrip("/")
+        if controller in controllers.split(","):  # version 1
+            folder = CGROUP_ROOT / controller / path.lstrip("/")
             if os.access(folder, os.W_OK):
-                return folder
+                return folder, version_1
     for line in lines:
-        if line.startswith("0::"):  # version 2: pids must be enabled for the children
+        if line.startswith("0::"):  # version 2: the controller must be enabled for children
             folder = CGROUP_ROOT / line[3:].lstrip("/")
             try:
                 enabled = (folder / "cgroup.subtree_control").read_text().split()
             except OSError:
                 return None
-            if "pids" in enabled and os.access(folder, os.W_OK):
-                return folder
+            if controller in enabled and os.access(folder, os.W_OK):
+                return folder, version_2
     return None
 
 
-class ProcessCap:
-    """A cgroup that holds at most ``processes`` processes and threads."""
+class ResourceCap:
+    """The cgroups of one sandbox: at most ``processes`` processes and threads, and at most
+    ``memory_bytes`` of memory, where the machine has the controllers."""
 
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self._procs = str(folder / "cgroup.procs")
+    def __init__(self, folders: list[Path]) -> None:
+        self.folders = folders
 
     @classmethod
-    def create(cls, processes: int) -> ProcessCap | None:
-        """A new cgroup for one sandbox, or None where this process cannot make one (not
-        root, or no writable ``pids`` hierarchy)."""
+    def create(cls, processes: int, memory_bytes: int) -> ResourceCap | None:
+        """New cgroups for one sandbox, or None where this process cannot make any (not
+        root, or no writable hierarchy)."""
         if os.geteuid() != 0:
             return None
-        parent = _own_pids_cgroup()
-        if parent is None:
-            return None
-        folder = parent / f"grader-{os.getpid()}-{next(_names)}"
-        try:
-            folder.mkdir()
-            (folder / "pids.max").write_text(str(processes))
-        except OSError:
-            cls(folder).remove()
-            return None
-        return cls(folder)
+        cap = cls([])
+        name = f"grader-{os.getpid()}-{next(_names)}"
+        for controller, value in (("pids", processes), ("memory", memory_bytes)):
+            if value <= 0:  # no limit
+                continue
+            limit = str(value)
+            found = _own_cgroup(controller)
+            if found is None:
+                continue
+            parent, limit_file = found
+            folder = parent / name
+            if folder in cap.folders:  # version 2: one folder holds every controller
+                try:
+                    (folder / limit_file).write_text(limit)
+                except OSError:
+                    pass
+                continue
+            try:
+                folder.mkdir()
+            except OSError:
+                continue
+            try:
+                (folder / limit_file).write_text(limit)
+                cap.folders.append(folder)
+            except OSError:
+                cls([folder]).remove()
+        return cap if cap.folders else None
 
     def wrap(self, argv: list[str]) -> list[str]:
-        """``argv`` started inside the cgroup: a shell moves itself into it, then becomes
+        """``argv`` started inside the cgroups: a shell moves itself into each, then becomes
         ``argv`` (no Python runs between fork and exec in a process with threads, where a
         lock another thread held at the fork would never be released)."""
-        return ["/bin/sh", "-c", 'echo $$ > "$0" && exec "$@"', self._procs, *argv]
+        join = 'while [ "$1" != -- ]; do echo $$ > "$1" || exit 126; shift; done; shift; '
+        procs = [str(folder / "cgroup.procs") for folder in self.folders]
+        return ["/bin/sh", "-c", join + 'exec "$@"', "sh", *procs, "--", *argv]
 
     def remove(self, seconds: float = 5.0) -> None:
-        """Remove the cgroup once its processes are gone."""
+        """Remove the cgroups once their processes are gone."""
         deadline = time.monotonic() + seconds
-        while True:
-            try:
-                self.folder.rmdir()
-                return
-            except FileNotFoundError:
-                return
-            except OSError:
-                if time.monotonic() > deadline:
-                    return
-                time.sleep(0.05)
+        for folder in self.folders:
+            while True:
+                try:
+                    folder.rmdir()
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        break
+                    time.sleep(0.05)

@@ -44,7 +44,7 @@ from pathlib import Path
 from grader.pipeline.results import Execution, GradingRun, SandboxTask
 from grader.pipeline.sandbox import bubblewrap, environment
 from grader.pipeline.sandbox.builds import SANDBOX_LIB, Builds
-from grader.pipeline.sandbox.cgroups import ProcessCap
+from grader.pipeline.sandbox.cgroups import ResourceCap
 from grader.pipeline.sandbox.folders import folder_bytes, remove_folder
 from grader.pipeline.sandbox.limits import Limits
 from grader.pipeline.sandbox.streams import Read, Tail, converse, read_all, read_line
@@ -88,7 +88,7 @@ class GradingWorker:
         self.process: subprocess.Popen | None = None
         self.server_folder: Path | None = None
         self.server_log: Tail | None = None
-        self.server_cap: ProcessCap | None = None
+        self.server_cap: ResourceCap | None = None
         self._preload: tuple[str, ...] = ()
         self._lock = threading.Lock()
 
@@ -222,7 +222,9 @@ class GradingWorker:
             mounts = environment.mounts(environment.closure(roots), library, private=self.private)
             argv = bubblewrap.command(argv, mounts, writable, env)
             env = dict(bubblewrap.LAUNCH_ENVIRONMENT)
-        self.server_cap = ProcessCap.create(self.limits.processes)
+        self.server_cap = ResourceCap.create(
+            self.limits.processes, self.limits.sandbox_memory_bytes
+        )
         if self.server_cap is not None:
             argv = self.server_cap.wrap(argv)
         log_read, log_write = os.pipe()
@@ -328,7 +330,7 @@ class GradingWorker:
                 on_request=run.measures_cost,
             )
             clock = CostClock(run) if run.measures_cost else None
-            cap = ProcessCap.create(self.limits.processes)
+            cap = ResourceCap.create(self.limits.processes, self.limits.sandbox_memory_bytes)
             seconds = run.seconds or self.limits.grading_run_seconds
             read, exit_status = self._run_sandbox(
                 argv, env, program, messages_read, messages_write, cap, folder, seconds, clock
@@ -346,7 +348,7 @@ class GradingWorker:
         program: bytes,
         messages_read: int,
         messages_write: int,
-        cap: ProcessCap | None,
+        cap: ResourceCap | None,
         folder: Path,
         seconds: float,
         clock: CostClock | None = None,

@@ -17,6 +17,7 @@ class Limits:
     """Per-submission limits."""
 
     memory_bytes: int = 4 * 1024**3  # address space of each sandboxed process
+    sandbox_memory_bytes: int = 5 * 1024**3  # all one sandbox holds in memory (cgroups)
     file_bytes: int = 256 * 1024**2  # largest file a submission may write
     scratch_bytes: int = 1024**3  # all the files of a sandbox's folders together
     processes: int = 256  # processes and threads of one sandbox (0: no limit)
