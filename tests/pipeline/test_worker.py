@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -12,6 +13,8 @@ import pytest
 
 from grader.pipeline.results import SandboxTask
 from grader.pipeline.sandbox import bubblewrap, folders
+from grader.pipeline.sandbox.bubblewrap import Mounts
+from grader.pipeline.sandbox.cgroups import ResourceCap
 from grader.pipeline.sandbox.folders import folder_bytes
 from grader.pipeline.sandbox.grading_worker import GradingWorker
 from grader.pipeline.sandbox.limits import Limits
@@ -90,3 +93,39 @@ def test_measuring_a_folder_follows_no_link_and_opens_no_file(tmp_path, monkeypa
     assert 100_000 <= used < 1_000_000
     monkeypatch.setattr(folders, "MEASURE_SECONDS", 1e-6)  # a tree too large to measure in time
     assert folder_bytes(str(tmp_path)) is None
+
+
+SHARED_MEMORY_HOG = """\
+import ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+libc.shmat.restype = ctypes.c_void_p
+size = 400 * 1024**2
+segment = libc.shmget(0, ctypes.c_size_t(size), 0o1600)  # IPC_PRIVATE, IPC_CREAT | 0600
+address = libc.shmat(segment, None, 0)
+ctypes.memset(address, 1, size)  # the pages exist now, charged to whoever touched them
+libc.shmdt(ctypes.c_void_p(address))  # detached: no address space holds them any more
+print("kept", size)
+"""
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="cgroups are made for sandboxes started by root")
+def test_a_sandbox_memory_cap_counts_detached_shared_memory(tmp_path):
+    cap = ResourceCap.create(processes=64, memory_bytes=200 * 1024**2)
+    if cap is None:
+        pytest.skip("no writable memory cgroup on this machine")
+    try:
+        argv = ["unshare", "--ipc", sys.executable, "-c", SHARED_MEMORY_HOG]
+        done = subprocess.run(cap.wrap(argv), capture_output=True, text=True, timeout=60)
+    finally:
+        cap.remove()
+    assert "kept" not in done.stdout and done.returncode != 0
+
+
+@pytest.mark.skipif(bubblewrap.bubblewrap() is None, reason="bubblewrap is not installed")
+def test_the_sandbox_dev_is_read_only_and_its_devices_work(tmp_path):
+    writable = bubblewrap.writable_folders(tmp_path)
+    script = "echo x > /dev/null && head -c 1 /dev/zero | wc -c && : > /dev/planted"
+    argv = bubblewrap.command(["/bin/sh", "-c", script], Mounts(), writable, {})
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    assert done.stdout.split() == ["1"]
+    assert "Read-only file system" in done.stderr
