@@ -136,7 +136,7 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     # 07_reverse_mode
     "adjoint_trace_8_49": BY_HAND,
     "reverse_mode_engine": BY_HAND,
-    "hvp_forward_over_reverse": BY_HAND,  # the student's own Dual and Var, nested
+    "hvp_nested_engines": BY_HAND,  # the student's own Dual and Var, nested
 }
 
 

@@ -24,7 +24,7 @@ from grader.seeds import hidden_cases, seed, visible_cases
 
 ADJOINTS = get_check("adjoint_trace_8_49")
 ENGINE = get_check("reverse_mode_engine")
-HVP = get_check("hvp_forward_over_reverse")
+HVP = get_check("hvp_nested_engines")
 
 
 def run(check, function):

@@ -185,7 +185,7 @@ class NestedEnginesHVP(Check):
     from the student's own engines nested (dual numbers through the ``Var`` gradient, or the
     other way round), in O(W) (Section 8.2.2), checked against ``autodiff.hessian``."""
 
-    name = "hvp_forward_over_reverse"
+    name = "hvp_nested_engines"
     title = "Hessian-vector product from your two engines"
     equation = "Section 8.2.2 (Hessian-vector product)"
     points = 2.0
