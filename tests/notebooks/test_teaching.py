@@ -98,6 +98,18 @@ REFERENCES: dict[str, tuple[str, ...]] = {
 stands for everything in it)."""
 
 ANSWERS_AFTER = {
+    "01_gradients": [
+        # the softmax error signal for targets of any sum, the Question of Part 3
+        (r"y_k \\sum_l t_l|\\sum_l t_l - t_k|\* T_soft\.sum\(", "softmax_error_signal_derivation"),
+    ],
+    "03_numerical_differentiation": [
+        # what the check (8.35) costs, part (c) of the cost question
+        (r"\\mathcal\{O\}\(DW\)|O\(DW\)", "cost_question_answer"),
+    ],
+    "04_jacobian": [
+        # when the forward method is cheaper, item 4 of Exercise 8.5
+        (r"D < K|K < D|cheaper for few", "jacobian_forward_derivation"),
+    ],
     "06_symbolic_and_forward_mode": [
         # the value of df/dx1 at (1, 2) (Exercise 8.17, asked in 07) and the tangent table come
         # after the task that computes them
