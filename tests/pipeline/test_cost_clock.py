@@ -29,8 +29,9 @@ from grader.pipeline.intake.discover import discover, fingerprint
 from grader.pipeline.judging.verdicts import decide
 from grader.pipeline.results import Execution, GradingRun
 from grader.pipeline.sandbox import bubblewrap
-from grader.pipeline.sandbox.grading_worker import CostClock, GradingWorker, _read_back
+from grader.pipeline.sandbox.grading_worker import GradingWorker
 from grader.pipeline.sandbox.limits import Limits
+from grader.pipeline.sandbox.readback import CostClock, read_back
 from grader.pipeline.sandbox.streams import Read, converse
 from grader.sandboxed import channel
 from grader.sandboxed.grading_run import Cases
@@ -135,7 +136,7 @@ def test_every_case_of_a_slow_check_is_a_timeout():
     clock.hear(request("b"))
     ticks.now = 1.0 + WINDOW + 0.5
     result = Execution("s", "x")
-    _read_back(run, Read(b"", "timeout"), -9, 60.0, result, clock)
+    read_back(run, Read(b"", "timeout"), -9, 60.0, result, clock)
     assert result.records["a"] == [[{"case": "a case", "answer": 1.0}]]
     ((timed_out,),) = result.records["b"]
     assert timed_out["case"] == "b case" and timed_out["error"]["kind"] == channel.TIMEOUT

@@ -1,0 +1,203 @@
+"""What a grading run sent back, read on the trusted side: the records of each check (as many
+graded calls as its program makes), the cost of each graded call of a run that measures it
+(``CostClock``, this side's clock: code in the sandbox can stop any clock there), the
+statements that failed, and how the run ended if not well, in words a student can read and
+no number or text the student's code chose."""
+
+from __future__ import annotations
+
+import builtins
+import time
+from collections.abc import Callable
+
+from grader.pipeline.results import GradingRun
+from grader.pipeline.sandbox.streams import Read
+from grader.sandboxed import channel
+
+MAX_LOG_LINES = 3
+RUN_ERROR = "the grading run of your functions"
+
+
+class CostClock:
+    """This side's clock of a grading run that measures the cost of a method, and its reader
+    of what the run sends.
+
+    The run asks for the cases of a check at its graded call: the first request of each
+    check of the run is answered, once, and the time noted (``sent``; requests for other
+    names go unanswered).  The check's time runs from then to the arrival of its last
+    records (``arrived``); records that come before its cases were sent are not its graded
+    call's, and are dropped.  A check whose time passes its window (``cost_windows``), or
+    that got its cases and sent no records, ran out of time; while one waits for its
+    records, the run must end by the end of its window.  ``now`` is the clock."""
+
+    def __init__(self, run: GradingRun, now: Callable[[], float] = time.monotonic) -> None:
+        self.cases, self.windows, self.now = run.cases, run.cost_windows, now
+        self.calls = {check: _calls_made(run, check) for check in run.cases}
+        self.messages = channel.Messages()
+        self.sent: dict[str, float] = {}
+        self.arrived: dict[str, list[float]] = {}
+
+    def hear(self, line: bytes) -> bytes:
+        """Take one line the run sent, as it arrives; what to send back (the cases it asks
+        for, or nothing)."""
+        now = self.now()
+        read = self.messages.parse(line)
+        if read is None:
+            return b""
+        kind, value = read
+        if kind == channel.REQUEST:
+            if value not in self.cases or value in self.sent:
+                return b""
+            self.sent[value] = now
+            return channel.cases_message(value, self.cases[value]["cases"])
+        if kind == channel.RECORDS:
+            check = value[0]
+            if check not in self.sent:
+                return b""
+            self.arrived.setdefault(check, []).append(now)
+        self.messages.keep(kind, value)
+        return b""
+
+    def deadline(self, overall: float) -> float:
+        """When the run must end: at ``overall``, or sooner while a check that got its cases
+        still waits for records (the end of its window)."""
+        waiting = [
+            self.sent[check] + self.windows[check]
+            for check in self.sent
+            if len(self.arrived.get(check, ())) < self.calls[check]
+        ]
+        return min(overall, max(waiting)) if waiting else overall
+
+    def too_slow(self) -> dict[str, str]:
+        """The checks that ran out of time, each with what happened."""
+        slow = {}
+        for check, sent in self.sent.items():
+            window = self.windows[check]
+            if check not in self.arrived:
+                slow[check] = f"no records within {window:g} s of receiving the cases"
+            elif self.arrived[check][-1] - sent > window:
+                elapsed = self.arrived[check][-1] - sent
+                slow[check] = f"records {elapsed:.1f} s after receiving the cases (of {window:g})"
+        return slow
+
+    def read(self, problems: list[str]) -> tuple[dict[str, list[list[dict]]], list]:
+        """The records and failed statements the run sent, as ``channel.read_messages``
+        gives them (records before their cases left out)."""
+        if self.messages.malformed:
+            problems.append(channel.MALFORMED)
+        return self.messages.records, self.messages.failed
+
+
+COST_RUN = "the run that measures the cost of your method"
+
+
+def read_back(
+    run: GradingRun,
+    read: Read,
+    exit_status: int,
+    seconds: float,
+    result,
+    clock: CostClock | None = None,
+) -> None:
+    """What a grading run sent back, into ``result``: its records (as many graded calls as
+    the program made; every case of a check that ran out of time by ``clock`` a timeout),
+    the statements that failed, and how it ended if not well."""
+    what = COST_RUN if run.measures_cost else RUN_ERROR
+    slow = clock.too_slow() if clock else {}
+    if read.stopped == "timeout" and slow:
+        result.problems.append(f"{what} was stopped: it ran past the time its cases allow")
+    elif read.stopped == "timeout":
+        result.problems.append(f"{what} did not finish within {seconds:g} s and was stopped")
+    elif read.stopped == "too large":
+        result.problems.append(f"{what} sent back too much data and was stopped")
+    elif not read.complete:
+        result.problems.append(f"{what}: {read.stopped}; it was stopped")
+    elif exit_status:
+        result.problems.append(f"{what} {_ended(exit_status)}")
+    if clock is None:
+        records, failed = channel.read_messages(read.data, result.problems)
+    else:
+        records, failed = clock.read(result.problems)
+    for check, found in _graded_calls(run, records, read.stopped == "timeout", slow).items():
+        _merge(result.records.setdefault(check, []), found)
+    labels = {step["label"] for step in run.steps if "code" in step and "label" in step}
+    result.problems.extend(_statement_problems(failed, labels))
+
+
+def _graded_calls(
+    run: GradingRun,
+    records: dict[str, list[list[dict]]],
+    timed_out: bool,
+    slow: dict[str, str] | None = None,
+) -> dict[str, list[list[dict]]]:
+    """The records of each check of ``run``: at most as many graded calls as its program
+    makes (a submission may write more on the pipe: they are not judged); when the run was
+    stopped at its time limit, its cases without a record ran out of time; every case of a
+    check that is ``slow`` (by this side's clock: what happened) ran out of time."""
+    slow = slow or {}
+    calls = {}
+    for check in run.cases:
+        found = records.get(check, [])[: _calls_made(run, check)]
+        names = [case["name"] for case in run.cases.get(check, {}).get("cases", [])]
+        if check in slow:
+            found = [[_ran_out(name, slow[check]) for name in names] for _ in found or [[]]]
+        elif timed_out:
+            found = found or [[]]
+            for call in found:
+                answered = {r.get("case") for r in call}
+                call.extend(_ran_out(name) for name in names if name not in answered)
+        calls[check] = found
+    return calls
+
+
+def _calls_made(run: GradingRun, check: str) -> int:
+    """How many graded calls of ``check`` the program of ``run`` makes."""
+    return sum(1 for step in run.steps if step.get("grade") == check)
+
+
+def _ran_out(case: str, message: str = "the run was stopped at its limit") -> dict:
+    error = {"kind": channel.TIMEOUT, "type": "", "message": message}
+    return {"case": case, "error": error, "warnings": [], "seconds": 0.0}
+
+
+def _merge(calls: list[list[dict]], more: list[list[dict]]) -> None:
+    """Add the records of one run's graded calls to those of an earlier run of the same
+    checks, call by call (a check's cases may be split between runs)."""
+    for i, call in enumerate(more):
+        if i < len(calls):
+            calls[i].extend(call)
+        else:
+            calls.append(call)
+
+
+def _statement_problems(failed: list[tuple[str, str]], labels: set[str]) -> list[str]:
+    """The first statements that failed in a grading run, for the student to read: the cell,
+    when it is one the program named, and the kind of error, named only when it is one of
+    Python's own (the rest of the text is the student code's, and a grading run holds the
+    hidden cases)."""
+    shown = []
+    for label, kind in dict.fromkeys(f for f in failed if f[0] in labels):
+        if len(shown) == MAX_LOG_LINES:
+            shown.append(f"{RUN_ERROR}: other statements failed too")
+            break
+        if kind == "StatementTimeout":
+            shown.append(f"{RUN_ERROR}: {label}: stopped after its time limit")
+        else:
+            shown.append(f"{RUN_ERROR}: {label}: {_builtin_error(kind)}")
+    return shown
+
+
+def _ended(status: int) -> str:
+    """How a grading run that did not finish its work ended, in words (not its number: the
+    student's code chooses it)."""
+    if status < 0:
+        return "was killed by a signal before it finished"
+    return "ended early (the code called exit, or crashed)"
+
+
+def _builtin_error(name: str) -> str:
+    """``name`` when it is one of Python's own exceptions, else a description."""
+    found = getattr(builtins, name, None)
+    if isinstance(found, type) and issubclass(found, BaseException):
+        return f"{name} was raised"
+    return "an exception of the notebook's own class was raised"
