@@ -11,6 +11,7 @@ hand-derived facts too.
 
 from __future__ import annotations
 
+import ast
 import json
 import shutil
 import subprocess
@@ -309,25 +310,50 @@ def expected(course: Course, spec: Scripted) -> dict[str, float | None]:
 
 def _student_functions(assignment: Assignment, notebook) -> dict:
     """The namespace the submitted solution cells define (run in order, each once, after
-    the imports the masters start with); tampering and other extra cells are not run."""
+    the imports the masters start with), with the master's own cells of definitions only
+    (helpers a solution may use, such as a table of activations) in their places; tampering
+    and other extra cells are not run."""
     namespace: dict = {}
     exec(
         "import numpy as np\nimport autodiff\nimport autodiff.numpy as anp\n"
         "from autodiff.algorithms.network import TwoLayerNet\n",
         namespace,
     )
-    code_solutions = {
-        _gid(c)
-        for c in assignment.master.cells
-        if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("solution")
-    }
-    seen = set()
+    submitted: dict[str, str] = {}
     for cell in notebook.cells:
-        gid = _gid(cell)
-        if gid in code_solutions and gid not in seen:
-            seen.add(gid)
-            exec(cell.source, namespace)
+        submitted.setdefault(_gid(cell), cell.source)
+    for cell in assignment.master.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if cell.cell_type != "code" or meta.get("grade"):
+            continue
+        if meta.get("solution"):
+            if _gid(cell) in submitted:
+                exec(submitted[_gid(cell)], namespace)
+        elif _definitions_only(cell.source):
+            try:
+                exec(cell.source, namespace)
+            except Exception:  # a helper that needs a task not solved here
+                pass
     return namespace
+
+
+def _definitions_only(source: str) -> bool:
+    """Whether a cell only imports, defines functions or classes, and binds names."""
+    try:
+        body = ast.parse(source).body
+    except SyntaxError:
+        return False
+    kinds = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef)
+    names = (ast.Assign, ast.AnnAssign)
+    return all(
+        isinstance(s, kinds)
+        or (isinstance(s, names) and all(isinstance(t, ast.Name) for t in _targets(s)))
+        for s in body
+    )
+
+
+def _targets(statement) -> list:
+    return statement.targets if isinstance(statement, ast.Assign) else [statement.target]
 
 
 def _submitted_path(course: Course, spec: Scripted) -> Path:
