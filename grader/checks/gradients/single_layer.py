@@ -128,6 +128,7 @@ class CanonicalLinkGradient(Check):
             ("sigmoid", True),
             ("softmax", True),
             ("softmax", False),
+            ("softmax", "unnormalised"),  # target rows that do not sum to one
         ]
         cases = []
         for i, (output, soft) in enumerate(plan):
@@ -136,13 +137,23 @@ class CanonicalLinkGradient(Check):
                 K, N = 1, 1  # one sigmoid output, one data point
             scale = 2.0 if i == 5 else 1.0  # larger logits: a confident softmax
             W, X = normal(rng, K, D, scale=scale), normal(rng, N, D)
-            T = _canonical_targets(rng, N, K, output, soft)
+            if soft == "unnormalised":
+                T = rng.uniform(0.0, 1.0, (N, K))
+            else:
+                T = _canonical_targets(rng, N, K, output, soft)
             targets = "soft targets" if soft else "0/1 targets"
+            if soft == "unnormalised":
+                targets = "targets whose rows do not sum to one"
             if output == "linear":
                 targets = "real targets"
             label = f"{output} outputs, K={K}, D={D}, N={N}, {targets}"
             cases.append(Case(label, (W, X, T), {"output": output}))
         return cases
+
+    def visible_cases(self, rng):
+        """Three cases and the one whose targets do not sum to one (the task's general form)."""
+        cases = self.cases(rng)
+        return [*cases[:3], cases[-1]]
 
     def reference(self, case):
         W, X, T = case.args
@@ -194,5 +205,13 @@ class CanonicalLinkGradient(Check):
                 "its gradient is the sum of the per-point gradients (no division by N).",
                 "(8.1) and (8.4)",
                 lambda case: signal(case) / case.args[1].shape[0],
+            ),
+            Mistake(
+                "y - t for any targets",
+                "The error signal y - t of (8.11) needs each data point's targets to sum to "
+                "one; here they do not: redo the chain rule through the softmax for a "
+                "general target row.",
+                "(8.11)",
+                lambda case: signal(case),
             ),
         ]
