@@ -2,8 +2,9 @@
 
 For each submission, in this order (as nbgrader declares its preprocessors):
 
-1. ``intake``: find it, read it defensively and restore the master's graded cells
-   (``intake.discover``, ``intake.repair``);
+1. ``intake``: find it, read it defensively (a regular file within the size cap, never a
+   link, a folder or a FIFO) and restore the master's graded cells (``intake.discover``,
+   ``intake.files``, ``intake.repair``);
 2. ``judging.prepare``: the sandbox task -- the master without its solutions, and one
    grading run per set of tasks that forbid the same things: the statements their
    functions need (``judging.selection``) and the hidden case inputs, drawn from the
@@ -17,7 +18,7 @@ For each submission, in this order (as nbgrader declares its preprocessors):
 
 Steps 2 and 3 run in parallel for several submissions (``pool``); a submission that breaks
 in any way is graded as far as it can be and reported, and never stops the batch.  A
-failure of the grader itself while it handles one submission (preparing, judging or
+failure of the grader itself while it handles one submission (finding, preparing, judging or
 recording it) is recorded for that submission alone as a grader error
 (``grading/<student>/<assignment>/grader_error.json``, flagged, exit status 3): its earlier
 grade, if any, stays as it was, and the next run tries it again.
@@ -43,8 +44,16 @@ from grader.checks import get_check
 from grader.checks.forbidden import forbidden
 from grader.judge import plain_case
 from grader.pipeline.course import Assignment, Course, without_solutions
-from grader.pipeline.intake.discover import discover, fingerprint, up_to_date
-from grader.pipeline.intake.repair import UnreadableSubmission, read_submission, repair
+from grader.pipeline.intake.discover import (
+    NO_SUBMISSION,
+    candidates,
+    find,
+    sha256,
+    unreadable_fingerprint,
+    up_to_date,
+)
+from grader.pipeline.intake.files import read_submitted, shown, submitted_at
+from grader.pipeline.intake.repair import UnreadableSubmission, parse_submission, repair
 from grader.pipeline.judging.secret import course_secret
 from grader.pipeline.judging.selection import grading_program
 from grader.pipeline.judging.verdicts import decide
@@ -86,6 +95,7 @@ class Prepared:
     submitted: nbformat.NotebookNode | None
     problems: list[str] = field(default_factory=list)
     grader_error: str = ""  # what went wrong in the grader itself while preparing it
+    submission_sha256: str = NO_SUBMISSION  # the fingerprint of the very bytes read
 
 
 class Batch:
@@ -127,16 +137,27 @@ class Batch:
         assignment = self.course.assignment(job.assignment)
         if job.path is None:
             return Prepared(job, None, None)
+        name = shown(job.path.name)
+        try:  # read once: the bytes parsed are the bytes fingerprinted
+            data = read_submitted(job.path)
+        except UnreadableSubmission as error:
+            problem = f"{name} could not be read: {error}"
+            return Prepared(
+                job, None, None, [problem], submission_sha256=unreadable_fingerprint(error)
+            )
+        key = sha256(data)
         try:
-            submitted = read_submission(job.path)
+            submitted = parse_submission(data)
             repaired = repair(submitted, assignment.master, self.release(assignment))
         except UnreadableSubmission as error:
-            return Prepared(job, None, None, [f"{job.path.name} could not be read: {error}"])
+            problem = f"{name} could not be read: {error}"
+            return Prepared(job, None, None, [problem], submission_sha256=key)
         except OSError as error:
-            return Prepared(job, None, None, [f"{job.path.name} could not be opened: {error}"])
+            problem = f"{name} could not be opened: {error}"
+            return Prepared(job, None, None, [problem], submission_sha256=key)
+        del data
         problems = list(repaired.problems)
         runs = []
-        key = fingerprint(job.path)
         for banned, items in _by_forbidden(assignment).items():
             steps, unreadable = grading_program(repaired.notebook, assignment, items)
             problems.extend(p for p in unreadable if p not in problems)
@@ -162,7 +183,7 @@ class Batch:
             course_imports=self.imports,
             grading_runs=runs,
         )
-        return Prepared(job, task, repaired.notebook, problems)
+        return Prepared(job, task, repaired.notebook, problems, submission_sha256=key)
 
 
 COST_RUN_ALLOWANCE = 60.0  # seconds to start a cost run and replay its statements
@@ -224,12 +245,20 @@ def autograde(
     if sandboxed:
         bubblewrap.check()
     _release_if_stale(course)
-    todo, summary = [], Summary()
-    for job in discover(course, assignments, students):
-        if not force and up_to_date(course, job):
-            summary.reused += 1
-        else:
-            todo.append(job)
+    todo: list[tuple[Job, str]] = []  # each job with the grader's failure to find it, if any
+    summary = Summary()
+    for student, assignment in candidates(course, assignments, students):
+        try:
+            job = find(course, student, assignment)
+            if job is None:
+                continue
+            if not force and up_to_date(course, job):
+                summary.reused += 1
+                continue
+            todo.append((job, ""))
+        except Exception as error:  # noqa: BLE001 - one submission's failure stays its own
+            job = Job(student, assignment.name, assignment.notebook, None)
+            todo.append((job, _describe(error, "finding the submission")))
     if not todo:
         return summary
     work = Path(tempfile.mkdtemp(prefix="grader-"))
@@ -241,8 +270,11 @@ def autograde(
         batch = Batch(course, work)
         workers.start(batch.imports)
         futures: dict[Future, Prepared] = {}
-        for job in todo:
-            prepared = batch.prepare(job)
+        for job, failure in todo:
+            if failure:
+                prepared = Prepared(job, None, None, grader_error=failure)
+            else:
+                prepared = batch.prepare(job)
             futures[workers.submit(prepared.task)] = prepared
         try:
             for done, (future, prepared) in enumerate(workers.as_completed(futures), 1):
@@ -276,7 +308,7 @@ def _finish(course: Course, batch: Batch, prepared: Prepared, future: Future) ->
         if execution is None:  # nothing to run: nothing usable was submitted
             execution = Execution(job.student, job.assignment)
         execution.problems[:0] = [*job.problems, *prepared.problems]
-        key = fingerprint(job.path)
+        key = prepared.submission_sha256
         result = decide(assignment, execution, prepared.submitted, batch.secret, key)
         result.submission_sha256 = key
         record(course, result, execution)
@@ -337,7 +369,7 @@ def record(course: Course, result: SubmissionResult, execution: Execution) -> No
     """Write the gradebook, the executed notebook (its graded cells showing the trusted
     verdicts), then the result file: in that order, so that resuming is safe."""
     submitted = course.submitted / result.student / result.assignment
-    gradebook.write(_db_url(course), result, gradebook.submitted_at(submitted))
+    gradebook.write(_db_url(course), result, submitted_at(submitted))  # never blocks
     target = course.root / "autograded" / result.student / result.assignment
     target.mkdir(parents=True, exist_ok=True)  # nbgrader counts a submission graded by it
     if execution.notebook is not None:

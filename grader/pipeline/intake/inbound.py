@@ -26,6 +26,7 @@ from nbgrader.utils import parse_utc
 
 from grader.pipeline.course import Assignment, Course
 from grader.pipeline.intake.exchange import FEEDBACK_KEYS, Exchange
+from grader.pipeline.intake.files import submitted_at
 from grader.pipeline.intake.lms import MAX_ZIP_MEMBER, STUDENT_ID, Intake
 
 MAX_FILES = 20
@@ -163,12 +164,10 @@ def _read_file(directory: int, name: str) -> bytes | None:
 
 def _taken_at(folder: Path) -> datetime | None:
     """The time of the submission already taken into ``folder`` (None when there is none
-    or it has no readable time, as for one taken from an LMS export)."""
-    try:
-        text = (folder / "timestamp.txt").read_text(encoding="utf-8", errors="replace")
-        return parse_utc(text.strip()[:200]) if text.strip() else None
-    except (OSError, ValueError, OverflowError):
-        return None
+    or it has no readable time, as for one taken from an LMS export).  Its
+    ``timestamp.txt`` is read as a regular file only, never waited on (a FIFO) or followed
+    (a link)."""
+    return submitted_at(folder)
 
 
 def _store(target: Path, files: dict[str, bytes]) -> None:

@@ -4,7 +4,8 @@ Students' notebooks arrive malformed, with graded cells deleted, duplicated or t
 another type, with megabytes of output.  ``repair`` turns whatever arrived into a notebook
 nbgrader can autograde -- every graded cell of the master present exactly once, with its
 type -- and lists what it had to change, so the report can say so.  A file that is not a
-notebook at all cannot be repaired; it raises ``UnreadableSubmission`` with the reason.
+notebook at all cannot be repaired; it raises ``UnreadableSubmission`` with the reason, as
+does a name that is not a regular file (``intake.files``).
 """
 
 from __future__ import annotations
@@ -16,11 +17,9 @@ from pathlib import Path
 
 import nbformat
 
-MAX_BYTES = 50 * 1024**2
+from grader.pipeline.intake.files import UnreadableSubmission, read_submitted
 
-
-class UnreadableSubmission(Exception):
-    """The file cannot be read as a notebook."""
+__all__ = ["Repaired", "UnreadableSubmission", "parse_submission", "read_submission", "repair"]
 
 
 @dataclass
@@ -40,11 +39,15 @@ def _grade_id(cell) -> str | None:
 
 
 def read_submission(path: Path) -> nbformat.NotebookNode:
-    """Parse ``path`` as a version-4 notebook or raise ``UnreadableSubmission``."""
-    size = path.stat().st_size
-    if size > MAX_BYTES:
-        raise UnreadableSubmission(f"the file is {size / 1024**2:.0f} MB, over the limit")
-    text = path.read_bytes().decode("utf-8", errors="replace")
+    """Parse ``path`` as a version-4 notebook or raise ``UnreadableSubmission`` (also when
+    it is not a regular file or is over the size cap)."""
+    return parse_submission(read_submitted(path))
+
+
+def parse_submission(data: bytes) -> nbformat.NotebookNode:
+    """Parse the bytes of a submitted file (``intake.files.read_submitted``) as a
+    version-4 notebook or raise ``UnreadableSubmission``."""
+    text = data.decode("utf-8", errors="replace")
     try:
         raw = json.loads(text)
     except json.JSONDecodeError as error:
