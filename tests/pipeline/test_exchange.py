@@ -30,6 +30,7 @@ from grader.checks import get_check
 from grader.judge import answers, judge
 from grader.pipeline.course import Course
 from grader.pipeline.intake.exchange import exchange_of, nbgrader_config
+from grader.pipeline.intake.files import submitted_at
 from grader.pipeline.intake.lms import STUDENT_ID
 from grader.pipeline.outputs import gradebook
 from grader.pipeline.outputs.feedback import feedback_path
@@ -163,7 +164,7 @@ def test_collect_takes_the_latest_submission_of_each_student(course, exchange, t
         "submission_secret.txt",
         "timestamp.txt",
     ]
-    assert gradebook.submitted_at(taken) is not None  # nbgrader's due dates see this time
+    assert submitted_at(taken) is not None  # nbgrader's due dates see this time
     assert cli.main(["collect", "--course", str(course.root)]) == cli.EXIT_OK
     assert "0 new submissions" in capsys.readouterr().out
     newer = submit(alice, exchange, "alice", "third")

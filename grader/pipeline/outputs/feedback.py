@@ -18,13 +18,13 @@ renders the notebook's cells.
 from __future__ import annotations
 
 import html
-import shutil
 from pathlib import Path
 from urllib.parse import quote
 
 from nbconvert.exporters import Exporter
 
 from grader.pipeline.course import Course
+from grader.pipeline.intake.files import MAX_TIMESTAMP_BYTES, UnreadableSubmission, read_submitted
 from grader.pipeline.outputs.export import ItemGrade, SubmissionGrades, class_grades, number
 
 NBGRADER_FILES = ("timestamp.txt", "submission_secret.txt")
@@ -314,5 +314,8 @@ def _copy_nbgrader_files(course: Course, grades: SubmissionGrades, folder: Path)
     """The submission's timestamp and secret, which ``release_feedback`` needs."""
     submitted = course.submitted / grades.student / grades.assignment
     for name in NBGRADER_FILES:
-        if (submitted / name).is_file():
-            shutil.copyfile(submitted / name, folder / name)
+        try:  # a regular file only: a link could point at any file of the course's owner
+            data = read_submitted(submitted / name, MAX_TIMESTAMP_BYTES)
+        except UnreadableSubmission:
+            continue
+        (folder / name).write_bytes(data)

@@ -15,10 +15,8 @@ from __future__ import annotations
 import pwd
 import warnings
 from datetime import datetime
-from pathlib import Path
 
 from nbgrader.api import Gradebook
-from nbgrader.utils import parse_utc
 from sqlalchemy.exc import SAWarning
 
 from grader.pipeline.results import SubmissionResult
@@ -26,21 +24,11 @@ from grader.pipeline.results import SubmissionResult
 
 def write(db_url: str, result: SubmissionResult, timestamp: datetime | None) -> None:
     """Store ``result`` (from ``grader.pipeline.judging.verdicts.decide``) for its student,
-    submitted at ``timestamp`` (``submitted_at``)."""
+    submitted at ``timestamp`` (``grader.pipeline.intake.files.submitted_at``)."""
     with warnings.catch_warnings():
         # nbgrader's own update_or_create_submission trips SQLAlchemy's autoflush warnings
         warnings.simplefilter("ignore", SAWarning)
         _write(db_url, result, timestamp)
-
-
-def submitted_at(folder: Path) -> datetime | None:
-    """The time in ``folder/timestamp.txt``, as nbgrader reads it; None when there is none
-    or it cannot be read."""
-    try:
-        text = (folder / "timestamp.txt").read_text(encoding="utf-8", errors="replace")[:200]
-        return parse_utc(text.strip()) if text.strip() else None
-    except (OSError, ValueError, OverflowError):
-        return None
 
 
 def student_names(student: str) -> tuple[str, str]:
