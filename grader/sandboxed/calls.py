@@ -231,9 +231,15 @@ def _captured(record: dict, quiet: bool) -> Iterator[None]:
                 )
 
 
+REPEAT_SECONDS = 0.1
+
+
 @contextlib.contextmanager
 def _time_limit(seconds: float) -> Iterator[None]:
-    """Raise ``CaseTimeout`` in the main thread after ``seconds`` (no limit elsewhere)."""
+    """Raise ``CaseTimeout`` in the main thread after ``seconds``, and again every
+    ``REPEAT_SECONDS`` until the case ends (an exception raised where Python ignores it, in a
+    garbage-collector callback or a ``__del__``, is not the end of the limit); no limit in
+    other threads."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -242,7 +248,7 @@ def _time_limit(seconds: float) -> Iterator[None]:
         raise CaseTimeout
 
     previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    signal.setitimer(signal.ITIMER_REAL, seconds, REPEAT_SECONDS)
     try:
         yield
     finally:
