@@ -376,5 +376,5 @@ def test_a_slow_method_fails_the_cost_case_whatever_it_switches_off_or_forges(gr
     assert "backward passes" in cost.problem  # what the budget allows, as the judge says it
     others = [r for r in verdict.results if r is not cost]
     assert all(r.passed for r in others), [r.problem for r in others]
-    # stopped soon after the window of 5 s, not at the run's limit of 65 s
-    assert execution.grading_run_seconds < 40, execution.grading_run_seconds
+    # stopped by the end of the check's window, not at the run's own limit
+    assert not any("did not finish within" in p for p in execution.problems), execution.problems
