@@ -3,9 +3,10 @@ local pool against Dask as the class grows.
 
 On the demo class (``grader.demo``): the wall time of the pipeline with ``--jobs`` parallel
 sandboxed workers against ``nbgrader autograde "*"`` (one process, every student and
-assignment, in a copy of the course made before any grading, its hidden tests on the same
-secret), and whether the two give the same grade to every grade cell of the honest
-submissions (readable, and neither tampering nor calling the reference).  Then the time to
+assignment, in a copy of the course made before any grading, its hidden tests drawing each
+submission's own cases from the same secret), and whether the two give the same grade to
+every grade cell of the honest submissions (readable, and neither tampering nor calling the
+reference).  Then the time to
 grade one complete submission of the whole course (every assignment under course/source).
 Then a synthetic class of N submissions (the demo's scripted students replicated, N = 12,
 48, 192) graded by the local pool and by Dask (``--scheduler local``: a LocalCluster of
@@ -79,8 +80,8 @@ def copy_ungraded(course: Course, out: Path) -> Path:
 
 def sequential_nbgrader(root: Path, secret: str) -> tuple[float, int]:
     """Wall time and exit status of ``nbgrader autograde "*"`` in ``root``, its hidden tests
-    judging cases drawn from the course's secret (the pipeline draws them per student; the
-    grades compared, those of honest submissions, do not depend on which cases)."""
+    judging, on the course's secret, each submission's own cases (drawn as the pipeline
+    draws them: ``grader.seeds.local_submission``)."""
     start = time.perf_counter()
     with open(root / "autograde.log", "wb") as log:
         status = subprocess.run(

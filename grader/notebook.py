@@ -12,10 +12,11 @@ running a master): ``self_check`` under each task, ``grade`` in the masters' hid
   nbgrader's Validate lists the task and quotes that line as its error.  A passed task
   writes nothing there.
 - ``grade(name, function)`` judges the hidden cases here and returns the points (an
-  instructor's check of a master).  In a grading sandbox the kernel's ``grade`` runs instead
-  (``grader.sandboxed``): it records answers and judges nothing.  A cell that ran ``grade``
-  keeps the hidden points as its value, and its self-check writes nothing to standard error
-  (nbgrader would score it 0).
+  instructor's check of a master; under nbgrader's own ``autograde``, each submission's own
+  cases, drawn as the pipeline draws them: ``grader.seeds.local_submission``).  In a grading
+  sandbox the kernel's ``grade`` runs instead (``grader.sandboxed``): it records answers and
+  judges nothing.  A cell that ran ``grade`` keeps the hidden points as its value, and its
+  self-check writes nothing to standard error (nbgrader would score it 0).
 - ``summary()`` closes a notebook: it lists the tasks whose self-check has not passed, by the
   name ``self_check`` was given (``task``), as an error that shows its message only.
 """
@@ -40,7 +41,7 @@ from grader.checks.forbidden import forbidden
 from grader.judge import Verdict, answers, judge
 from grader.messages import verdict_text
 from grader.sandboxed.stubs import is_stub, ready
-from grader.seeds import hidden_cases, local_secret, visible_cases
+from grader.seeds import hidden_cases, local_secret, local_submission, visible_cases
 
 NOT_ATTEMPTED, CELL_FAILED, FAILING, FORBIDDEN, PASSED = (
     "not attempted",
@@ -69,7 +70,7 @@ def grade(name: str, function: Callable) -> float | None:
     """The hidden cases of check ``name``: judged here, points returned (in a grading
     sandbox ``grader.sandboxed``'s ``grade`` runs instead)."""
     check = get_check(name)
-    cases = hidden_cases(check, local_secret())
+    cases = hidden_cases(check, local_secret(), *local_submission())
     verdict = judge(check, cases, answers(check, function, cases))
     print(verdict_text(verdict))
     _hidden_points[name] = float(verdict.points)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from pathlib import Path
 
 import numpy as np
 
@@ -54,3 +55,27 @@ def hidden_cases(
 def local_secret() -> str:
     """The secret of a master run outside the pipeline: ``GRADER_SALT``, or none."""
     return os.environ.get(SALT_VARIABLE, "")
+
+
+def local_submission(folder: Path | None = None) -> tuple[str, str, str]:
+    """The submission a kernel is grading under nbgrader's own ``autograde`` (the course's
+    ``nbgrader_alone`` route), as the pipeline keys its hidden cases: the assignment, the
+    student and the fingerprint of ``submitted/<student>/<assignment>/<notebook>``, read off
+    nbgrader's layout (the kernel runs in ``autograded/<student>/<assignment>``, ``folder``).
+    Anywhere else, or when the submitted notebook cannot be told (none, or several), all
+    three are empty: the course-wide cases of an instructor's run."""
+    if os.environ.get("NBGRADER_EXECUTION") != "autograde":
+        return "", "", ""
+    folder = Path.cwd() if folder is None else folder
+    if len(folder.parts) < 4 or folder.parent.parent.name != "autograded":
+        return "", "", ""
+    assignment, student = folder.name, folder.parent.name
+    submitted = folder.parents[2] / "submitted" / student / assignment
+    try:
+        notebooks = [p for p in submitted.glob("*.ipynb") if p.is_file()]
+        if len(notebooks) != 1:
+            return "", "", ""
+        data = notebooks[0].read_bytes()
+    except OSError:
+        return "", "", ""
+    return assignment, student, hashlib.sha256(data).hexdigest()
