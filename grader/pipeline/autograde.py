@@ -161,17 +161,18 @@ class Batch:
         for banned, items in _by_forbidden(assignment).items():
             steps, unreadable = grading_program(repaired.notebook, assignment, items)
             problems.extend(p for p in unreadable if p not in problems)
-            ordinary, costly = {}, {}
+            cases, windows = {}, {}
             for item in items:
                 check = get_check(item.check)
                 hidden = hidden_cases(check, self.secret, assignment.name, job.student, key)
-                for cases, chosen in ((ordinary, False), (costly, True)):
-                    plain = [channel.encode(plain_case(c)) for c in hidden if _costly(c) == chosen]
-                    if plain:
-                        cases[item.check] = {"caller": check.caller, "cases": plain}
-            runs.append(GradingRun(banned, [i.check for i in items], steps, ordinary))
-            if costly:
-                runs.append(_cost_run(banned, steps, costly))
+                for name, costly in ((item.check, False), (channel.cost_key(item.check), True)):
+                    chosen = [c for c in hidden if bool(c.seconds) == costly]
+                    if chosen:
+                        plain = [channel.encode(plain_case(c)) for c in chosen]
+                        cases[name] = {"caller": check.caller, "cases": plain}
+                    if chosen and costly:
+                        windows[name] = cost_window(chosen)
+            runs.append(GradingRun(banned, [i.check for i in items], steps, cases, windows))
         task = SandboxTask(
             student=job.student,
             assignment=assignment.name,
@@ -186,37 +187,22 @@ class Batch:
         return Prepared(job, task, repaired.notebook, problems, submission_sha256=key)
 
 
-COST_RUN_ALLOWANCE = 60.0  # seconds to start a cost run and replay its statements
 COST_FACTOR = 3.0  # times a check's time budgets, from sending its cases to its records
 COST_SLACK = 2.0  # seconds added to that window
-"""A check of a cost run must send its last records within ``COST_FACTOR`` times its cases'
-budgets plus ``COST_SLACK`` seconds of receiving its cases, timed outside the sandbox.  The
-budget inside the sandbox times the call alone; this window also holds what the budget does
-not count (reading the cases off the pipe, megabytes of arrays; copying them; encoding and
-sending an answer of megabytes) and a machine whose cores are shared with other sandboxes:
-the factor for the load, which stretches every step alike, the slack for the fixed costs,
-which weigh most against a budget of 1 s.  The methods the cost cases exist to fail (W
-evaluations) take ten times the budget or more, past any such window."""
 
 
-def _costly(case) -> bool:
-    """Whether a case measures the cost of the method (it has a time budget of its own)."""
-    return bool(case.seconds)
-
-
-def _cost_run(banned: tuple[str, ...], steps: list, cases: dict) -> GradingRun:
-    """A grading run of the cases that measure the cost of a method, alone.  Code in the
-    sandbox can stop any clock inside it, so each check is timed from outside: its cases
-    reach the run only when its graded call asks for them, and its records must follow
-    within its window (``COST_FACTOR`` times its budgets plus ``COST_SLACK``), which W
-    evaluations of an error never do.  The whole run must end within
-    ``COST_RUN_ALLOWANCE`` (its start and the replay of its statements) plus the windows."""
-    windows = {
-        check: COST_FACTOR * sum(case["seconds"] for case in entry["cases"]) + COST_SLACK
-        for check, entry in cases.items()
-    }
-    seconds = COST_RUN_ALLOWANCE + sum(windows.values())
-    return GradingRun(banned, list(cases), steps, cases, seconds=seconds, cost_windows=windows)
+def cost_window(cases: list) -> float:
+    """The seconds within which the cases that measure the cost of a check's method must be
+    answered, timed outside the sandbox (code in it can stop any clock there) from sending
+    them, when the graded call asks, to their last records: ``COST_FACTOR`` times their
+    budgets plus ``COST_SLACK``.  The budget inside the sandbox times the call alone; the
+    window also holds what the budget does not count (reading the cases off the pipe,
+    megabytes of arrays; copying them; encoding and sending an answer of megabytes) and a
+    machine whose cores are shared with other sandboxes: the factor for the load, which
+    stretches every step alike, the slack for the fixed costs, which weigh most against a
+    budget of 1 s.  The methods the cost cases exist to fail (W evaluations) take ten times
+    the budget or more, past any such window."""
+    return COST_FACTOR * sum(case.seconds for case in cases) + COST_SLACK
 
 
 def _by_forbidden(assignment: Assignment) -> dict[tuple[str, ...], list]:

@@ -39,22 +39,22 @@ class Job:
 @dataclass
 class GradingRun:
     """One grading run of a submission's functions: the checks whose tasks forbid the same
-    things, the statements they need and their case inputs (channel-encoded).
+    things, the statements they need and their case inputs (channel-encoded), by key.
 
-    A run that measures the cost of a method holds only cases with a time budget of their
-    own, and a window per check: the seconds the trusted side allows from sending the
-    check's cases (when the graded call asks for them) to the arrival of its last records."""
+    The cases of a check that measure the cost of its method (a time budget of their own)
+    travel under the check's ``channel.cost_key``, with a window: the seconds the trusted
+    side allows from sending them (when the check's graded call asks for them, after its
+    other cases) to the arrival of their last records."""
 
     forbidden: tuple[str, ...]
     checks: list[str]
     steps: list[dict[str, str]]
-    cases: dict[str, Any]  # check -> {"caller": ..., "cases": [...]} (channel-encoded)
-    seconds: float = 0.0  # its wall-time limit (0: the limits' grading_run_seconds)
-    cost_windows: dict[str, float] = field(default_factory=dict)  # check -> seconds
+    cases: dict[str, Any]  # key -> {"caller": ..., "cases": [...]} (channel-encoded)
+    cost_windows: dict[str, float] = field(default_factory=dict)  # cost key -> seconds
 
     @property
     def measures_cost(self) -> bool:
-        """Whether the run measures the cost of a method (its cases come on request)."""
+        """Whether the run measures the cost of a method (some cases come on request)."""
         return bool(self.cost_windows)
 
 

@@ -149,21 +149,23 @@ def program_message(
     checks: dict[str, dict[str, Any]],
     statement_seconds: float,
     limits: dict[str, int],
-    on_request: bool = False,
+    on_request: frozenset[str] | set[str] = frozenset(),
 ) -> bytes:
     """What a grading run reads on its standard input, one line: ``steps`` (``{"code",
     "label"}`` or ``{"grade", "function"}``), per check ``{"caller", "cases"}`` (cases
     already encoded), the time limit of a statement and the resource limits to set before
-    any student code.  ``on_request``: the cases are left out, for the run to ask for them
-    at its graded calls (``request_message``)."""
-    if on_request:
-        checks = {check: {"caller": entry["caller"]} for check, entry in checks.items()}
+    any student code.  The checks named in ``on_request`` (``cost_key``) go without their
+    cases, for the run to ask for them at their graded calls (``request_message``)."""
+    checks = {
+        check: {"caller": entry["caller"]} if check in on_request else entry
+        for check, entry in checks.items()
+    }
     program = {
         "steps": steps,
         "checks": checks,
         "statement_seconds": statement_seconds,
         "limits": limits,
-        "on_request": on_request,
+        "on_request": bool(on_request),
     }
     return json.dumps(program, allow_nan=False).encode("utf-8") + b"\n"
 
@@ -177,7 +179,20 @@ def read_program(data: bytes) -> dict[str, Any]:
     return program
 
 
-# -- the cases of a run that measures cost -----------------------------------------------------
+# -- the cases that measure cost --------------------------------------------------------------
+
+COST = "#cost"
+
+
+def cost_key(check: str) -> str:
+    """The name under which the cases of ``check`` that measure the cost of its method
+    travel: asked for at the check's graded call, after its other cases, and timed apart."""
+    return check + COST
+
+
+def graded_check(key: str) -> str:
+    """The check a key of the channel belongs to (``cost_key`` undone)."""
+    return key.removesuffix(COST)
 
 
 def request_message(check: str) -> str:

@@ -12,11 +12,13 @@ call it runs the function on the cases and writes the answers to the descriptor 
 pipe whose other end the trusted side holds.  It writes no file, and sends nothing but the
 records and the kinds of the errors.
 
-A run that measures the cost of a method (``on_request``) gets no case in its program: at
-each graded call it asks the trusted side for the check's cases on ``FD`` and reads them as
-one line on its standard input, which stays open for that; the trusted side times the call
-from when it sent them, with a clock no code here can stop.  The cases of a check are asked
-for once, and kept for a second graded call of it.
+A check whose task grades the cost of its method has cases that measure it (with a time
+budget of their own): they are not in the program.  At the check's graded call, after its
+other cases, the run asks the trusted side for them on ``FD`` under the check's
+``cost_key`` and reads them as one line on its standard input, which stays open for that
+(``on_request``); the trusted side times the call from when it sent them, with a clock no
+code here can stop.  The cases of a key are asked for once, and kept for a second graded
+call of the check.
 """
 
 from __future__ import annotations
@@ -33,7 +35,9 @@ from grader.sandboxed.channel import (
     NOT_CALLABLE,
     UNDEFINED,
     ChannelError,
+    cost_key,
     failed_statement_message,
+    graded_check,
     read_cases,
     read_program,
     records_message,
@@ -45,9 +49,9 @@ MAX_PROGRAM_BYTES = 512 * 1024**2
 
 
 class Cases:
-    """The cases of each check of a run: those of its program, or, in a run whose cases
+    """The cases of each key of a run: those of its program, and, for a key whose cases
     come on request, those the trusted side sent on ``answers`` (its standard input), kept
-    by check as they arrive."""
+    by key as they arrive."""
 
     def __init__(self, checks: dict[str, dict], messages: IO[str], answers: IO[bytes] | None):
         self.known = {c: e["cases"] for c, e in checks.items() if "cases" in e}
@@ -84,22 +88,24 @@ def run(program: dict[str, Any], messages: IO[str], answers: IO[bytes] | None = 
     checks = program["checks"]
     namespace: dict[str, Any] = {"__name__": "__main__", "__builtins__": builtins}
     builtins.display = lambda *args, **kwargs: None  # IPython's, for code that calls it
-    tasks = ",".join(checks)
+    tasks = ",".join(dict.fromkeys(graded_check(key) for key in checks))
     os.environ[replay.TASK_VARIABLE] = tasks  # named by what says a name is not available
     session = replay.Replay(namespace, seconds)
     known = Cases(checks, messages, answers if program.get("on_request") else None)
     for step in program["steps"]:
         if "grade" in step:
             check, name = step["grade"], step["function"]
-            if check not in checks:  # none of its cases is in this run
-                continue
-            cases = known.of(check)
-            if cases is None:  # none could be had: no records (the trusted side judges that)
-                continue
-            os.environ[replay.TASK_VARIABLE] = check
-            records = _records(namespace, name, CALLERS[checks[check]["caller"]], cases)
-            os.environ[replay.TASK_VARIABLE] = tasks
-            messages.write(records_message(check, records))
+            for key in (check, cost_key(check)):
+                if key not in checks:  # none of its cases is in this run
+                    continue
+                cases = known.of(key)
+                if cases is None:  # none could be had: no records (the trusted side judges)
+                    continue
+                os.environ[replay.TASK_VARIABLE] = check
+                records = _records(namespace, name, CALLERS[checks[key]["caller"]], cases)
+                os.environ[replay.TASK_VARIABLE] = tasks
+                messages.write(records_message(key, records))
+                messages.flush()
         else:
             failed = session.perform(step)
             if failed:

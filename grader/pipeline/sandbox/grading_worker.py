@@ -10,10 +10,10 @@ For each submission it
 2. makes each grading run of the task in a sandbox of its own, started for that run and
    gone after it, whose build of ``autodiff`` lacks what the run's tasks forbid
    (``grader.sandboxed.grading_run``): the program goes in on its standard input, the
-   recorded answers come back on a pipe.  A run that measures the cost of a method gets
-   each check's cases only when its graded call asks for them, and this side's clock
-   (``CostClock``) times the call from then, since code in the sandbox can stop any clock
-   there.
+   recorded answers come back on a pipe.  The cases that measure the cost of a method are
+   not in the program: the run asks for them at their check's graded call, and this side's
+   clock (``CostClock``) times the call from when it sent them, since code in the sandbox
+   can stop any clock there.
 
 Nothing is passed through a file in a folder a sandbox can write, and nothing is read from
 one: what comes back arrives on pipes this side holds, read with a byte cap and a deadline
@@ -325,11 +325,11 @@ class GradingWorker:
                 run.cases,
                 self.limits.cell_seconds,
                 self.inside.as_dict(),
-                on_request=run.measures_cost,
+                on_request=frozenset(run.cost_windows),
             )
             clock = CostClock(run) if run.measures_cost else None
             cap = ResourceCap.create(self.limits.processes, self.limits.sandbox_memory_bytes)
-            seconds = run.seconds or self.limits.grading_run_seconds
+            seconds = self.limits.grading_run_seconds + sum(run.cost_windows.values())
             read, exit_status = self._run_sandbox(
                 argv, env, program, messages_read, messages_write, cap, folder, seconds, clock
             )

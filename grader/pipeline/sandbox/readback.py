@@ -22,17 +22,19 @@ class CostClock:
     """This side's clock of a grading run that measures the cost of a method, and its reader
     of what the run sends.
 
-    The run asks for the cases of a check at its graded call: the first request of each
-    check of the run is answered, once, and the time noted (``sent``; requests for other
-    names go unanswered).  The check's time runs from then to the arrival of its last
-    records (``arrived``); records that come before its cases were sent are not its graded
-    call's, and are dropped.  A check whose time passes its window (``cost_windows``), or
-    that got its cases and sent no records, ran out of time; while one waits for its
-    records, the run must end by the end of its window.  ``now`` is the clock."""
+    The run asks for the cases of a cost key (``channel.cost_key``) at its check's graded
+    call: the first request of each cost key of the run is answered, once, and the time
+    noted (``sent``; requests for other names go unanswered).  The key's time runs from
+    then to the arrival of its last records (``arrived``); records of a cost key that come
+    before its cases were sent are not its graded call's, and are dropped.  A key whose time
+    passes its window (``cost_windows``), or that got its cases and sent no records, ran out
+    of time; while one waits for its records, the run must end by the end of its window.
+    The records of the run's other cases pass as they come.  ``now`` is the clock."""
 
     def __init__(self, run: GradingRun, now: Callable[[], float] = time.monotonic) -> None:
-        self.cases, self.windows, self.now = run.cases, run.cost_windows, now
-        self.calls = {check: _calls_made(run, check) for check in run.cases}
+        self.windows, self.now = run.cost_windows, now
+        self.cases = {key: run.cases[key] for key in run.cost_windows}
+        self.calls = {key: _calls_made(run, key) for key in self.cases}
         self.messages = channel.Messages()
         self.sent: dict[str, float] = {}
         self.arrived: dict[str, list[float]] = {}
@@ -50,26 +52,26 @@ class CostClock:
                 return b""
             self.sent[value] = now
             return channel.cases_message(value, self.cases[value]["cases"])
-        if kind == channel.RECORDS:
-            check = value[0]
-            if check not in self.sent:
+        if kind == channel.RECORDS and value[0] in self.cases:
+            key = value[0]
+            if key not in self.sent:
                 return b""
-            self.arrived.setdefault(check, []).append(now)
+            self.arrived.setdefault(key, []).append(now)
         self.messages.keep(kind, value)
         return b""
 
     def deadline(self, overall: float) -> float:
-        """When the run must end: at ``overall``, or sooner while a check that got its cases
-        still waits for records (the end of its window)."""
+        """When the run must end: at ``overall``, or sooner while a cost key that got its
+        cases still waits for records (the end of its window)."""
         waiting = [
-            self.sent[check] + self.windows[check]
-            for check in self.sent
-            if len(self.arrived.get(check, ())) < self.calls[check]
+            self.sent[key] + self.windows[key]
+            for key in self.sent
+            if len(self.arrived.get(key, ())) < self.calls[key]
         ]
         return min(overall, max(waiting)) if waiting else overall
 
     def too_slow(self) -> dict[str, str]:
-        """The checks that ran out of time, each with what happened."""
+        """The cost keys that ran out of time, each with what happened."""
         slow = {}
         for check, sent in self.sent.items():
             window = self.windows[check]
@@ -99,27 +101,27 @@ def read_back(
     result,
     clock: CostClock | None = None,
 ) -> None:
-    """What a grading run sent back, into ``result``: its records (as many graded calls as
-    the program made; every case of a check that ran out of time by ``clock`` a timeout),
-    the statements that failed, and how it ended if not well."""
-    what = COST_RUN if run.measures_cost else RUN_ERROR
+    """What a grading run sent back, into ``result``: its records by check (as many graded
+    calls as the program made, the records of a check's cost key after its other cases;
+    every case of a cost key that ran out of time by ``clock`` a timeout), the statements
+    that failed, and how it ended if not well."""
     slow = clock.too_slow() if clock else {}
     if read.stopped == "timeout" and slow:
-        result.problems.append(f"{what} was stopped: it ran past the time its cases allow")
+        result.problems.append(f"{COST_RUN} was stopped: it ran past the time its cases allow")
     elif read.stopped == "timeout":
-        result.problems.append(f"{what} did not finish within {seconds:g} s and was stopped")
+        result.problems.append(f"{RUN_ERROR} did not finish within {seconds:g} s and was stopped")
     elif read.stopped == "too large":
-        result.problems.append(f"{what} sent back too much data and was stopped")
+        result.problems.append(f"{RUN_ERROR} sent back too much data and was stopped")
     elif not read.complete:
-        result.problems.append(f"{what}: {read.stopped}; it was stopped")
+        result.problems.append(f"{RUN_ERROR}: {read.stopped}; it was stopped")
     elif exit_status:
-        result.problems.append(f"{what} {_ended(exit_status)}")
+        result.problems.append(f"{RUN_ERROR} {_ended(exit_status)}")
     if clock is None:
         records, failed = channel.read_messages(read.data, result.problems)
     else:
         records, failed = clock.read(result.problems)
-    for check, found in _graded_calls(run, records, read.stopped == "timeout", slow).items():
-        _merge(result.records.setdefault(check, []), found)
+    for key, found in _graded_calls(run, records, read.stopped == "timeout", slow).items():
+        _merge(result.records.setdefault(channel.graded_check(key), []), found)
     labels = {step["label"] for step in run.steps if "code" in step and "label" in step}
     result.problems.extend(_statement_problems(failed, labels))
 
@@ -130,28 +132,29 @@ def _graded_calls(
     timed_out: bool,
     slow: dict[str, str] | None = None,
 ) -> dict[str, list[list[dict]]]:
-    """The records of each check of ``run``: at most as many graded calls as its program
+    """The records of each key of ``run``: at most as many graded calls as its program
     makes (a submission may write more on the pipe: they are not judged); when the run was
     stopped at its time limit, its cases without a record ran out of time; every case of a
-    check that is ``slow`` (by this side's clock: what happened) ran out of time."""
+    key that is ``slow`` (by this side's clock: what happened) ran out of time."""
     slow = slow or {}
     calls = {}
-    for check in run.cases:
-        found = records.get(check, [])[: _calls_made(run, check)]
-        names = [case["name"] for case in run.cases.get(check, {}).get("cases", [])]
-        if check in slow:
-            found = [[_ran_out(name, slow[check]) for name in names] for _ in found or [[]]]
+    for key, entry in run.cases.items():
+        found = records.get(key, [])[: _calls_made(run, key)]
+        names = [case["name"] for case in entry.get("cases", [])]
+        if key in slow:
+            found = [[_ran_out(name, slow[key]) for name in names] for _ in found or [[]]]
         elif timed_out:
             found = found or [[]]
             for call in found:
                 answered = {r.get("case") for r in call}
                 call.extend(_ran_out(name) for name in names if name not in answered)
-        calls[check] = found
+        calls[key] = found
     return calls
 
 
-def _calls_made(run: GradingRun, check: str) -> int:
-    """How many graded calls of ``check`` the program of ``run`` makes."""
+def _calls_made(run: GradingRun, key: str) -> int:
+    """How many graded calls of the check of ``key`` the program of ``run`` makes."""
+    check = channel.graded_check(key)
     return sum(1 for step in run.steps if step.get("grade") == check)
 
 
@@ -161,8 +164,8 @@ def _ran_out(case: str, message: str = "the run was stopped at its limit") -> di
 
 
 def _merge(calls: list[list[dict]], more: list[list[dict]]) -> None:
-    """Add the records of one run's graded calls to those of an earlier run of the same
-    checks, call by call (a check's cases may be split between runs)."""
+    """Add the records of graded calls to those of the same calls of the same check (its
+    cost key's after its other cases'), call by call."""
     for i, call in enumerate(more):
         if i < len(calls):
             calls[i].extend(call)
