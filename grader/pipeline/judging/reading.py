@@ -14,6 +14,7 @@ explanation.
 from __future__ import annotations
 
 import ast
+import functools
 import importlib
 import re
 import sys
@@ -35,9 +36,7 @@ def forbidden_uses(
     (its parameters and local variables are its own)."""
     if not forbidden:
         return []
-    trees = [tree for cell in _code_cells(notebook) if (tree := _parse(cell.source))]
-    aliases = _aliases(trees)
-    definitions = _definitions(trees)
+    aliases, definitions = _read(tuple(cell.source for cell in _code_cells(notebook)))
     targets = {entry: _resolve(entry) for entry in forbidden}
     found, todo, visited = set(), [function], set()
     while todo:
@@ -53,6 +52,14 @@ def forbidden_uses(
                         found.update(e for e, t in targets.items() if _is_use_of(dotted, e, t))
             todo.extend(free_names(definition) & definitions.keys())
     return sorted(found)
+
+
+@functools.lru_cache(maxsize=16)
+def _read(sources: tuple[str, ...]) -> tuple[dict[str, set[str]], dict[str, list[ast.AST]]]:
+    """The imports and the bindings of the notebook whose code cells hold ``sources``, read
+    once for all the graded functions of a submission (never changed by the reading)."""
+    trees = [tree for source in sources if (tree := _parse(source))]
+    return _aliases(trees), _definitions(trees)
 
 
 def _bound_inside(node: ast.AST) -> set[str]:
@@ -108,6 +115,7 @@ def free_names(node: ast.AST) -> set[str]:
     return read
 
 
+@functools.lru_cache(maxsize=4096)
 def _resolve(dotted: str) -> object | None:
     """The object an ``autodiff`` dotted name refers to (our own package: importing its
     modules is safe), or None."""

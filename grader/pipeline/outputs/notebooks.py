@@ -21,6 +21,7 @@ notebook kept is therefore built anew from what is known to be inert:
 
 from __future__ import annotations
 
+import functools
 import re
 from html import escape
 from html.parser import HTMLParser
@@ -31,6 +32,7 @@ from nbconvert.filters.markdown_mistune import (
     MarkdownWithMath,
     markdown2html_mistune,
 )
+from nbformat.corpus.words import generate_corpus_id as random_cell_id
 from pygments.token import STANDARD_TYPES
 
 from grader.messages import verdict_text
@@ -186,11 +188,38 @@ def _pictures(attachments) -> dict:
 def shown(markdown: str, attachments=None) -> str:
     """Markdown that renders as ``markdown`` does, with nothing a browser would run: its
     attachments' pictures inline; the text itself when it cannot be rendered."""
+    if not attachments and len(markdown) <= CACHED_MARKDOWN:  # mostly the master's cells,
+        return _shown_plain(markdown)  # the same in every submission
+    return _rendered(markdown, _pictures(attachments))
+
+
+CACHED_MARKDOWN = 20_000  # characters: 1024 cells of it, kept, weigh at most a few dozen MB
+
+
+@functools.lru_cache(maxsize=1024)
+def _shown_plain(markdown: str) -> str:
+    return _rendered(markdown, {})
+
+
+def _rendered(markdown: str, pictures: dict) -> str:
     try:
-        html = MarkdownWithMath(renderer=StudentMarkdown(_pictures(attachments))).render(markdown)
+        html = MarkdownWithMath(renderer=StudentMarkdown(pictures)).render(markdown)
     except Exception:  # noqa: BLE001 - a missing attachment, or anything the renderer trips on
         html = f"<pre>{escape(markdown)}</pre>"
     return as_markdown(html)
+
+
+def _output(output_type: str, **fields) -> nbformat.NotebookNode:
+    """An output as ``nbformat.v4.new_output`` makes it, less its schema check of every
+    part (each field here is one the schema allows, of its type; the notebook is checked
+    whole when it is written)."""
+    return nbformat.from_dict({"output_type": output_type, **fields})
+
+
+def _cell(cell_type: str, source: str, **fields) -> nbformat.NotebookNode:
+    """A cell as ``nbformat.v4``'s constructors make it, less their schema check."""
+    cell = {"id": random_cell_id(), "cell_type": cell_type, "metadata": {}, "source": source}
+    return nbformat.from_dict({**cell, **fields})
 
 
 def _text(value) -> str:
@@ -215,9 +244,9 @@ def inert(output) -> nbformat.NotebookNode:
     kind = output.get("output_type")
     if kind == "stream":
         name = "stderr" if output.get("name") == "stderr" else "stdout"
-        return nbformat.v4.new_output("stream", name=name, text=_text(output.get("text")))
+        return _output("stream", name=name, text=_text(output.get("text")))
     if kind == "error":
-        return nbformat.v4.new_output(
+        return _output(
             "error",
             ename=_text(output.get("ename")),
             evalue=_text(output.get("evalue")),
@@ -232,8 +261,8 @@ def inert(output) -> nbformat.NotebookNode:
     kept = kept or {"text/plain": REMOVED}
     if kind == "execute_result":
         count = _count(output.get("execution_count"))
-        return nbformat.v4.new_output(kind, data=kept, execution_count=count)
-    return nbformat.v4.new_output("display_data", data=kept)
+        return _output(kind, data=kept, execution_count=count, metadata={})
+    return _output("display_data", data=kept, metadata={})
 
 
 def _plain_name(value) -> bool:
@@ -276,11 +305,11 @@ def inert_cell(cell) -> nbformat.NotebookNode:
     if cell.get("cell_type") == "code":
         outputs = [inert(o) for o in _entries(cell.get("outputs")) if isinstance(o, dict)]
         count = _count(cell.get("execution_count"))
-        kept = nbformat.v4.new_code_cell(source, outputs=outputs, execution_count=count)
+        kept = _cell("code", source, outputs=outputs, execution_count=count)
     elif cell.get("cell_type") == "markdown":
-        kept = nbformat.v4.new_markdown_cell(shown(source, cell.get("attachments")))
+        kept = _cell("markdown", shown(source, cell.get("attachments")))
     else:
-        kept = nbformat.v4.new_markdown_cell(as_markdown(f"<pre>{escape(source)}</pre>"))
+        kept = _cell("markdown", as_markdown(f"<pre>{escape(source)}</pre>"))
     kept.metadata = _cell_metadata(cell.get("metadata"))
     return kept
 
@@ -305,5 +334,5 @@ def annotate(text: str, result: SubmissionResult) -> nbformat.NotebookNode | Non
         text = verdict_text(item.verdict)
         if item.note:
             text += f"\n  {item.note}"
-        cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=text + "\n")]
+        cell.outputs = [_output("stream", name="stdout", text=text + "\n")]
     return notebook

@@ -12,6 +12,7 @@ other site-packages folder of the machine.  A task that forbids an external pack
 
 from __future__ import annotations
 
+import csv
 import functools
 import glob
 import importlib.metadata as metadata
@@ -81,14 +82,15 @@ def closure(roots: frozenset[str], excluded: frozenset[str] = frozenset()) -> fr
 @functools.cache
 def _entries(distribution: str) -> tuple[tuple[str, str], ...]:
     """The top-level entries (``(site folder, name)``) that a distribution installed."""
-    found = set()
     dist = metadata.distribution(distribution)
-    base = Path(dist.locate_file("")).resolve()
-    for file in dist.files or ():
-        parts = Path(file).parts
-        if parts and parts[0] != ".." and not Path(file).is_absolute():
-            found.add((str(base), parts[0]))
-    return tuple(sorted(found))
+    base = str(Path(dist.locate_file("")).resolve())
+    record = dist.read_text("RECORD")  # read as text: thousands of paths, parsed once each
+    if record is not None:
+        files = [row[0] for row in csv.reader(record.splitlines()) if row]
+    else:
+        files = [str(file) for file in dist.files or ()]
+    tops = {file.replace("\\", "/").split("/", 1)[0] for file in files if not file.startswith("/")}
+    return tuple(sorted((base, top) for top in tops if top and top != ".."))
 
 
 def site_folders() -> list[str]:
