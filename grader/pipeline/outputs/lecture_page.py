@@ -16,15 +16,12 @@ import math
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from grader.pipeline.outputs.export import number
 from grader.pipeline.outputs.mistakes import CAUSE, UNRECOGNISED, TaskMistakes
 from grader.pipeline.outputs.mistakes_history import Comparison
 from grader.pipeline.outputs.mistakes_tables import HOW_COUNTED, change_text, percent
-
-if TYPE_CHECKING:
-    from grader.pipeline.outputs.report import Question
+from grader.pipeline.outputs.questions import Question
 
 TOP = 5  # outcomes per task in the page's tables
 POLICY = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"

@@ -1,22 +1,21 @@
 """The class report: how each question went, which submissions need a look, the grade table.
 
-``write_report`` writes ``per_question.csv`` (statistics of each graded cell's points),
-``per_question.png`` (per question, the share of submissions that scored nothing, part or
-all of its points, and the mean fraction of points), and ``flagged.csv`` / ``flagged.md``
-(the submissions' problems, which their students also see, and the flags meant for the
-instructor only).  ``write_class_report`` (``grader report``) adds what the class got wrong
-(``mistakes.csv``, ``mistakes.md``, a plot ``mistakes_<assignment>.png`` per assignment, and
-the history ``mistakes_history.json`` that says which mistakes went down after
-resubmissions: ``mistakes``, ``mistakes_tables``, ``mistakes_plot``, ``mistakes_history``)
-and ``index.html``, the page for the lecture (``lecture_page``).  ``print_grade_table``
-prints students against assignments.
+``write_report`` writes ``per_question.csv`` (statistics of each graded cell's points:
+``questions``), ``per_question.png`` (per question, the share of submissions that scored
+nothing, part or all of its points, and the mean fraction of points), and ``flagged.csv`` /
+``flagged.md`` (the submissions' problems, which their students also see, and the flags
+meant for the instructor only).  ``write_class_report`` (``grader report``) adds what the
+class got wrong (``mistakes.csv``, ``mistakes.md``, a plot ``mistakes_<assignment>.png``
+per assignment, and the history ``mistakes_history.json`` that says which mistakes went
+down after resubmissions: ``mistakes``, ``mistakes_tables``, ``mistakes_plot``,
+``mistakes_history``) and ``index.html``, the page for the lecture (``lecture_page``).
+``print_grade_table`` prints students against assignments.
 """
 
 from __future__ import annotations
 
 import csv
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
@@ -32,6 +31,7 @@ from grader.pipeline.outputs.mistakes import class_mistakes, trusted_results
 from grader.pipeline.outputs.mistakes_history import HISTORY, update_history
 from grader.pipeline.outputs.mistakes_plot import plot_mistakes
 from grader.pipeline.outputs.mistakes_tables import mistakes_markdown, write_mistakes_csv
+from grader.pipeline.outputs.questions import Question, questions
 
 QUESTION_COLUMNS = (
     "assignment",
@@ -58,62 +58,6 @@ MARKS = {
     "-": "not submitted",
 }
 TABLE_WIDTH = 100  # wider tables get short column labels and a key
-TOLERANCE = 1e-9
-
-
-@dataclass(frozen=True)
-class Question:
-    """The scores of one graded cell across the class (manual scores where given)."""
-
-    assignment: str
-    grade_id: str
-    check: str
-    max_points: float
-    scores: np.ndarray  # one per submission that has a score
-    waiting: int  # submissions whose written answer nobody has graded yet
-
-    @property
-    def kind(self) -> str:
-        return "auto" if self.check else "written"
-
-    @property
-    def submissions(self) -> int:
-        return self.scores.size + self.waiting
-
-    def counts(self) -> tuple[int, int, int]:
-        """How many scores are zero, partial and full."""
-        zero = int(np.sum(self.scores <= TOLERANCE))
-        full = int(np.sum(self.scores >= self.max_points - TOLERANCE)) if self.max_points else 0
-        return zero, self.scores.size - zero - full, full
-
-    def shares(self) -> tuple[float, float, float, float]:
-        """Fractions of the submissions that scored zero, part, all of the points, or
-        are waiting for a person (they add up to one)."""
-        total = max(self.submissions, 1)
-        return (*(c / total for c in self.counts()), self.waiting / total)
-
-    def mean_fraction(self) -> float:
-        if not self.scores.size or not self.max_points:
-            return float("nan")
-        return float(np.mean(self.scores) / self.max_points)
-
-
-def questions(grades: list[SubmissionGrades]) -> list[Question]:
-    """One ``Question`` per (assignment, graded cell), in the assignments' order."""
-    collected: dict[tuple[str, str], tuple[str, float, list[float], list[int]]] = {}
-    for submission in sorted(grades, key=lambda g: g.assignment):
-        for item in submission.items:
-            _, _, scores, waiting = collected.setdefault(
-                (submission.assignment, item.grade_id), (item.check, item.max_points, [], [0])
-            )
-            if item.points is None:
-                waiting[0] += 1
-            else:
-                scores.append(item.points)
-    return [
-        Question(a, gid, check, top, np.array(scores, dtype=np.float64), waiting[0])
-        for (a, gid), (check, top, scores, waiting) in collected.items()
-    ]
 
 
 def write_report(course: Course, out: Path) -> dict[str, Path]:
