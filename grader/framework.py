@@ -54,9 +54,14 @@ class Check:
     """A graded task.  Subclasses set the class attributes and define ``cases`` and
     ``reference``; the rest has sensible defaults.
 
+    Every check declares what its task takes, forbids and asks for: ``caller`` names how
+    the kernel calls the student's function (``grader.sandboxed.callers.CALLERS``);
+    ``forbids`` is what grading takes away from the student's code (a named tuple of
+    ``grader.checks.forbidden``; empty when nothing); ``references`` the code of
+    ``autodiff`` that computes what the task asks for (a module stands for everything in
+    it; empty when only the check's own code does), which no master may import.
     ``outputs`` names the parts of the answer (a tuple of that length is expected when
-    there are several); ``caller`` names how the kernel calls the student's function
-    (``grader.sandboxed.callers.CALLERS``).
+    there are several).
     """
 
     name: str = ""
@@ -67,6 +72,8 @@ class Check:
     rtol: float = 1e-6
     atol: float = 1e-8
     caller: str = "positional"
+    forbids: tuple[str, ...] | None = None  # None: not declared (an error where it is read)
+    references: tuple[str, ...] | None = None
     answer_form: str = ""  # what the function returns, said when an answer is not numbers
     cost_reason: str = ""  # what a cost case's budget allows, said when the case times out
 

@@ -26,16 +26,13 @@ REASONS = {
     "WITHOUT_INVERSION": (
         "it asks for the inverse by rank-one updates, with no matrix inversion or linear solver"
     ),
-    "WITHOUT_DENSE_HESSIAN": (
-        "it asks for H v in O(W) steps, without forming the Hessian or a Jacobian"
-    ),
     "TWO_LAYER_BY_HAND": (
         "it asks you to write the network's forward pass and derivatives yourself, with NumPy"
     ),
     "BY_HAND": "it asks you to compute this yourself, with NumPy",
 }
 """Why a task forbids what it forbids, by the name of its entry in
-``grader.checks.forbidden`` (first match; an entry that is not there any more is skipped)."""
+``grader.checks.forbidden`` (first match)."""
 
 
 def verdict_text(verdict: Verdict, visible: bool = False, task: str = "") -> str:
@@ -135,7 +132,7 @@ def forbidden_sentence(check: str, function: str, called: list[str], made: bool 
 
 
 def _reason(check: str) -> str:
-    forbids = table.FORBIDDEN.get(check, ())
+    forbids = table.forbidden(check)
     for entry, reason in REASONS.items():
         if getattr(table, entry, None) == forbids:
             return reason

@@ -24,10 +24,20 @@ def get_check(name: str) -> Check:
     """The check called ``name`` (every check module is imported when a name is not known
     yet: a module imported on its own registers only its own checks)."""
     if name not in REGISTRY:
-        for module in pkgutil.iter_modules(__path__):
-            importlib.import_module(f"{__name__}.{module.name}")
+        _import_all()
     try:
         return REGISTRY[name]
     except KeyError:
         known = ", ".join(sorted(REGISTRY))
         raise KeyError(f"no check named {name!r}; the checks are: {known}") from None
+
+
+def all_checks() -> dict[str, Check]:
+    """Every check of the course, by name."""
+    _import_all()
+    return dict(sorted(REGISTRY.items()))
+
+
+def _import_all() -> None:
+    for module in pkgutil.iter_modules(__path__):
+        importlib.import_module(f"{__name__}.{module.name}")

@@ -1,4 +1,5 @@
-"""What each task forbids: the one table that grading, the self-check and the tests read.
+"""What tasks may forbid: the named sets each ``Check`` declares as its ``forbids``, read by
+grading, the self-check and the tests.
 
 A task that asks the student to implement something is graded in a separate run whose
 environment does not contain what the task forbids: the modules and definitions named here
@@ -13,6 +14,8 @@ defined.  ``numpy.linalg`` and ``sympy`` are the external ones.
 """
 
 from __future__ import annotations
+
+from grader.checks import all_checks, get_check
 
 TRANSFORMS = (
     "autodiff.grad",
@@ -77,75 +80,18 @@ TWO_LAYER_BY_HAND = (
 WITHOUT_INVERSION = (*BY_HAND, *LINEAR_ALGEBRA)
 """Exercise 8.12: the inverse by rank-one updates, with no matrix inversion or solver."""
 
-WITHOUT_DENSE_HESSIAN = (
-    "autodiff.hessian",
-    "autodiff.hvp",
-    "autodiff.jacfwd",
-    "autodiff.jacrev",
-    "autodiff.gradcheck",
-    "autodiff.numerical",
-    *ALGORITHMS,
-    *SYMBOLIC,
-)
-"""H v from ``jvp`` and ``grad`` (which stay): no Hessian, no ready-made product, no
-Jacobian transform to build one from, no finite differences of the gradient."""
-
-FORBIDDEN: dict[str, tuple[str, ...]] = {
-    # 01_gradients
-    "linear_model_gradient": BY_HAND,
-    "canonical_link_gradient": BY_HAND,
-    "dag_forward": BY_HAND,
-    "dag_backprop": BY_HAND,
-    "layered_backprop": BY_HAND,
-    # 02_two_layer_network
-    "two_layer_forward": TWO_LAYER_BY_HAND,
-    "two_layer_backprop": TWO_LAYER_BY_HAND,
-    "two_layer_gradient_descent": TWO_LAYER_BY_HAND,
-    "skip_layer_backprop": TWO_LAYER_BY_HAND,
-    # 03_numerical_differentiation
-    "forward_difference_gradient": BY_HAND,
-    "central_difference_gradient": BY_HAND,
-    "central_difference_jacobian": BY_HAND,
-    "finite_difference_truncation_errors": BY_HAND,
-    "loglog_slope": BY_HAND,
-    # 04_jacobian
-    "module_chain_gradient": BY_HAND,
-    "softmax_network_jacobian": BY_HAND,
-    "jacobian_forward_propagation": BY_HAND,
-    # 05_hessian: the output gradients are the student's own backpropagation
-    "output_error_derivatives": BY_HAND,
-    "hessian_second_layer_block": BY_HAND,
-    "hessian_first_layer_block": BY_HAND,
-    "hessian_mixed_block": BY_HAND,
-    "exact_hessian_assembled": BY_HAND,
-    "exact_hessian_skip_layer": BY_HAND,
-    "diagonal_hessian_approximation": BY_HAND,
-    "output_gradients_backprop": BY_HAND,
-    "outer_product_hessian_linear": BY_HAND,
-    "outer_product_hessian_sigmoid": BY_HAND,
-    "outer_product_hessian_softmax": BY_HAND,
-    "sequential_inverse_hessian": WITHOUT_INVERSION,
-    "hessian_vector_product": BY_HAND,  # the R-operator, written out in NumPy
-    # 06_symbolic_and_forward_mode
-    "soft_relu_dy_dw1": BY_HAND,
-    "logistic_map_derivative": BY_HAND,
-    "tangent_trace_8_49": BY_HAND,
-    "dual_number_jvp": BY_HAND,
-    "forward_jacobian_vector_product": BY_HAND,
-    "forward_jacobian_columns": BY_HAND,
-    # 07_reverse_mode
-    "adjoint_trace_8_49": BY_HAND,
-    "reverse_mode_engine": BY_HAND,
-    "hvp_nested_engines": BY_HAND,  # the student's own Dual and Var, nested
-}
-
-
 def forbidden(check: str) -> tuple[str, ...]:
-    """What the task graded by ``check`` forbids (a KeyError names a check missing here)."""
-    try:
-        return FORBIDDEN[check]
-    except KeyError:
-        raise KeyError(
-            f"the check {check!r} has no entry in grader/checks/forbidden.py: say what its "
-            f"task forbids (an empty tuple if nothing)"
-        ) from None
+    """What the task graded by ``check`` forbids: the ``forbids`` its class declares (a
+    ``LookupError`` names a check that declares nothing)."""
+    found = get_check(check).forbids
+    if found is None:
+        raise LookupError(
+            f"the check {check!r} declares nothing it forbids: give its class ``forbids``, "
+            f"one of the tuples of grader/checks/forbidden.py (an empty tuple if nothing)"
+        )
+    return found
+
+
+def forbidden_by_check() -> dict[str, tuple[str, ...]]:
+    """What each registered check's task forbids, by check name."""
+    return {name: forbidden(name) for name in all_checks()}

@@ -33,6 +33,7 @@ import autodiff
 import autodiff.numpy as anp
 from grader.checks import register
 from grader.checks.cases import normal, sizes
+from grader.checks.forbidden import BY_HAND
 from grader.checks.gradients import _ANP_ACTIVATIONS, _NP_ACTIVATIONS, _activation_names
 from grader.framework import Case, Check, Mistake
 
@@ -159,6 +160,8 @@ class SoftmaxNetworkJacobian(_NetworkCheck):
     (8.29)-(8.30) started from (8.34)."""
 
     name = "softmax_network_jacobian"
+    forbids = BY_HAND
+    references = ("autodiff.algorithms.jacobian.two_layer_jacobian",)
     title = "Jacobian of a softmax network by backpropagation"
     equation = "(8.29)-(8.34)"
     points = 3.0
@@ -345,6 +348,11 @@ class JacobianForwardPropagation(Check):
     softmax).  The hidden layers each have their own activation."""
 
     name = "jacobian_forward_propagation"
+    forbids = BY_HAND
+    references = (
+        "autodiff.algorithms.jacobian.two_layer_jacobian_forward",
+        "autodiff.algorithms.jacobian.layered_jacobian_forward",
+    )
     title = "Jacobian of a layered network by forward propagation"
     equation = "Exercise 8.5"
     points = 3.0
@@ -512,6 +520,8 @@ class ModuleChainGradient(Check):
     """``dE/dw`` through a chain of modules (Figure 8.3): the sum over ``k, j`` of (8.27)."""
 
     name = "module_chain_gradient"
+    forbids = BY_HAND
+    references = ("autodiff.algorithms.jacobian.chain_jacobians",)
     title = "Gradient through a chain of modules"
     equation = "(8.27)"
     points = 2.0

@@ -19,6 +19,7 @@ from autodiff.algorithms.finite_differences import growth_exponent, step_size_st
 from autodiff.numerical import central_difference, forward_difference, numerical_jacobian
 from grader.checks import register
 from grader.checks.cases import normal, sizes
+from grader.checks.forbidden import BY_HAND
 from grader.framework import Case, Check, Mistake
 from grader.sandboxed.inputs import SmoothFunction
 
@@ -125,6 +126,8 @@ class ForwardDifferenceGradient(FiniteDifferenceCheck):
     """The gradient of a scalar function of a vector by forward differences (8.24)."""
 
     name = "forward_difference_gradient"
+    forbids = BY_HAND
+    references = ("autodiff.numerical.forward_difference",)
     title = "Gradient by forward differences"
     equation = "(8.24)"
     points = 1.0
@@ -180,6 +183,8 @@ class CentralDifferenceGradient(FiniteDifferenceCheck):
     """The gradient of a scalar function of a vector by central differences (8.25)."""
 
     name = "central_difference_gradient"
+    forbids = BY_HAND
+    references = ("autodiff.numerical.central_difference",)
     title = "Gradient by central differences"
     equation = "(8.25)"
     points = 2.0
@@ -237,6 +242,8 @@ class CentralDifferenceJacobian(FiniteDifferenceCheck):
     d y_k / d x_i, so rows are outputs and columns inputs, as in (8.26)."""
 
     name = "central_difference_jacobian"
+    forbids = BY_HAND
+    references = ("autodiff.numerical.numerical_jacobian",)
     title = "Jacobian by central differences"
     equation = "(8.35)"
     points = 2.0
@@ -289,6 +296,8 @@ class TruncationErrors(Check):
     along each input."""
 
     name = "finite_difference_truncation_errors"
+    forbids = BY_HAND
+    references = ()
     title = "Leading truncation errors of (8.24) and (8.25)"
     equation = "(Exercise 8.3)"
     points = 1.0
@@ -356,6 +365,8 @@ class LogLogSlope(Check):
     least squares: the power ``p`` of ``error ~ eps^p`` read off Figure 8.2."""
 
     name = "loglog_slope"
+    forbids = BY_HAND
+    references = ("autodiff.algorithms.finite_differences.growth_exponent",)
     title = "Slope of a log-log plot"
     equation = "(Figure 8.2)"
     points = 1.0

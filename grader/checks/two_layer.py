@@ -23,6 +23,7 @@ import autodiff.numpy as anp
 from autodiff.algorithms.network import TwoLayerNet
 from grader.checks import register
 from grader.checks.cases import normal, sizes
+from grader.checks.forbidden import TWO_LAYER_BY_HAND
 from grader.framework import Case, Check, Mistake
 
 
@@ -138,6 +139,8 @@ class TwoLayerForward(Check):
     """Forward propagation (8.18)-(8.20) for a batch: hidden activations and outputs."""
 
     name = "two_layer_forward"
+    forbids = TWO_LAYER_BY_HAND
+    references = ("autodiff.algorithms.network.TwoLayerNet.forward",)
     title = "Forward propagation of the two-layer network"
     equation = "(8.18)-(8.20)"
     points = 1.0
@@ -201,6 +204,8 @@ class TwoLayerBackprop(Check):
     """Backpropagation (8.21)-(8.23) for a batch: the gradients of ``W1, b1, W2, b2``."""
 
     name = "two_layer_backprop"
+    forbids = TWO_LAYER_BY_HAND
+    references = ("autodiff.algorithms.two_layer",)
     title = "Backpropagation in the two-layer network"
     equation = "(8.21)-(8.23)"
     points = 3.0
@@ -294,6 +299,8 @@ class TwoLayerGradientDescent(Check):
     ``steps`` updates ``w <- w - eta grad E`` and the error before each update and at the end."""
 
     name = "two_layer_gradient_descent"
+    forbids = TWO_LAYER_BY_HAND
+    references = ("autodiff.algorithms.two_layer",)
     title = "Training the two-layer network by gradient descent"
     equation = "(8.1), (8.14) and (8.21)-(8.23)"
     points = 2.0
@@ -371,6 +378,8 @@ class SkipLayerBackprop(Check):
     the gradients of ``W1, b1, W2, b2, Ws`` for a batch."""
 
     name = "skip_layer_backprop"
+    forbids = TWO_LAYER_BY_HAND
+    references = ("autodiff.algorithms.two_layer",)
     title = "Backpropagation with skip-layer weights"
     equation = "Exercise 8.4, (8.10) and (8.21)-(8.23)"
     points = 3.0

@@ -43,59 +43,10 @@ import numpy as np
 import pytest
 from notebook_files import MASTERS, nbgrader_meta, read
 
-GRADE_CALL = re.compile(r"""\bgrade\(\s*["']([a-z0-9_]+)["']""")
+from grader.checks import all_checks, get_check
+from grader.sandboxed.callers import CALLERS
 
-REFERENCES: dict[str, tuple[str, ...]] = {
-    "canonical_link_gradient": (
-        "autodiff.algorithms.outputs.single_layer_gradient",
-        "autodiff.algorithms.outputs.output_deltas",
-    ),
-    "dag_forward": ("autodiff.algorithms.dag_backprop.forward",),
-    "dag_backprop": ("autodiff.algorithms.dag_backprop.backprop",),
-    "layered_backprop": ("autodiff.algorithms.layered.layered_backprop",),
-    "two_layer_forward": ("autodiff.algorithms.network.TwoLayerNet.forward",),
-    "two_layer_backprop": ("autodiff.algorithms.two_layer",),
-    "skip_layer_backprop": ("autodiff.algorithms.two_layer",),
-    "forward_difference_gradient": ("autodiff.numerical.forward_difference",),
-    "central_difference_gradient": ("autodiff.numerical.central_difference",),
-    "central_difference_jacobian": ("autodiff.numerical.numerical_jacobian",),
-    "loglog_slope": ("autodiff.algorithms.finite_differences.growth_exponent",),
-    "module_chain_gradient": ("autodiff.algorithms.jacobian.chain_jacobians",),
-    "softmax_network_jacobian": ("autodiff.algorithms.jacobian.two_layer_jacobian",),
-    "jacobian_forward_propagation": (
-        "autodiff.algorithms.jacobian.two_layer_jacobian_forward",
-        "autodiff.algorithms.jacobian.layered_jacobian_forward",
-    ),
-    **{
-        name: ("autodiff.algorithms.hessian", "autodiff.algorithms.hessian_approx")
-        for name in (
-            "output_error_derivatives",
-            "hessian_second_layer_block",
-            "hessian_first_layer_block",
-            "hessian_mixed_block",
-            "exact_hessian_assembled",
-            "exact_hessian_skip_layer",
-            "diagonal_hessian_approximation",
-            "output_gradients_backprop",
-            "outer_product_hessian_linear",
-            "outer_product_hessian_sigmoid",
-            "outer_product_hessian_softmax",
-            "sequential_inverse_hessian",
-            "hessian_vector_product",
-        )
-    },
-    "soft_relu_dy_dw1": (
-        "autodiff.algorithms.swell.book_dy_dw1",
-        "autodiff.algorithms.swell.check_exercise_8_13",
-    ),
-    "tangent_trace_8_49": ("autodiff.algorithms.traces",),
-    "dual_number_jvp": ("autodiff.algorithms.traces",),
-    "forward_jacobian_vector_product": ("autodiff.algorithms.traces",),
-    "adjoint_trace_8_49": ("autodiff.algorithms.traces",),
-    "reverse_mode_engine": ("autodiff.algorithms.traces", "autodiff.scalar"),
-}
-"""For each check: the code of ``autodiff`` that computes what its task asks for (a module
-stands for everything in it)."""
+GRADE_CALL = re.compile(r"""\bgrade\(\s*["']([a-z0-9_]+)["']""")
 
 ANSWERS_AFTER = {
     "01_gradients": [
@@ -160,9 +111,18 @@ def checks_of(path) -> set[str]:
     return found
 
 
+def test_every_check_declares_what_its_task_takes_forbids_and_asks_for():
+    for name, check in all_checks().items():
+        assert check.caller in CALLERS, f"{name}: unknown caller {check.caller!r}"
+        assert check.forbids is not None, f"{name} declares nothing it forbids"
+        assert check.references is not None, f"{name} declares no reference"
+        for reference in check.references:
+            assert reference.startswith("autodiff."), (name, reference)
+
+
 @pytest.mark.parametrize("path", MASTERS, ids=[p.stem for p in MASTERS])
 def test_no_master_imports_the_reference_of_its_own_tasks(path):
-    references = {ref for check in checks_of(path) for ref in REFERENCES.get(check, ())}
+    references = {ref for check in checks_of(path) for ref in get_check(check).references}
     for i, cell in enumerate(read(path).cells):
         if cell.cell_type != "code":
             continue

@@ -12,7 +12,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from grader.checks.forbidden import FORBIDDEN
+from grader.checks.forbidden import forbidden_by_check
 from grader.demo.classroom import build_demo_class
 from grader.demo.submissions import complete
 from grader.pipeline.autograde import Batch
@@ -29,7 +29,7 @@ pytestmark = pytest.mark.skipif(
     bubblewrap.bubblewrap() is None, reason="bubblewrap is not installed (make sandbox)"
 )
 
-PROFILES = sorted({tuple(sorted(names)) for names in FORBIDDEN.values()})
+PROFILES = sorted({tuple(sorted(names)) for names in forbidden_by_check().values()})
 COURSE_IMPORTS = ("numpy", "matplotlib.pyplot", "sympy", "autodiff", "grader")
 
 INSPECT = """

@@ -12,10 +12,10 @@ import sysconfig
 
 import pytest
 
-from grader.checks.forbidden import FORBIDDEN
+from grader.checks.forbidden import forbidden_by_check
 from grader.pipeline.sandbox.builds import Builds
 
-PROFILES = sorted({tuple(sorted(names)) for names in FORBIDDEN.values()})
+PROFILES = sorted({tuple(sorted(names)) for names in forbidden_by_check().values()})
 
 IMPORT_ALL = """
 import importlib, json, pathlib, sys

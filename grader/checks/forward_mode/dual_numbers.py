@@ -15,6 +15,7 @@ import numpy as np
 import autodiff
 from grader.checks import register
 from grader.checks.cases import normal
+from grader.checks.forbidden import BY_HAND
 from grader.checks.forward_mode.functions import SCALAR_FUNCTIONS, _pair, _point
 from grader.framework import Case, Check, Mistake
 
@@ -156,6 +157,8 @@ class DualNumberJvp(Check):
     """jvp_dual(f, x, v): f and its directional derivative along v, by dual numbers."""
 
     name = "dual_number_jvp"
+    forbids = BY_HAND
+    references = ("autodiff.algorithms.traces",)
     title = "Forward mode with dual numbers"
     equation = "(8.57)"
     points = 4.0

@@ -14,6 +14,7 @@ import autodiff
 import autodiff.numpy as anp
 from grader.checks import register
 from grader.checks.cases import normal
+from grader.checks.forbidden import BY_HAND
 from grader.checks.forward_mode.functions import VECTOR_FUNCTIONS, _point
 from grader.framework import Case, Check, Mistake
 
@@ -46,6 +47,8 @@ class ForwardJacobianVectorProduct(Check):
     """J r (8.67) of a function with several outputs, by one forward pass with x_dot = r."""
 
     name = "forward_jacobian_vector_product"
+    forbids = BY_HAND
+    references = ("autodiff.algorithms.traces",)
     title = "Jacobian-vector product in one forward pass"
     equation = "(8.67)"
     points = 2.0
@@ -98,6 +101,8 @@ class ForwardJacobianColumns(Check):
     """The K x D Jacobian (8.66) by D forward passes, column j seeded with x_dot = e_j."""
 
     name = "forward_jacobian_columns"
+    forbids = BY_HAND
+    references = ("autodiff.jacfwd",)
     title = "The Jacobian column by column in forward mode"
     equation = "(8.66)"
     points = 2.0

@@ -12,6 +12,7 @@ import autodiff
 import autodiff.numpy as anp
 from grader.checks import register
 from grader.checks.cases import normal, sizes
+from grader.checks.forbidden import BY_HAND
 from grader.checks.forward_mode.functions import _pair
 from grader.framework import Case, Check, Mistake
 
@@ -48,6 +49,11 @@ class SoftReluDyDw1(Check):
     """dy/dw1 of the two soft-ReLU units (8.47), i.e. (8.48), at each input x."""
 
     name = "soft_relu_dy_dw1"
+    forbids = BY_HAND
+    references = (
+        "autodiff.algorithms.swell.book_dy_dw1",
+        "autodiff.algorithms.swell.check_exercise_8_13",
+    )
     title = "Derivative of the soft-ReLU network with respect to w1"
     equation = "(8.48)"
     points = 2.0
@@ -151,6 +157,8 @@ class LogisticMapDerivative(Check):
     """L_n of the logistic map and dL_n/dx by the product and chain rules (Exercise 8.14)."""
 
     name = "logistic_map_derivative"
+    forbids = BY_HAND
+    references = ("autodiff.grad",)
     title = "The logistic map and its derivative"
     equation = "(Exercise 8.14)"
     points = 2.0

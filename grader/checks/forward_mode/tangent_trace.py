@@ -12,6 +12,7 @@ import autodiff
 import autodiff.numpy as anp
 from grader.checks import register
 from grader.checks.cases import normal
+from grader.checks.forbidden import BY_HAND
 from grader.checks.forward_mode.functions import _pair
 from grader.framework import Case, Check, Mistake
 
@@ -51,6 +52,8 @@ class TangentTrace849(Check):
     """Primal values v1..v7 (8.50)-(8.56) and tangents (8.58)-(8.64) for any direction."""
 
     name = "tangent_trace_8_49"
+    forbids = BY_HAND
+    references = ("autodiff.algorithms.traces",)
     title = "Primal and tangent trace of (8.49)"
     equation = "(8.50)-(8.64)"
     points = 2.0

@@ -18,6 +18,7 @@ from autodiff.algorithms.dag_backprop import Network, Unit, forward
 from autodiff.core import value_of
 from grader.checks import register
 from grader.checks.cases import normal, sizes
+from grader.checks.forbidden import BY_HAND
 from grader.checks.gradients.activations import (
     _ANP_ACTIVATIONS,
     _NP_ACTIVATIONS,
@@ -194,6 +195,8 @@ class DagForward(_DagCheck):
     with a different activation function per hidden unit; linear outputs."""
 
     name = "dag_forward"
+    forbids = BY_HAND
+    references = ("autodiff.algorithms.dag_backprop.forward",)
     title = "Forward propagation through a feed-forward network"
     equation = "(8.5) and (8.6)"
     points = 1.0
@@ -290,6 +293,8 @@ class DagBackprop(_DagCheck):
     the batch (8.14): dE/dW, zero where there is no connection."""
 
     name = "dag_backprop"
+    forbids = BY_HAND
+    references = ("autodiff.algorithms.dag_backprop.backprop",)
     title = "Backpropagation through a feed-forward network (Algorithm 8.1)"
     equation = "(8.10)-(8.14)"
     points = 3.0

@@ -12,6 +12,7 @@ import autodiff
 import autodiff.numpy as anp
 from grader.checks import register
 from grader.checks.cases import normal, sizes
+from grader.checks.forbidden import BY_HAND
 from grader.checks.gradients.activations import (
     _ANP_ACTIVATIONS,
     _NP_ACTIVATIONS,
@@ -112,6 +113,8 @@ class LayeredBackprop(Check):
     over the batch (8.14)."""
 
     name = "layered_backprop"
+    forbids = BY_HAND
+    references = ("autodiff.algorithms.layered.layered_backprop",)
     title = "Backpropagation in matrix form for a layered network"
     equation = "Exercise 8.2, (8.10)-(8.14)"
     points = 3.0

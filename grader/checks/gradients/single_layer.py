@@ -12,6 +12,7 @@ import autodiff
 import autodiff.numpy as anp
 from grader.checks import register
 from grader.checks.cases import normal, sizes
+from grader.checks.forbidden import BY_HAND
 from grader.framework import Case, Check, Mistake
 
 # --- the single-layer model (8.2)-(8.4) --------------------------------------------------
@@ -28,6 +29,8 @@ class LinearModelGradient(Check):
     data points."""
 
     name = "linear_model_gradient"
+    forbids = BY_HAND
+    references = ("autodiff.grad",)
     title = "Gradient of the linear model"
     equation = "(8.4)"
     points = 2.0
@@ -114,6 +117,11 @@ class CanonicalLinkGradient(Check):
     same "error signal times input" form (8.4) for linear, sigmoid and softmax outputs."""
 
     name = "canonical_link_gradient"
+    forbids = BY_HAND
+    references = (
+        "autodiff.algorithms.outputs.single_layer_gradient",
+        "autodiff.algorithms.outputs.output_deltas",
+    )
     title = "Gradient of a single-layer model with a canonical link"
     equation = "(8.4) and (8.11)"
     points = 2.0

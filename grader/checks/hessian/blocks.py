@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from grader.checks import register
+from grader.checks.forbidden import BY_HAND
 from grader.checks.hessian.network import (
     _batch_mistakes,
     _full_hessian,
@@ -110,6 +111,8 @@ class HessianSecondLayerBlock(_NetworkCheck):
     ``sum_n z_nj z_nj' M_nkk'``, biases included (``z_0 = 1``)."""
 
     name = "hessian_second_layer_block"
+    forbids = BY_HAND
+    references = ("autodiff.algorithms.hessian", "autodiff.algorithms.hessian_approx")
     title = "Exact Hessian, block (a): two second-layer weights"
     equation = "Exercise 8.6 (a)"
     points = 2.0
@@ -158,6 +161,8 @@ class HessianFirstLayerBlock(_NetworkCheck):
     """Exercise 8.6 (b): the block for two weights of the first layer."""
 
     name = "hessian_first_layer_block"
+    forbids = BY_HAND
+    references = ("autodiff.algorithms.hessian", "autodiff.algorithms.hessian_approx")
     title = "Exact Hessian, block (b): two first-layer weights"
     equation = "Exercise 8.6 (b)"
     points = 3.0
@@ -223,6 +228,8 @@ class HessianMixedBlock(_NetworkCheck):
     second layer (columns)."""
 
     name = "hessian_mixed_block"
+    forbids = BY_HAND
+    references = ("autodiff.algorithms.hessian", "autodiff.algorithms.hessian_approx")
     title = "Exact Hessian, block (c): one weight in each layer"
     equation = "Exercise 8.6 (c)"
     points = 3.0
@@ -286,6 +293,8 @@ class ExactHessian(_NetworkCheck):
     Exercise 8.6 in the flat order ``[W1.ravel(), W2.ravel()]``."""
 
     name = "exact_hessian_assembled"
+    forbids = BY_HAND
+    references = ("autodiff.algorithms.hessian", "autodiff.algorithms.hessian_approx")
     title = "The exact Hessian, assembled from its blocks"
     equation = "(8.37) and Exercise 8.6"
     points = 2.0
@@ -332,6 +341,8 @@ class ExactHessianSkipLayer(_NetworkCheck):
     the outputs (Exercise 8.7), in the flat order ``[W1.ravel(), W2.ravel(), Ws.ravel()]``."""
 
     name = "exact_hessian_skip_layer"
+    forbids = BY_HAND
+    references = ("autodiff.algorithms.hessian", "autodiff.algorithms.hessian_approx")
     title = "The exact Hessian with skip-layer weights"
     equation = "Exercise 8.7"
     points = 3.0

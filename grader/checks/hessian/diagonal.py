@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from grader.checks import register
+from grader.checks.forbidden import BY_HAND
 from grader.checks.hessian.network import _batch_mistakes, _NetworkCheck, _State
 from grader.framework import Case, Mistake
 
@@ -46,6 +47,8 @@ class DiagonalHessian(_NetworkCheck):
     like the deltas (Section 8.1.6): the off-diagonal curvature terms are dropped."""
 
     name = "diagonal_hessian_approximation"
+    forbids = BY_HAND
+    references = ("autodiff.algorithms.hessian", "autodiff.algorithms.hessian_approx")
     title = "The diagonal approximation, by backpropagation of second derivatives"
     equation = "Section 8.1.6 (the diagonal approximation)"
     points = 3.0

@@ -14,6 +14,7 @@ import numpy as np
 import autodiff
 from grader.checks import register
 from grader.checks.cases import sizes
+from grader.checks.forbidden import BY_HAND
 from grader.checks.hessian.network import (
     _batch_mistakes,
     _curvature,
@@ -72,6 +73,8 @@ class OutputGradients(_NetworkCheck):
     weights, for every data point, by backpropagation (the start (8.31) of Section 8.1.5)."""
 
     name = "output_gradients_backprop"
+    forbids = BY_HAND
+    references = ("autodiff.algorithms.hessian", "autodiff.algorithms.hessian_approx")
     title = "Gradients of the output pre-activations by backpropagation"
     equation = "(8.29)-(8.31) and (8.10)"
     points = 2.0
@@ -213,6 +216,8 @@ class OuterProductHessianLinear(_OuterProductCheck):
     (Exercise 8.8): ``sum_n sum_k grad a_nk grad a_nk^T``."""
 
     name = "outer_product_hessian_linear"
+    forbids = BY_HAND
+    references = ("autodiff.algorithms.hessian", "autodiff.algorithms.hessian_approx")
     title = "Outer-product (Levenberg-Marquardt) Hessian, several outputs"
     equation = "(8.40), Exercise 8.8"
     points = 2.0
@@ -253,6 +258,8 @@ class OuterProductHessianSigmoid(_OuterProductCheck):
     (8.41), one such sum per output (Exercise 8.10)."""
 
     name = "outer_product_hessian_sigmoid"
+    forbids = BY_HAND
+    references = ("autodiff.algorithms.hessian", "autodiff.algorithms.hessian_approx")
     title = "Outer-product Hessian, logistic-sigmoid outputs with cross-entropy"
     equation = "(8.41), Exercise 8.10"
     points = 2.0
@@ -298,6 +305,8 @@ class OuterProductHessianSoftmax(_OuterProductCheck):
     8.11): ``sum_n sum_kk' grad a_nk (I_kk' y_nk - y_nk y_nk') grad a_nk'^T``."""
 
     name = "outer_product_hessian_softmax"
+    forbids = BY_HAND
+    references = ("autodiff.algorithms.hessian", "autodiff.algorithms.hessian_approx")
     title = "Outer-product Hessian, softmax outputs with cross-entropy"
     equation = "Exercise 8.11"
     points = 2.0

@@ -10,6 +10,7 @@ import numpy as np
 import autodiff
 from grader.checks import register
 from grader.checks.cases import normal, sizes
+from grader.checks.forbidden import BY_HAND
 from grader.checks.hessian.network import OUTPUTS, _curvature, _error_of_a, _outputs, _targets
 from grader.framework import Case, Check, Mistake
 
@@ -23,6 +24,8 @@ class OutputErrorDerivatives(Check):
     Exercise 8.6)."""
 
     name = "output_error_derivatives"
+    forbids = BY_HAND
+    references = ("autodiff.algorithms.hessian", "autodiff.algorithms.hessian_approx")
     title = "First and second derivatives of the error at the outputs"
     equation = "(8.11), (8.34) and Exercise 8.6"
     points = 2.0

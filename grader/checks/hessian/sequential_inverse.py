@@ -8,6 +8,7 @@ import numpy as np
 
 from grader.checks import register
 from grader.checks.cases import normal, sizes
+from grader.checks.forbidden import WITHOUT_INVERSION
 from grader.framework import Case, Check, Mistake
 
 # ----------------------------------------------- Exercise 8.12: the sequential inverse
@@ -35,6 +36,8 @@ class SequentialInverseHessian(Check):
     (Exercise 8.12)."""
 
     name = "sequential_inverse_hessian"
+    forbids = WITHOUT_INVERSION
+    references = ("autodiff.algorithms.hessian", "autodiff.algorithms.hessian_approx")
     title = "Sequential inverse of the outer-product Hessian"
     equation = "Exercise 8.12"
     points = 3.0

@@ -18,6 +18,7 @@ import numpy as np
 import autodiff
 from grader.checks import register
 from grader.checks.cases import normal, sizes
+from grader.checks.forbidden import BY_HAND
 from grader.checks.hessian.network import (
     _batch_mistakes,
     _error_of_a,
@@ -109,6 +110,8 @@ class HessianVectorProduct(Check):
     Hessian from ``autodiff.hessian``."""
 
     name = "hessian_vector_product"
+    forbids = BY_HAND
+    references = ("autodiff.algorithms.hessian", "autodiff.algorithms.hessian_approx")
     title = "Hessian-vector product by the R-operator"
     equation = "(8.18)-(8.23) and Section 8.1.6 (H v in O(W))"
     points = 2.0

@@ -13,6 +13,7 @@ import numpy as np
 
 from autodiff.algorithms import traces
 from grader.checks import register
+from grader.checks.forbidden import BY_HAND
 from grader.framework import Case, Check, Mistake
 
 # -- the adjoint trace of (8.49): Exercises 8.16 and 8.17 ---------------------------------
@@ -58,6 +59,8 @@ class AdjointTrace849(Check):
     backward pass (8.70)-(8.76), with (8.75) corrected to ``v̄3 v1 + v̄4 cos(v2)``."""
 
     name = "adjoint_trace_8_49"
+    forbids = BY_HAND
+    references = ("autodiff.algorithms.traces",)
     title = "Adjoint trace of (8.49)"
     equation = "(8.69)-(8.76)"
     points = 2.0

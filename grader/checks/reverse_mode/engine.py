@@ -12,6 +12,7 @@ import numpy as np
 
 import autodiff
 from grader.checks import register
+from grader.checks.forbidden import BY_HAND
 from grader.checks.reverse_mode.model_engine import DOMAINS, TEST_FUNCTIONS, _FlawedVar, _Flaws
 from grader.framework import AnswerShapeError, Case, Check, Mistake
 
@@ -49,6 +50,8 @@ class ReverseModeEngine(Check):
     pass (8.68)-(8.69) through the graph the student's ``Var`` records."""
 
     name = "reverse_mode_engine"
+    forbids = BY_HAND
+    references = ("autodiff.algorithms.traces", "autodiff.scalar")
     title = "A reverse-mode engine"
     equation = "(8.68)-(8.69)"
     points = 4.0

@@ -13,6 +13,7 @@ import numpy as np
 
 import autodiff
 from grader.checks import register
+from grader.checks.forbidden import BY_HAND
 from grader.checks.reverse_mode.model_engine import DOMAINS, _FlawedVar
 from grader.framework import AnswerShapeError, Case, Check, Mistake
 from grader.sandboxed.inputs import NESTED_HVP_FUNCTIONS, RING_COST_SIZE
@@ -186,6 +187,8 @@ class NestedEnginesHVP(Check):
     other way round), in O(W) (Section 8.2.2), checked against ``autodiff.hessian``."""
 
     name = "hvp_nested_engines"
+    forbids = BY_HAND
+    references = ("autodiff.hvp",)
     title = "Hessian-vector product from your two engines"
     equation = "Section 8.2.2 (Hessian-vector product)"
     points = 2.0
