@@ -1,6 +1,6 @@
 """What a graded check is made of.
 
-A ``Check`` is declarative: it generates seeded cases (plain inputs), names the kernel's
+A ``Check`` is declarative: it generates seeded cases (plain inputs), names the sandboxed side's
 caller that turns a case into the arguments of the student's function
 (``grader.sandboxed.callers``), computes the reference answer with ``autodiff``, compares
 with tolerances, and lists the typical mistakes it can recognise.  A ``Mistake`` is a
@@ -92,7 +92,7 @@ class Check:
 
     def student_function(self, answer: Callable[[Case], Any]) -> Callable:
         """Something with the signature students implement that returns ``answer(case)``:
-        how the tests feed the reference and each mistake model through the kernel's
+        how the tests feed the reference and each mistake model through the sandboxed side's
         caller (override together with ``caller``)."""
         return lambda *args, **kwargs: answer(Case("", args, kwargs))
 

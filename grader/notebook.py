@@ -14,7 +14,7 @@ running a master): ``self_check`` under each task, ``grade`` in the masters' hid
 - ``grade(name, function)`` judges the hidden cases here and returns the points (an
   instructor's check of a master; under nbgrader's own ``autograde``, each submission's own
   cases, drawn as the pipeline draws them: ``grader.seeds.local_submission``).  In a grading
-  sandbox the kernel's ``grade`` runs instead (``grader.sandboxed``): it records answers and
+  sandbox the sandboxed side's ``grade`` runs instead (``grader.sandboxed``): it records answers and
   judges nothing.  A cell that ran ``grade`` keeps the hidden points as its value, and its
   self-check writes nothing to standard error (nbgrader would score it 0).
 - ``summary()`` closes a notebook: it lists the tasks whose self-check has not passed, by the

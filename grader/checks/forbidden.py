@@ -80,6 +80,7 @@ TWO_LAYER_BY_HAND = (
 WITHOUT_INVERSION = (*BY_HAND, *LINEAR_ALGEBRA)
 """Exercise 8.12: the inverse by rank-one updates, with no matrix inversion or solver."""
 
+
 def forbidden(check: str) -> tuple[str, ...]:
     """What the task graded by ``check`` forbids: the ``forbids`` its class declares (a
     ``LookupError`` names a check that declares nothing)."""

@@ -2,7 +2,7 @@
 
 The Jacobian by backpropagation is asked of the two-layer network: the student's function
 receives a :class:`TwoLayerNet` and one input ``x``; the cases hold only the arrays ``(W1,
-b1, W2, b2, x)`` and the kernel's caller builds the network from them.  The Jacobian by
+b1, W2, b2, x)`` and the sandboxed side's caller builds the network from them.  The Jacobian by
 forward propagation (Exercise 8.5) is asked of a layered network of any depth, with an
 activation of its own in every hidden layer: the student's function receives the lists of
 weight matrices and biases, the hidden layers' activation names, one input ``x`` and the
@@ -492,7 +492,7 @@ matrix, K L + L P = 4.8e5 multiplications; taken from the right, ``dE_dy @ (dy_d
 they first form the K x P Jacobian dy/dw of 512 MB, K L P = 1.9e9 multiplications."""
 
 CHAIN_COST_SECONDS = 0.1
-"""The time budget of that case.  Measured here through the kernel's own calls (inputs
+"""The time budget of that case.  Measured here through the sandboxed side's own calls (inputs
 copied, answer read back), one BLAS thread as in the grading runs, 20 runs of each order on
 two cores already running four other processes: the order from the left took 1.0 ms
 (median; slowest 5 ms), the order from the right 336 ms (median; fastest 305 ms), a ratio of

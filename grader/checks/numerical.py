@@ -2,7 +2,7 @@
 
 The students' finite-difference functions take a function ``f`` as their first argument.
 Cases stay plain numbers: they hold the parameters of a smooth test function, the point
-``x`` and the step ``eps``, and the kernel builds the callable ``f`` from them
+``x`` and the step ``eps``, and the sandboxed side's caller builds the callable ``f`` from them
 (``grader.sandboxed.inputs.SmoothFunction``).  Every
 finite-difference check also returns ``x`` as it stands after the call, so that a function
 that perturbs its input in place and does not restore it is caught and named.

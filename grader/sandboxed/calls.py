@@ -1,4 +1,4 @@
-"""Call a student's function on case inputs and keep plain data: the kernel's only job.
+"""Call a student's function on case inputs and keep plain data: the sandboxed side's only job.
 
 Each call runs on copies of the inputs, with its warnings and standard error captured (a
 warning must not cost marks: nbgrader zeroes a cell that writes to standard error) and a

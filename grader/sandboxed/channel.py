@@ -5,7 +5,7 @@ data moves, as JSON (never pickle, so reading it runs nothing), through pipes th
 side holds (never through a file in a folder the sandbox can write):
 
 - into a grading run, on its standard input, the **program** (``program_message``), one
-  line: the statements to execute, the graded calls, and per check the name of the kernel's
+  line: the statements to execute, the graded calls, and per check the name of the sandboxed side's
   caller (how to call the student's function, see ``grader.sandboxed.callers``) and the case
   inputs as ``{"name", "args", "kwargs"[, "seconds"]}``;
 - out of it, on a descriptor it is given (a pipe), one JSON message per line: the **records**

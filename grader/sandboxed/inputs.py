@@ -3,7 +3,7 @@ case's numbers, on the student's side of grading.
 
 A case crosses into the sandbox as plain data; where the student's function expects a
 callable or an object, the case names it (a test function by name) or holds its numbers
-(``SmoothFunction``, ``TwoLayerNet``), and the kernel's callers build it here.  These are
+(``SmoothFunction``, ``TwoLayerNet``), and the callers (``callers``) build it here.  These are
 inputs, not answers: nothing here computes what a student is asked for.
 
 The functions that dual numbers, a reverse-mode engine or autodiff's traced values are

@@ -44,8 +44,9 @@ PRIVATE_FOLDERS = ("/tmp", "/dev/shm")
 MAX_NOTEBOOK_BYTES = 60 * 1024**2
 
 
-def course_config(course: Path):
-    """The course's ``nbgrader_config.py``, with its root pointed at ``course``."""
+def private_course_config(course: Path):
+    """The ``nbgrader_config.py`` of a job's private course ``course``, rooted there, with
+    nbgrader's own autograde preprocessors."""
     from nbgrader.converters import Autograde
     from traitlets.config.loader import PyFileConfigLoader
 
@@ -119,7 +120,7 @@ def run_notebook(job: Path, assignment: str, student: str, limits: dict[str, int
     tempfile.tempdir = None  # tempfile caches TMPDIR: forget the previous job's
     from nbgrader.apps import NbGraderAPI
 
-    config = course_config(job / "course")
+    config = private_course_config(job / "course")
     config.ExecutePreprocessor.timeout = limits["cell_seconds"]
     config.Execute.timeout = limits["cell_seconds"]
     config.Execute.interrupt_on_timeout = True

@@ -1,6 +1,6 @@
 """What the forward-mode checks share: the scalar functions that the dual numbers are pushed
 through (8.57) and the vector functions of the Jacobian checks (8.66), (8.67), test
-functions of the kernel's side (``grader.sandboxed.inputs``) listed with how they read and
+functions of the sandboxed side (``grader.sandboxed.inputs``) listed with how they read and
 their sizes; the points they are evaluated at; ``_pair``, how an answer of two parts is read.
 """
 

@@ -8,7 +8,7 @@ and the Hessian-vector product from the student's two engines nested, dual numbe
 that measures the cost: one nested pass, O(W), fits its budget, one pass per input does not.
 
 The engine and the Hessian-vector product take a *function* as their first argument.  The
-functions are named test functions of the kernel's side (``grader.sandboxed.inputs``), so
+functions are named test functions of the sandboxed side (``grader.sandboxed.inputs``), so
 that a case stays plain data (the function's name and the point) and the judge can
 regenerate everything from the seed.  The typical mistakes of the engine are modelled by a
 small engine with switchable flaws, ``_FlawedVar``: what a student's ``Var`` returns when it
