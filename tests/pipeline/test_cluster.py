@@ -60,12 +60,25 @@ def local(tmp_path_factory) -> Course:
     return course
 
 
-def copy(course: Course, out: Path) -> Course:
-    """The same class (the same secret, so the same hidden cases), not graded yet."""
+def copy(course: Course, out: Path, students: int | None = None) -> Course:
+    """The same class (the same secret, so the same hidden cases), not graded yet; with
+    ``students``, only the submissions of the first that many students."""
     root = out / "course"
     shutil.copytree(course.root, root, ignore=shutil.ignore_patterns("grading", "autograded"))
     (root / "gradebook.db").unlink()
+    if students is not None:
+        for folder in sorted((root / "submitted").iterdir())[students:]:
+            shutil.rmtree(folder)
     return Course(root)
+
+
+def some(found: dict, course: Course) -> dict:
+    """The entries of ``found`` of the students ``course`` has submissions of."""
+    submitted = {p.name for p in (course.root / "submitted").iterdir()}
+    return {key: value for key, value in found.items() if key[0] in submitted}
+
+
+FEW = 4  # students whose submissions the tests of failures grade (the demo class has more)
 
 
 def test_a_local_cluster_gives_the_local_grades(local, tmp_path):
@@ -126,7 +139,7 @@ def test_a_killed_worker_costs_a_retry_and_every_submission_is_recorded_once(
     local, tmp_path, scheduler
 ):
     address, _ = scheduler
-    course = copy(local, tmp_path)
+    course = copy(local, tmp_path, FEW)
     recorded: list[tuple[str, str]] = []
     killed: list[int] = []
 
@@ -139,8 +152,9 @@ def test_a_killed_worker_costs_a_retry_and_every_submission_is_recorded_once(
 
     summary = autograde(course, jobs=2, limits=LIMITS, pool=dask_pool(address), on_done=kill_one)
     assert killed
-    assert len(recorded) == len(set(recorded)) == len(grades(local)) == len(summary.graded)
-    assert without_worker(grades(course)) == without_worker(grades(local))
+    expected = some(grades(local), course)
+    assert len(recorded) == len(set(recorded)) == len(expected) == len(summary.graded) > 2
+    assert without_worker(grades(course)) == without_worker(expected)
 
 
 def test_an_unreachable_scheduler_is_a_clear_error(local, tmp_path, capsys):
@@ -157,7 +171,7 @@ def test_an_unreachable_scheduler_is_a_clear_error(local, tmp_path, capsys):
 
 
 def test_an_interrupted_run_on_the_cluster_resumes(local, tmp_path):
-    course = copy(local, tmp_path)
+    course = copy(local, tmp_path, FEW)
     first: list[tuple[str, str]] = []
 
     def stop(result, done, total):
@@ -168,5 +182,6 @@ def test_an_interrupted_run_on_the_cluster_resumes(local, tmp_path):
         autograde(course, jobs=2, limits=LIMITS, pool=dask_pool("local"), on_done=stop)
     assert list(grades(course)) == first
     summary = autograde(course, jobs=2, limits=LIMITS, pool=dask_pool("local"))
-    assert summary.reused == 1 and len(summary.graded) == len(grades(local)) - 1
-    assert without_worker(grades(course)) == without_worker(grades(local))
+    expected = some(grades(local), course)
+    assert summary.reused == 1 and len(summary.graded) == len(expected) - 1 > 1
+    assert without_worker(grades(course)) == without_worker(expected)
