@@ -1,4 +1,5 @@
-"""``Scalar``: a scalar reverse-mode engine small enough to read in one sitting.
+"""``Scalar``: a scalar reverse-mode engine, tuned for speed (``autodiff.readable_scalar``
+is the same engine written to be read first, in a few dozen lines).
 
 Every arithmetic operation makes a new ``Scalar`` that remembers its (at most two) parents
 ``_a`` and ``_b`` and the local derivative of its value with respect to each, ``_da`` and

@@ -39,11 +39,12 @@ DERIVATIVE_MACHINERY = (
     "autodiff.numerical",
     "autodiff.Tensor.backward",
     "autodiff.Scalar",
+    "autodiff.readable_scalar",
 )
 """Everything in ``autodiff`` that computes a derivative: the transforms, the reverse and
 forward sweeps they run on, the adjoint and tangent programs and compiled replay, the table
 of derivative rules itself, gradient checks, finite differences, the ``backward`` of
-``Tensor``, and ``Scalar`` whole (each of its operations keeps its local derivatives and
+``Tensor``, and ``Scalar`` whole, with its readable twin (each of its operations keeps its local derivatives and
 its graph lists the nodes in the order of a backward sweep: a reverse-mode engine less its
 last few lines)."""
 
