@@ -57,6 +57,12 @@ class GradingRun:
         """Whether the run measures the cost of a method (some cases come on request)."""
         return bool(self.cost_windows)
 
+    def only(self, keys: list[str]) -> GradingRun:
+        """The same run, with the cases of ``keys`` alone."""
+        cases = {key: self.cases[key] for key in keys}
+        windows = {key: self.cost_windows[key] for key in keys if key in self.cost_windows}
+        return GradingRun(self.forbidden, self.checks, self.steps, cases, windows)
+
 
 @dataclass
 class SandboxTask:

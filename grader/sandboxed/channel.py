@@ -233,6 +233,7 @@ def failed_statement_message(label: str, error_type: str) -> str:
 
 
 STATEMENT, RECORDS, REQUEST = "statement", "records", "request"  # the kinds of message
+MAX_CASE_NAME = 1000  # characters: a case's name is a short label
 MALFORMED = "a malformed message of the grading run was ignored"
 
 
@@ -290,7 +291,13 @@ def _message(line: bytes) -> tuple[str, Any]:
         raise ChannelError("not a message of a grading run") from None
     if not isinstance(check, str) or not isinstance(found, list):
         raise ChannelError("malformed records")
-    return RECORDS, (check, [r for r in found if isinstance(r, dict)])
+    return RECORDS, (check, [r for r in found if isinstance(r, dict) and _named(r)])
+
+
+def _named(record: dict) -> bool:
+    """Whether a record names its case as cases are named (a short text)."""
+    case = record.get("case")
+    return isinstance(case, str) and len(case) <= MAX_CASE_NAME
 
 
 def read_messages(

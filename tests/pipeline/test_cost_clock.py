@@ -191,6 +191,44 @@ def test_a_checks_cost_records_follow_its_other_records_in_the_same_call():
     assert [[r["case"] for r in call] for call in result.records["a"]] == [["plain", "a case"]]
 
 
+def test_records_under_a_key_count_only_for_that_keys_cases():
+    run = cost_run("a", ordinary="a")
+    ticks = Ticks()
+    clock = CostClock(run, ticks)
+    forged = [{"case": "plain", "answer": 3.0}, {"case": "a case", "answer": 9.0}]
+    clock.hear(channel.records_message("a", forged).encode())  # the cost case, untimed
+    clock.hear(request("a"))
+    clock.hear(records("a"))
+    result = Execution("s", "x")
+    read_back(run, Read(b"", "end"), 0, 60.0, result, clock)
+    assert result.records["a"] == [
+        [{"case": "plain", "answer": 3.0}, {"case": "a case", "answer": 1.0}]
+    ]
+
+
+def test_a_run_stopped_at_a_cost_window_hands_back_the_cases_it_did_not_reach():
+    run = cost_run("a", "b", ordinary="p")  # graded in that order: a, b, p
+    ticks = Ticks()
+    clock = CostClock(run, ticks)
+    clock.hear(request("a"))
+    ticks.now = WINDOW + 1  # a's slow method: the run is stopped at the end of its window
+    result = Execution("s", "x")
+    redo = read_back(run, Read(b"", "timeout"), -9, 60.0, result, clock)
+    assert sorted(redo) == [B, "p"]  # b's cost case was never asked for, p's cases never ran
+    ((timed_out,),) = result.records["a"]
+    assert timed_out["error"]["kind"] == channel.TIMEOUT
+    assert set(result.records) == {"a"}  # nothing of b or p is judged from this run
+    rest = run.only(redo)
+    assert set(rest.cases) == {B, "p"} and rest.cost_windows == {B: WINDOW}
+
+
+def test_a_record_that_does_not_name_its_case_in_text_is_dropped():
+    line = channel.records_message("a", [{"case": ["x"], "answer": 1.0}, {"case": "a case"}])
+    problems: list[str] = []
+    records, _ = channel.read_messages(line.encode(), problems)
+    assert records == {"a": [[{"case": "a case"}]]} and problems == []
+
+
 # -- the pipes ---------------------------------------------------------------------------------
 
 
@@ -363,6 +401,93 @@ def _forge():
     return True
 """
 
+# Honest, and slow on its cost case (the right-to-left order, say, on a busy machine): a
+# stop at the end of that window must cost this check's cost case alone, not the cases of
+# the tasks graded after it in the same run.
+SLOW_FIRST = f"""\
+import signal
+import time
+
+
+def module_chain_gradient(dE_dy, dy_dz, dz_dw):
+    if np.size(dE_dy) >= 8000:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        time.sleep({SLEEP})
+    return (dE_dy @ dy_dz) @ dz_dw
+"""
+
+# The red team's: asks for the cost case from a statement, stops the clock at once with an
+# empty record of the cost key, then computes every case (the others found in the program)
+# by central differences with the timer off and sends them, the cost case among them, as
+# the first records under the check's own name; the graded call then skips the cost key.
+FORGED_UNDER_THE_CHECKS_NAME = '''\
+import gc
+import json
+import os
+import sys
+import time
+
+_forged = None
+
+
+def softmax_network_jacobian(net, x):
+    """Black-box central differences: D forward passes."""
+    _ = _forged
+    def f(v):
+        a_out = net.W2 @ np.tanh(net.W1 @ v + net.b1) + net.b2
+        y = np.exp(a_out - np.max(a_out))
+        return y / np.sum(y)
+    x = np.array(x, dtype=float)
+    D = x.size
+    K = f(x).size
+    J = np.empty((K, D))
+    for i in range(D):
+        h = 1e-6 * max(1.0, abs(x[i]))
+        old = x[i]
+        x[i] = old + h; fp = f(x)
+        x[i] = old - h; fm = f(x)
+        x[i] = old
+        J[:, i] = (fp - fm) / (2 * h)
+    return J
+
+
+def _forge():
+    if not sys.argv[0].endswith("grading_run.py"):
+        return None
+    import signal
+    from grader.sandboxed.callers import CALLERS
+    from grader.sandboxed.calls import run_cases
+    from grader.sandboxed.channel import read_cases, records_message
+    check = "softmax_network_jacobian"
+    key = check + "#cost"
+    fd = int(sys.argv[-1])
+    program = next(o for o in gc.get_objects()
+                   if isinstance(o, dict) and "on_request" in o and "checks" in o)
+    checks = program["checks"]
+    if key not in checks or check not in checks:
+        return None
+    os.write(fd, (json.dumps({"request": key}) + "\\n").encode())
+    while True:
+        sent, cost = read_cases(sys.stdin.buffer.readline())
+        if sent == key:
+            break
+    os.write(fd, records_message(key, []).encode())   # the trusted clock stops here
+    t0 = time.monotonic()
+    signal.setitimer(signal.ITIMER_REAL, 0)             # the statement's own timer
+    plain = [{k: v for k, v in c.items() if k != "seconds"} for c in cost]
+    caller = CALLERS[checks[check]["caller"]]
+    records = run_cases(caller, softmax_network_jacobian, checks[check]["cases"] + plain,
+                        time_limit=10**6)
+    for r in records:
+        r["seconds"] = 0.001
+    os.write(fd, records_message(check, records).encode())   # first records of the check
+    del checks[key]                                            # the graded call skips it
+    return time.monotonic() - t0
+
+
+_forged = _forge()
+'''
+
 ATTACKS = {
     "central differences without the timer": CENTRAL_DIFFERENCES,
     "right answers, slowly, without the timer": slowly(),
@@ -384,12 +509,16 @@ def graded(tmp_path_factory) -> dict[str, tuple[Execution, object]]:
     specs = [complete(JACOBIAN, "honest")]
     for i, (story, source) in enumerate(ATTACKS.items()):
         specs.append(Scripted(f"attack_{i}", JACOBIAN, story, answers={CELL: source}, honest=False))
+    answer = {CELL: FORGED_UNDER_THE_CHECKS_NAME}
+    specs.append(Scripted("forged_name", JACOBIAN, "forged", answers=answer, honest=False))
+    answers = {"module_chain_gradient_solution": SLOW_FIRST}
+    specs.append(Scripted("slow_first", JACOBIAN, "slow on a cost case", answers=answers))
     course = build_demo_class(out, (JACOBIAN,), specs)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("GRADER_SALT", SALT)
         batch = Batch(course, out)
     worker = GradingWorker(out / "worker", LIMITS, private=(course.root,))
-    found = {}
+    found, results = {}, {}
     for job in discover(course):
         prepared = batch.prepare(job)
         execution = Execution(job.student, job.assignment)
@@ -403,6 +532,8 @@ def graded(tmp_path_factory) -> dict[str, tuple[Execution, object]]:
         )
         (item,) = [i for i in result.items if i.check == CHECK]
         found[job.student] = (execution, item.verdict)
+        results[job.student] = result
+    found["results"] = results
     return found
 
 
@@ -423,11 +554,25 @@ def test_a_slow_method_fails_the_cost_case_whatever_it_switches_off_or_forges(gr
     assert "too slow for this case's time budget of 1 s" in cost.problem
     assert "backward passes" in cost.problem  # what the budget allows, as the judge says it
     others = [r for r in verdict.results if r is not cost]
-    if story == "a forged request from a statement":
-        # the statement opened the cost case's window before the graded call, and the run
-        # was stopped at its end: the other cases, not yet run, are lost with it
-        assert not any(r.passed for r in others)
-    else:
-        assert all(r.passed for r in others), [r.problem for r in others]
+    assert all(r.passed for r in others), [r.problem for r in others]
     # stopped by the end of the check's window, not at the run's own limit
     assert not any("did not finish within" in p for p in execution.problems), execution.problems
+
+
+@needs_bubblewrap
+def test_a_slow_cost_case_costs_that_case_and_no_task_graded_after_it(graded):
+    result = graded["results"]["slow_first"]
+    by_check = {item.check: item for item in result.items if item.check}
+    chain = by_check["module_chain_gradient"].verdict
+    failed = [r for r in chain.results if not r.passed]
+    assert [r.case.startswith("cost:") for r in failed] == [True]
+    for check in ("softmax_network_jacobian", "jacobian_forward_propagation"):
+        item = by_check[check]
+        assert item.points == item.max_points, [r.problem for r in item.verdict.results]
+
+
+@needs_bubblewrap
+def test_the_cost_case_answered_under_the_checks_own_name_is_not_taken(graded):
+    execution, verdict = graded["forged_name"]
+    (cost,) = [r for r in verdict.results if r.case.startswith("cost:")]
+    assert not cost.passed and verdict.points < verdict.max_points

@@ -290,6 +290,13 @@ class GradingWorker:
     # -- grading runs ----------------------------------------------------------------------
 
     def _grading_run(self, task: SandboxTask, run: GradingRun, result: Execution) -> None:
+        """Make ``run`` in a sandbox of its own; when a cost case's window stopped it, the
+        cases it had not reached yet get a run of their own."""
+        redo = self._sandboxed_run(task, run, result)
+        if redo:
+            self._grading_run(task, run.only(redo), result)
+
+    def _sandboxed_run(self, task: SandboxTask, run: GradingRun, result: Execution) -> list[str]:
         folder = self._fresh_folder("run-")
         cap = None
         try:
@@ -333,7 +340,7 @@ class GradingWorker:
             read, exit_status = self._run_sandbox(
                 argv, env, program, messages_read, messages_write, cap, folder, seconds, clock
             )
-            read_back(run, read, exit_status, seconds, result, clock)
+            return read_back(run, read, exit_status, seconds, result, clock)
         finally:
             if cap is not None:
                 cap.remove()

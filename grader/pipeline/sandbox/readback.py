@@ -100,13 +100,17 @@ def read_back(
     seconds: float,
     result,
     clock: CostClock | None = None,
-) -> None:
+) -> list[str]:
     """What a grading run sent back, into ``result``: its records by check (as many graded
-    calls as the program made, the records of a check's cost key after its other cases;
-    every case of a cost key that ran out of time by ``clock`` a timeout), the statements
-    that failed, and how it ended if not well."""
+    calls as the program made, the records of a check's cost key after its other cases, and
+    under each key only the records of that key's cases; every case of a cost key that ran
+    out of time by ``clock`` a timeout), the statements that failed, and how it ended if not
+    well.  A run stopped at the end of a cost key's window has not run the cases after it:
+    their keys (records incomplete, or a cost key never asked for) are returned, to be run
+    again without the slow one, and nothing of them is kept from this run."""
     slow = clock.too_slow() if clock else {}
-    if read.stopped == "timeout" and slow:
+    cut = read.stopped == "timeout" and bool(slow)  # stopped at the end of a cost window
+    if cut:
         result.problems.append(f"{COST_RUN} was stopped: it ran past the time its cases allow")
     elif read.stopped == "timeout":
         result.problems.append(f"{RUN_ERROR} did not finish within {seconds:g} s and was stopped")
@@ -120,10 +124,18 @@ def read_back(
         records, failed = channel.read_messages(read.data, result.problems)
     else:
         records, failed = clock.read(result.problems)
-    for key, found in _graded_calls(run, records, read.stopped == "timeout", slow).items():
-        _merge(result.records.setdefault(channel.graded_check(key), []), found)
+    timed_out = read.stopped == "timeout" and not cut
+    calls = _graded_calls(run, records, timed_out, slow)
+    redo = []
+    if cut:
+        sent = clock.sent if clock else {}
+        redo = [k for k in run.cases if k not in sent and not _complete(run, k, calls[k])]
+    for key, found in calls.items():
+        if key not in redo:
+            _merge(result.records.setdefault(channel.graded_check(key), []), found)
     labels = {step["label"] for step in run.steps if "code" in step and "label" in step}
     result.problems.extend(_statement_problems(failed, labels))
+    return redo
 
 
 def _graded_calls(
@@ -133,14 +145,19 @@ def _graded_calls(
     slow: dict[str, str] | None = None,
 ) -> dict[str, list[list[dict]]]:
     """The records of each key of ``run``: at most as many graded calls as its program
-    makes (a submission may write more on the pipe: they are not judged); when the run was
-    stopped at its time limit, its cases without a record ran out of time; every case of a
-    key that is ``slow`` (by this side's clock: what happened) ran out of time."""
+    makes (a submission may write more on the pipe: they are not judged), each holding only
+    the records of the key's own cases; when the run was stopped at its time limit, its
+    cases without a record ran out of time; every case of a key that is ``slow`` (by this
+    side's clock: what happened) ran out of time."""
     slow = slow or {}
     calls = {}
     for key, entry in run.cases.items():
-        found = records.get(key, [])[: _calls_made(run, key)]
         names = [case["name"] for case in entry.get("cases", [])]
+        own = set(names)
+        found = [
+            [r for r in call if r.get("case") in own]
+            for call in records.get(key, [])[: _calls_made(run, key)]
+        ]
         if key in slow:
             found = [[_ran_out(name, slow[key]) for name in names] for _ in found or [[]]]
         elif timed_out:
@@ -150,6 +167,14 @@ def _graded_calls(
                 call.extend(_ran_out(name) for name in names if name not in answered)
         calls[key] = found
     return calls
+
+
+def _complete(run: GradingRun, key: str, calls: list[list[dict]]) -> bool:
+    """Whether ``calls`` hold every graded call of ``key`` with a record of each case."""
+    names = {case["name"] for case in run.cases[key].get("cases", [])}
+    return len(calls) == _calls_made(run, key) and all(
+        names <= {r.get("case") for r in call} for call in calls
+    )
 
 
 def _calls_made(run: GradingRun, key: str) -> int:
