@@ -121,6 +121,47 @@ def test_a_sandbox_memory_cap_counts_detached_shared_memory(tmp_path):
     assert "kept" not in done.stdout and done.returncode != 0
 
 
+# Children that each open a session of their own (autogroups would give each a share of
+# the processor), and report the cpu cgroup they are in.
+NEW_SESSIONS = """
+import os, sys
+paths = []
+for _ in range(3):
+    read, write = os.pipe()
+    if os.fork() == 0:
+        os.setsid()
+        os.write(write, open("/proc/self/cgroup").read().encode())
+        os._exit(0)
+    os.close(write)
+    paths.append(os.read(read, 65536).decode())
+    os.wait()
+print("|".join(paths))
+"""
+
+
+def _cpu_group(proc_cgroup: str) -> str | None:
+    for line in proc_cgroup.splitlines():
+        number, controllers, path = (line.split(":", 2) + ["", ""])[:3]
+        if "cpu" in controllers.split(","):
+            return path
+    return None
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="cgroups are made for sandboxes started by root")
+def test_every_session_of_a_sandbox_shares_its_one_processor_share():
+    cap = ResourceCap.create(processes=64, memory_bytes=200 * 1024**2)
+    if cap is None or not any("cpu" in folder.parts for folder in cap.folders):
+        pytest.skip("no writable cpu cgroup on this machine")
+    try:
+        argv = [sys.executable, "-c", NEW_SESSIONS]
+        done = subprocess.run(cap.wrap(argv), capture_output=True, text=True, timeout=60)
+    finally:
+        cap.remove()
+    (folder,) = [f for f in cap.folders if "cpu" in f.parts]
+    groups = [_cpu_group(text) for text in done.stdout.strip().split("|")]
+    assert len(groups) == 3 and all(g and g.endswith("/" + folder.name) for g in groups), groups
+
+
 @pytest.mark.skipif(bubblewrap.bubblewrap() is None, reason="bubblewrap is not installed")
 def test_the_sandbox_dev_is_read_only_and_its_devices_work(tmp_path):
     writable = bubblewrap.writable_folders(tmp_path)

@@ -1,15 +1,19 @@
-"""Caps on the processes and the memory of one sandbox, where the kernel's per-process
-limits do not reach.
+"""Caps on the processes, the memory and the processor share of one sandbox, where the
+kernel's per-process limits do not reach.
 
 Inside a sandbox each process sets ``RLIMIT_NPROC`` and ``RLIMIT_AS`` on itself
-(``limits``).  Two things escape them.  The kernel exempts a process whose real user is
-root, which a sandbox started by root is, from ``RLIMIT_NPROC``.  And memory that no
-process maps (a System V shared-memory segment created and detached, a file in a memory-
-backed file system) counts against no address space.  So, where it can, the sandbox is
-started in cgroups of its own, made for it and removed after it: the ``pids`` controller
-caps its processes and threads, the ``memory`` controller everything it holds in memory,
-shared memory included (version 1 or 2, whichever this machine lets root write).  Where
-neither exists, ``ResourceCap.create`` returns None and the caller says so.
+(``limits``).  Three things escape them.  The kernel exempts a process whose real user is
+root, which a sandbox started by root is, from ``RLIMIT_NPROC``.  Memory that no process
+maps (a System V shared-memory segment created and detached, a file in a memory-backed
+file system) counts against no address space.  And the scheduler shares the processor
+between sessions (autogroups): a sandbox whose processes each call ``setsid`` takes a share
+per process, starving the sandbox of another student, whose time limits run on the wall
+clock.  So, where it can, the sandbox is started in cgroups of its own, made for it and
+removed after it: the ``pids`` controller caps its processes and threads, the ``memory``
+controller everything it holds in memory, shared memory included, and the ``cpu``
+controller gives the whole sandbox one share, however many sessions it makes (version 1 or
+2, whichever this machine lets root write).  Where none exists, ``ResourceCap.create``
+returns None and the caller says so.
 """
 
 from __future__ import annotations
@@ -23,7 +27,9 @@ CGROUP_ROOT = Path("/sys/fs/cgroup")
 LIMIT_FILES = {  # controller: (version 1 file, version 2 file)
     "pids": ("pids.max", "pids.max"),
     "memory": ("memory.limit_in_bytes", "memory.max"),
+    "cpu": ("cpu.shares", "cpu.weight"),
 }
+CPU_SHARE = {"cpu.shares": 1024, "cpu.weight": 100}  # each sandbox the default share
 _names = itertools.count()
 
 
@@ -54,8 +60,9 @@ def _own_cgroup(controller: str) -> tuple[Path, str] | None:
 
 
 class ResourceCap:
-    """The cgroups of one sandbox: at most ``processes`` processes and threads, and at most
-    ``memory_bytes`` of memory, where the machine has the controllers."""
+    """The cgroups of one sandbox: at most ``processes`` processes and threads, at most
+    ``memory_bytes`` of memory, and one share of the processor, where the machine has the
+    controllers."""
 
     def __init__(self, folders: list[Path]) -> None:
         self.folders = folders
@@ -68,14 +75,14 @@ class ResourceCap:
             return None
         cap = cls([])
         name = f"grader-{os.getpid()}-{next(_names)}"
-        for controller, value in (("pids", processes), ("memory", memory_bytes)):
+        for controller, value in (("pids", processes), ("memory", memory_bytes), ("cpu", 1)):
             if value <= 0:  # no limit
                 continue
-            limit = str(value)
             found = _own_cgroup(controller)
             if found is None:
                 continue
             parent, limit_file = found
+            limit = str(CPU_SHARE.get(limit_file, value))
             folder = parent / name
             if folder in cap.folders:  # version 2: one folder holds every controller
                 try:
