@@ -10,7 +10,9 @@ and every write of the gradebook and the result files stay in the main process.
 
 A worker that dies in the middle of a submission (killed, out of memory, its machine lost)
 costs a retry on another worker: the scheduler reschedules the task, and the main process
-records the submission once, when its result arrives.  Start the workers from the same
+records the submission once, when its result arrives.  A grading worker that raises is a
+grader error of that submission, as on this machine (retried on the next run), not a task
+to run again at once.  Start the workers from the same
 environment as the instructor's (the project installed, ``bubblewrap`` on every machine):
 ``dask worker ADDRESS --nthreads 1``.
 """
@@ -34,7 +36,6 @@ from grader.pipeline.sandbox.limits import Limits
 
 T = TypeVar("T")
 CONNECT_SECONDS = 15
-RETRIES = 2  # a task whose worker raised; a worker that died is rescheduled by the scheduler
 
 _workers: dict[int, GradingWorker] = {}  # per thread of a Dask worker process
 _builds: Builds | None = None
@@ -45,8 +46,11 @@ class SchedulerUnavailable(PoolUnavailable):
     """The Dask scheduler cannot be reached (the message says which and why)."""
 
 
-def grade_on_worker(task: SandboxTask, limits: Limits, sandboxed: bool) -> Execution:
-    """Run on a Dask worker: grade ``task`` with this process's grading worker."""
+def grade_on_worker(
+    task: SandboxTask, limits: Limits, sandboxed: bool, private: tuple[Path, ...] = ()
+) -> Execution:
+    """Run on a Dask worker: grade ``task`` with this process's grading worker, whose
+    sandboxes never show the folders ``private`` (the course's, where this machine has it)."""
     from distributed import get_worker
 
     worker = get_worker()
@@ -59,7 +63,12 @@ def grade_on_worker(task: SandboxTask, limits: Limits, sandboxed: bool) -> Execu
             root = Path(tempfile.mkdtemp(prefix="grading-", dir=worker.local_directory))
             _builds = _builds or Builds(root.parent / "grading-builds")
             _workers[key] = GradingWorker(
-                root, limits, sandboxed=sandboxed, builds=_builds, label=worker.address
+                root,
+                limits,
+                sandboxed=sandboxed,
+                builds=_builds,
+                label=worker.address,
+                private=private,
             )
         grading = _workers[key]
     execution = grading.grade(task)
@@ -93,6 +102,7 @@ class DaskPool:
         from distributed import Client, LocalCluster
 
         self.limits, self.sandboxed = limits, sandboxed
+        self.private = (course.root,)
         self.cluster = None
         try:
             if address == "local":
@@ -123,7 +133,7 @@ class DaskPool:
         if task is None:
             return done_future(None)
         return self.client.submit(
-            grade_on_worker, task, self.limits, self.sandboxed, pure=False, retries=RETRIES
+            grade_on_worker, task, self.limits, self.sandboxed, self.private, pure=False
         )
 
     def as_completed(self, futures: dict[Future, T]) -> Iterator[tuple[Future, T]]:

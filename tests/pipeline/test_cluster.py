@@ -185,3 +185,24 @@ def test_an_interrupted_run_on_the_cluster_resumes(local, tmp_path):
     expected = some(grades(local), course)
     assert summary.reused == 1 and len(summary.graded) == len(expected) - 1 > 1
     assert without_worker(grades(course)) == without_worker(expected)
+
+
+def test_the_cluster_hides_the_course_from_its_sandboxes(local, tmp_path, monkeypatch):
+    """A Dask worker's sandboxes are told the course's folder, as the local pool's are (a
+    course under a folder the sandbox mounts, such as the environment's, stays unseen)."""
+    from grader.pipeline.cluster import DaskPool
+
+    submitted = []
+
+    class Client:
+        def __init__(self, address, timeout):
+            pass
+
+        def submit(self, function, *args, **kwargs):
+            submitted.append(args)
+
+    monkeypatch.setattr(distributed, "Client", Client)
+    pool = DaskPool(tmp_path, 2, LIMITS, True, local, address="tcp://127.0.0.1:9")
+    pool.submit(object())
+    ((_, _, _, private),) = submitted
+    assert private == (local.root,)
