@@ -42,6 +42,10 @@ DTYPES = ("float64", "float32", "float16", "int64", "int32", "int16", "int8", "b
 MAX_DEPTH = 20
 MAX_ARRAY_BYTES = 256 * 1024**2
 MAX_CONTAINERS = 100_000  # lists and dicts in all of a run's messages (an array is a string)
+MAX_ITEMS = 2_000_000
+"""Items of lists and dicts (commas) in all of a run's messages: an honest list answer of a
+cost case holds a few hundred thousand numbers; millions of them take the trusted side's
+parser seconds, holding the interpreter lock that the other grading workers' clocks need."""
 
 # The kinds of error a case can meet, as the kernel records them (``error["kind"]``).
 RAISED = "raised"  # the function raised an exception (its type and message are recorded)
@@ -241,20 +245,22 @@ class Messages:
     """What a grading run sent, read one line at a time: the records by check (one list per
     graded call), the failed statements (``(label, error type)``), and whether something
     could not be read.  The lines were written where student code ran: reading one parses at
-    most what is left of a budget of lists and dicts (``MAX_CONTAINERS`` in all)."""
+    most what is left of a budget of lists and dicts (``MAX_CONTAINERS`` in all) and of their
+    items (``MAX_ITEMS``)."""
 
     def __init__(self) -> None:
         self.records: dict[str, list[list[dict[str, Any]]]] = {}
         self.failed: list[tuple[str, str]] = []
         self.malformed = False
-        self.containers = 0
+        self.containers = self.items = 0
 
     def parse(self, line: bytes) -> tuple[str, Any] | None:
         """One line, read: ``(RECORDS, (check, records))``, ``(STATEMENT, (label, error
         type))`` or ``(REQUEST, check)``; None when it cannot be read or the budget is spent
         (then nothing more is read)."""
         self.containers += line.count(b"{") + line.count(b"[")
-        if self.containers > MAX_CONTAINERS:  # parsing more could take gigabytes
+        self.items += line.count(b",")
+        if self.containers > MAX_CONTAINERS or self.items > MAX_ITEMS:  # seconds, gigabytes
             self.malformed = True
             return None
         try:

@@ -31,7 +31,7 @@ from grader.pipeline.results import Execution, GradingRun
 from grader.pipeline.sandbox import bubblewrap
 from grader.pipeline.sandbox.grading_worker import GradingWorker
 from grader.pipeline.sandbox.limits import Limits
-from grader.pipeline.sandbox.readback import CostClock, read_back
+from grader.pipeline.sandbox.readback import STOPPED_AT_WINDOW, CostClock, read_back
 from grader.pipeline.sandbox.streams import Read, converse
 from grader.sandboxed import channel
 from grader.sandboxed.grading_run import Cases
@@ -213,13 +213,30 @@ def test_a_run_stopped_at_a_cost_window_hands_back_the_cases_it_did_not_reach():
     clock.hear(request("a"))
     ticks.now = WINDOW + 1  # a's slow method: the run is stopped at the end of its window
     result = Execution("s", "x")
-    redo = read_back(run, Read(b"", "timeout"), -9, 60.0, result, clock)
+    redo = read_back(run, Read(b"", STOPPED_AT_WINDOW), -9, 60.0, result, clock)
     assert sorted(redo) == [B, "p"]  # b's cost case was never asked for, p's cases never ran
     ((timed_out,),) = result.records["a"]
     assert timed_out["error"]["kind"] == channel.TIMEOUT
     assert set(result.records) == {"a"}  # nothing of b or p is judged from this run
     rest = run.only(redo)
     assert set(rest.cases) == {B, "p"} and rest.cost_windows == {B: WINDOW}
+
+
+def test_a_run_stopped_at_its_own_limit_gets_no_second_run():
+    run = cost_run("a", ordinary="p")
+    clock = CostClock(run, Ticks())
+    clock.hear(request("a"))  # asked for near the end of the run's own time
+    result = Execution("s", "x")
+    assert read_back(run, Read(b"", "timeout"), -9, 60.0, result, clock) == []
+    ((ran_out,),) = result.records["p"]
+    assert ran_out["error"]["kind"] == channel.TIMEOUT
+
+
+def test_millions_of_items_in_a_runs_messages_are_not_parsed():
+    flood = b'{"check": "a", "records": [{"case": "x", "answer": [' + b"1," * 2_100_000 + b"0]}]}"
+    problems: list[str] = []
+    records, _ = channel.read_messages(flood, problems)
+    assert records == {} and problems == [channel.MALFORMED]
 
 
 def test_a_record_that_does_not_name_its_case_in_text_is_dropped():

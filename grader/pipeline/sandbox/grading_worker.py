@@ -46,7 +46,7 @@ from grader.pipeline.sandbox.builds import SANDBOX_LIB, Builds
 from grader.pipeline.sandbox.cgroups import ResourceCap
 from grader.pipeline.sandbox.folders import folder_bytes, remove_folder
 from grader.pipeline.sandbox.limits import Limits
-from grader.pipeline.sandbox.readback import CostClock, read_back
+from grader.pipeline.sandbox.readback import STOPPED_AT_WINDOW, CostClock, read_back
 from grader.pipeline.sandbox.streams import Read, Tail, converse, read_all, read_line
 from grader.sandboxed import channel
 from grader.sandboxed.notebook_server import MAX_NOTEBOOK_BYTES
@@ -54,6 +54,7 @@ from grader.sandboxed.notebook_server import MAX_NOTEBOOK_BYTES
 MAX_REPLY_BYTES = 3 * MAX_NOTEBOOK_BYTES + 1024**2  # the notebook, escaped in JSON
 MAX_MESSAGES_BYTES = 32 * 1024**2
 WATCH_SECONDS = 1.0
+MIN_RERUN_SECONDS = 5.0  # less time than this left: the cases not reached ran out of time
 PROJECT = Path(__file__).resolve().parents[3]  # the folder holding grader/ and autodiff/
 
 
@@ -289,14 +290,25 @@ class GradingWorker:
 
     # -- grading runs ----------------------------------------------------------------------
 
-    def _grading_run(self, task: SandboxTask, run: GradingRun, result: Execution) -> None:
-        """Make ``run`` in a sandbox of its own; when a cost case's window stopped it, the
-        cases it had not reached yet get a run of their own."""
-        redo = self._sandboxed_run(task, run, result)
-        if redo:
-            self._grading_run(task, run.only(redo), result)
+    def _grading_run(
+        self, task: SandboxTask, run: GradingRun, result: Execution, seconds: float = 0.0
+    ) -> None:
+        """Make ``run`` in a sandbox of its own, within ``seconds`` (0: the limits' grading
+        run time and the windows of its cost cases); when a cost case's window stopped it,
+        the cases it had not reached get a run of their own, within what is left of the
+        time (a run stopped at each cost case gains no time by it)."""
+        seconds = seconds or self.limits.grading_run_seconds + sum(run.cost_windows.values())
+        start = time.monotonic()
+        redo = self._sandboxed_run(task, run, result, seconds)
+        left = seconds - (time.monotonic() - start)
+        if redo and left >= MIN_RERUN_SECONDS:
+            self._grading_run(task, run.only(redo), result, left)
+        elif redo:
+            read_back(run.only(redo), Read(b"", "timeout"), 0, seconds, result)
 
-    def _sandboxed_run(self, task: SandboxTask, run: GradingRun, result: Execution) -> list[str]:
+    def _sandboxed_run(
+        self, task: SandboxTask, run: GradingRun, result: Execution, seconds: float
+    ) -> list[str]:
         folder = self._fresh_folder("run-")
         cap = None
         try:
@@ -336,7 +348,6 @@ class GradingWorker:
             )
             clock = CostClock(run) if run.measures_cost else None
             cap = ResourceCap.create(self.limits.processes, self.limits.sandbox_memory_bytes)
-            seconds = self.limits.grading_run_seconds + sum(run.cost_windows.values())
             read, exit_status = self._run_sandbox(
                 argv, env, program, messages_read, messages_write, cap, folder, seconds, clock
             )
@@ -398,6 +409,8 @@ class GradingWorker:
                     watch,
                 )
                 _close(process.stdin)
+                if read.stopped == "timeout" and clock.deadline(deadline) < deadline:
+                    read = Read(read.data, STOPPED_AT_WINDOW)  # stopped at a cost case's window
             if not read.complete:
                 _kill(process)
             try:

@@ -91,6 +91,7 @@ class CostClock:
 
 
 COST_RUN = "the run that measures the cost of your method"
+STOPPED_AT_WINDOW = "window"  # how a run stopped at the end of a cost case's window ended
 
 
 def read_back(
@@ -105,12 +106,16 @@ def read_back(
     calls as the program made, the records of a check's cost key after its other cases, and
     under each key only the records of that key's cases; every case of a cost key that ran
     out of time by ``clock`` a timeout), the statements that failed, and how it ended if not
-    well.  A run stopped at the end of a cost key's window has not run the cases after it:
-    their keys (records incomplete, or a cost key never asked for) are returned, to be run
-    again without the slow one, and nothing of them is kept from this run."""
+    well.  A run stopped at the end of a cost key's window (stopped ``STOPPED_AT_WINDOW``)
+    has not run the cases after it: their keys (records incomplete, or a cost key never asked
+    for) are returned, to be run again without the slow one, and nothing of them is kept from
+    this run.  A run stopped at its own time limit gets no second run: its cases without a
+    record ran out of time."""
     slow = clock.too_slow() if clock else {}
-    cut = read.stopped == "timeout" and bool(slow)  # stopped at the end of a cost window
+    cut = read.stopped == STOPPED_AT_WINDOW  # stopped at the end of a cost case's window
     if cut:
+        result.problems.append(f"{COST_RUN} was stopped: it ran past the time its cases allow")
+    elif read.stopped == "timeout" and slow:
         result.problems.append(f"{COST_RUN} was stopped: it ran past the time its cases allow")
     elif read.stopped == "timeout":
         result.problems.append(f"{RUN_ERROR} did not finish within {seconds:g} s and was stopped")
