@@ -44,9 +44,9 @@ DERIVATIVE_MACHINERY = (
 """Everything in ``autodiff`` that computes a derivative: the transforms, the reverse and
 forward sweeps they run on, the adjoint and tangent programs and compiled replay, the table
 of derivative rules itself, gradient checks, finite differences, the ``backward`` of
-``Tensor``, and ``Scalar`` whole, with its readable twin (each of its operations keeps its local derivatives and
-its graph lists the nodes in the order of a backward sweep: a reverse-mode engine less its
-last few lines)."""
+``Tensor``, and ``Scalar`` whole, with its readable twin (each of its operations keeps its
+local derivatives and its graph lists the nodes in the order of a backward sweep: a
+reverse-mode engine less its last few lines)."""
 
 ALGORITHMS = (
     "autodiff.algorithms.dag_backprop",
