@@ -22,6 +22,8 @@ from types import ModuleType
 
 import nbformat
 
+from grader.pipeline import syntax_trees
+
 HELP_LINE = re.compile(r"^\s*(\?{1,2}[\w.]+|[\w.]+\?{1,2})\s*$")
 
 
@@ -176,7 +178,7 @@ def _split(source: str) -> tuple[str, list[str]]:
 def _parse(source: str) -> ast.Module | None:
     """The cell's Python without its IPython lines, or None when it cannot be parsed."""
     try:
-        return ast.parse(_split(source)[0])
+        return syntax_trees.parse(_split(source)[0])
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
 

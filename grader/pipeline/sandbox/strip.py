@@ -27,6 +27,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from grader.pipeline import syntax_trees
 from grader.sandboxed.replay import TASK_VARIABLE
 
 UNAVAILABLE = "_unavailable"  # the module of a stripped copy that says what it leaves out
@@ -193,7 +194,7 @@ def _read(root: Path, package: str) -> dict[str, _Module]:
             parts = parts[:-1]
         source = path.read_text(encoding="utf-8")
         name = ".".join(parts)
-        modules[name] = _Module(name, path, source, ast.parse(source), is_package)
+        modules[name] = _Module(name, path, source, syntax_trees.parse(source), is_package)
         modules[name].aliases = _aliases(modules[name])
     return modules
 

@@ -9,6 +9,7 @@ import ast
 import shlex
 from typing import Any
 
+from grader.pipeline import syntax_trees
 from grader.pipeline.judging.selection.common import PSEUDO, UNREPLAYABLE, _Raw
 from grader.pipeline.judging.selection.imports import _split_imports
 
@@ -19,7 +20,7 @@ def _read_cell(source: str, label: str, depth: int = 0) -> list[_Raw] | None:
         return []
     try:
         python = _as_python(source)
-        tree = ast.parse(python)
+        tree = syntax_trees.parse(python)
     except Exception:  # noqa: BLE001 - IPython's transformer and the parser on any text
         return None
     shared = _shared_lines(tree.body)
@@ -196,7 +197,7 @@ class _Cleaner(ast.NodeTransformer):
         method, args = call
         if method == "run_line_magic" and len(args) == 2 and args[0] == "time":
             statement = " ".join(_options_removed(args[1]))
-            tree = ast.parse(_as_python(statement)) if statement else ast.Module([], [])
+            tree = syntax_trees.parse(_as_python(statement)) if statement else ast.Module([], [])
             return [s for part in tree.body for s in _as_list(self.visit(part))]
         return None
 
@@ -205,7 +206,7 @@ class _Cleaner(ast.NodeTransformer):
         call = _ipython_call(value) if value is not None else None
         if call and call[0] == "run_line_magic" and len(call[1]) == 2 and call[1][0] == "time":
             expression = " ".join(_options_removed(call[1][1]))
-            node.value = ast.parse(_as_python(expression).strip(), mode="eval").body
+            node.value = syntax_trees.parse(_as_python(expression).strip(), mode="eval").body
         return self.generic_visit(node)
 
     visit_Assign = visit_AnnAssign = visit_AugAssign = _timed_value
