@@ -43,7 +43,7 @@ pytestmark = pytest.mark.skipif(
 LIMITS = Limits(
     cell_seconds=20,
     job_seconds=180,
-    grading_run_seconds=40,
+    grading_run_seconds=20,
     scratch_bytes=300 * 1024**2,
     memory_bytes=2 * 1024**3,
 )
