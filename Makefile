@@ -57,17 +57,13 @@ browser: $(VENV)/.test-installed
 		    || (apt-get update -qq > /dev/null 2>&1 && apt-get install -y -qq chromium > /dev/null 2>&1)); } \
 		|| echo "note: chromium is not installed (it needs root and apt-get); the browser tests will be skipped"
 
-# The whole suite: lint, the package and grader tests, and every master notebook under nbval.
-# The end-to-end grading tests (each grades a class in parallel sandboxes) run in a process of
-# their own, after the rest.
-END_TO_END := tests/pipeline/test_end_to_end.py tests/pipeline/test_hostile.py \
-	tests/pipeline/test_hostile_leftovers.py tests/pipeline/test_honest_styles.py \
-	tests/pipeline/test_cluster.py tests/pipeline/test_formgrader_route.py \
-	tests/pipeline/test_grader_errors.py
+# The whole suite: lint, the package and grader tests, every master notebook under nbval, the
+# browser tests and the sandboxed class gradings, in one run of TEST_WORKERS processes: one
+# more than the cores, since the browser and hub tests spend much of their time waiting on
+# pages and installs (tests/conftest.py starts the longest files first).
+TEST_WORKERS ?= 3
 test: lint sandbox browser
-	$(BIN)/pytest -n $(JOBS) --dist loadfile tests course/source --nbval-lax \
-		$(addprefix --ignore ,$(END_TO_END))
-	$(BIN)/pytest $(END_TO_END)
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile tests course/source --nbval-lax
 
 # Students: JupyterLab on the student edition, with nbgrader's student tools (Validate, the
 # Assignment List) and not its instructor's (Formgrader, Create Assignment): its settings
