@@ -57,13 +57,20 @@ browser: $(VENV)/.test-installed
 		    || (apt-get update -qq > /dev/null 2>&1 && apt-get install -y -qq chromium > /dev/null 2>&1)); } \
 		|| echo "note: chromium is not installed (it needs root and apt-get); the browser tests will be skipped"
 
-# The whole suite: lint, the package and grader tests, every master notebook under nbval, the
-# browser tests and the sandboxed class gradings, in one run of TEST_WORKERS processes: one
-# more than the cores, since the browser and hub tests spend much of their time waiting on
-# pages and installs (tests/conftest.py starts the longest files first).
-TEST_WORKERS ?= 3
+# The whole suite: lint, the package and grader tests, every master notebook under nbval and
+# the browser tests, with files handed to the workers in the order tests/conftest.py gives
+# them, the longest first (xdist would otherwise start the files with the most tests first,
+# and the hub's test, minutes of installing, would end the run alone).  The sandboxed class
+# gradings (each grades in parallel sandboxes, on local workers or Dask, against wall-clock
+# limits) run after the rest, one at a time.
+END_TO_END := tests/pipeline/test_end_to_end.py tests/pipeline/test_hostile.py \
+	tests/pipeline/test_hostile_leftovers.py tests/pipeline/test_honest_styles.py \
+	tests/pipeline/test_cluster.py tests/pipeline/test_formgrader_route.py \
+	tests/pipeline/test_grader_errors.py
 test: lint sandbox browser
-	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile tests course/source --nbval-lax
+	$(BIN)/pytest -n $(JOBS) --dist loadfile --no-loadscope-reorder tests course/source \
+		--nbval-lax $(addprefix --ignore ,$(END_TO_END))
+	$(BIN)/pytest $(END_TO_END)
 
 # Students: JupyterLab on the student edition, with nbgrader's student tools (Validate, the
 # Assignment List) and not its instructor's (Formgrader, Create Assignment): its settings

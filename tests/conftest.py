@@ -32,18 +32,14 @@ settings.register_profile(
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
-# The files that take longest, longest first: ``pytest -n N --dist loadfile`` hands files to
-# its workers in this order, and a long file started last keeps one worker busy while the
-# others have finished.  The hub's test spends minutes installing its environment and the
-# browser's wait on pages, so they overlap with the class gradings that compute.
+# The files that take longest, longest first: ``pytest -n N --dist loadfile
+# --no-loadscope-reorder`` hands files to its workers in this order, and a long file started
+# last keeps one worker busy while the others have finished.  The hub's test spends minutes
+# installing its environment and the browser's wait on pages, so they go first, beside the
+# files that compute.
 LONGEST_FIRST = (
     "tests/browser/test_hub.py",
     "tests/browser/test_browser.py",
-    "tests/pipeline/test_cluster.py",
-    "tests/pipeline/test_hostile_leftovers.py",
-    "tests/pipeline/test_end_to_end.py",
-    "tests/pipeline/test_honest_styles.py",
-    "tests/pipeline/test_hostile.py",
     "tests/pipeline/test_mistakes_report.py",
     "tests/pipeline/test_cost_clock.py",
     "tests/notebooks/test_masters.py",
