@@ -8,6 +8,7 @@ import base64
 import json
 import re
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -359,19 +360,26 @@ def test_no_script_runs_in_chromium(tmp_path):
         "untreated": page(nbformat.reads(hostile_notebook(malformed=False), 4)),
     }
     stolen = {}
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"]
-        )
-        try:
-            for name, html in pages.items():
-                (tmp_path / f"{name}.html").write_text(html, encoding="utf-8")
-                tab = browser.new_page()
-                tab.add_init_script("window.stolen = []; window.steal = x => stolen.push(x);")
-                tab.goto((tmp_path / f"{name}.html").as_uri(), wait_until="load")
-                tab.wait_for_timeout(500)
-                stolen[name] = tab.evaluate("window.stolen")
-        finally:
-            browser.close()
+
+    def visit() -> None:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"]
+            )
+            try:
+                for name, html in pages.items():
+                    (tmp_path / f"{name}.html").write_text(html, encoding="utf-8")
+                    tab = browser.new_page()
+                    tab.add_init_script("window.stolen = []; window.steal = x => stolen.push(x);")
+                    tab.goto((tmp_path / f"{name}.html").as_uri(), wait_until="load")
+                    tab.wait_for_timeout(500)
+                    stolen[name] = tab.evaluate("window.stolen")
+            finally:
+                browser.close()
+
+    # In a thread of its own: the browser tests' session-wide Playwright, when this worker ran
+    # them first, holds the main thread's event loop, inside which the sync API cannot start.
+    with ThreadPoolExecutor(1) as thread:
+        thread.submit(visit).result()
     assert stolen["treated"] == []
     assert "mermaid" in stolen["untreated"]
