@@ -35,6 +35,7 @@ def assignments(course: Path = COURSE) -> list[str]:
 def generate_release(course: Path = COURSE) -> list[Path]:
     """Run nbgrader's ``generate_assignment`` for every assignment; return the released
     notebooks."""
+    create_gradebook(course / "gradebook.db")
     api = NbGraderAPI(config=course_config(course))
     released = []
     for name in assignments(course):
@@ -43,6 +44,30 @@ def generate_release(course: Path = COURSE) -> list[Path]:
             raise RuntimeError(f"nbgrader could not release {name}:\n{result['log']}")
         released.extend(sorted((course / "release" / name).glob("*.ipynb")))
     return released
+
+
+def create_gradebook(path: Path) -> None:
+    """Make the course's gradebook if there is none, as nbgrader makes one (its tables, and
+    the table of its schema's version holding the newest of its migrations), but in this
+    process: nbgrader asks a new ``alembic`` process for that version, seconds of start-up
+    for every new course, and a failure where ``alembic`` is not on PATH."""
+    if path.exists():
+        return
+    import nbgrader
+    from alembic.script import ScriptDirectory
+    from nbgrader.api import Base
+    from sqlalchemy import create_engine, text
+
+    migrations = Path(nbgrader.__file__).parent / "alembic"
+    head = ScriptDirectory(str(migrations)).get_current_head()
+    engine = create_engine(f"sqlite:///{path}")
+    try:
+        Base.metadata.create_all(bind=engine)
+        with engine.begin() as db:
+            db.execute(text("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL)"))
+            db.execute(text("INSERT INTO alembic_version (version_num) VALUES (:v)"), {"v": head})
+    finally:
+        engine.dispose()
 
 
 def build_student_edition(course: Path = COURSE, out: Path = STUDENT_EDITION) -> list[Path]:

@@ -67,6 +67,30 @@ def test_nbgrader_command_unactivated(fresh_course, tmp_path):
     assert (fresh_course / "exchange").is_dir()  # Release and Collect have somewhere to go
 
 
+def schema(db: Path) -> dict:
+    with closing(sqlite3.connect(db)) as connection:
+        tables = dict(connection.execute("SELECT name, sql FROM sqlite_master ORDER BY name"))
+        tables["version"] = connection.execute("SELECT * FROM alembic_version").fetchall()
+    return tables
+
+
+def test_grader_release_makes_the_gradebook_nbgrader_makes_without_alembic_on_path(
+    fresh_course, tmp_path
+):
+    """``grader release`` makes a new course's gradebook in its own process (nbgrader would
+    start ``alembic``): the same tables and schema version as nbgrader's, from a bare PATH."""
+    command = [sys.executable, "-m", "grader.cli", "release", "--course", str(fresh_course)]
+    env = {**bare_environment(tmp_path / "home"), "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    theirs = tmp_path / "theirs.db"
+    env = {**env, "PATH": f"{BIN}:{BARE_PATH}"}
+    make = f"from nbgrader.api import Gradebook; Gradebook('sqlite:///{theirs}').close()"
+    subprocess.run([sys.executable, "-c", make], env=env, check=True, timeout=120)
+    ours, nbgraders = schema(fresh_course / "gradebook.db"), schema(theirs)
+    assert ours["version"] != [] and ours == nbgraders
+
+
 def free_port() -> int:
     with closing(socket.socket()) as s:
         s.bind(("127.0.0.1", 0))
