@@ -57,12 +57,13 @@ browser: $(VENV)/.test-installed
 		    || (apt-get update -qq > /dev/null 2>&1 && apt-get install -y -qq chromium > /dev/null 2>&1)); } \
 		|| echo "note: chromium is not installed (it needs root and apt-get); the browser tests will be skipped"
 
-# The whole suite: lint, the package and grader tests, every master notebook under nbval and
-# the browser tests, with files handed to the workers in the order tests/conftest.py gives
-# them, the longest first (xdist would otherwise start the files with the most tests first,
-# and the hub's test, minutes of installing, would end the run alone).  The sandboxed class
-# gradings (each grades in parallel sandboxes, on local workers or Dask, against wall-clock
-# limits) run after the rest, one at a time.
+# The whole suite: lint, the package and grader tests, every master notebook under nbval (a
+# graded cell must also earn its full points: conftest.py) and the browser tests, with files
+# handed to the workers in the order tests/conftest.py gives them, the longest first (xdist
+# would otherwise start the files with the most tests first, and the hub's test, minutes of
+# installing, would end the run alone).  The sandboxed class gradings (each grades in
+# parallel sandboxes, on local workers or Dask, against wall-clock limits) run after the
+# rest, one at a time.
 END_TO_END := tests/pipeline/test_end_to_end.py tests/pipeline/test_hostile.py \
 	tests/pipeline/test_hostile_leftovers.py tests/pipeline/test_honest_styles.py \
 	tests/pipeline/test_cluster.py tests/pipeline/test_formgrader_route.py \

@@ -42,7 +42,6 @@ LONGEST_FIRST = (
     "tests/browser/test_browser.py",
     "tests/pipeline/test_mistakes_report.py",
     "tests/pipeline/test_cost_clock.py",
-    "tests/notebooks/test_masters.py",
     "tests/browser/test_student_lab.py",
     "tests/pipeline/test_exchange.py",
 )
