@@ -21,6 +21,7 @@ from nbconvert.filters.markdown_mistune import markdown2html_mistune
 from nbgrader.server_extensions.formgrader import handlers
 from traitlets.config import Config
 
+from grader.pipeline.outputs import notebooks
 from grader.pipeline.outputs.notebooks import CLEAN, TAGS, annotate, shown
 from grader.pipeline.results import SubmissionResult
 
@@ -279,6 +280,26 @@ def test_any_markdown_renders_to_harmless_elements_only(markdown):
         assert tag in TAGS
         for name, value in attrs:
             assert name in CLEAN and CLEAN[name](value or "") == (value or ""), (tag, name)
+
+
+def test_markdown_past_the_notebooks_budget_is_shown_as_its_text(monkeypatch):
+    """Markdown written to be slow to render (``*_`` repeated renders at tens of kilobytes a
+    second) costs the grading process a bounded time per notebook: past ``MARKDOWN_BUDGET``
+    characters, cells and outputs are shown as preformatted text, never rendered."""
+    rendered = []
+    monkeypatch.setattr(notebooks, "_rendered", lambda text, pictures: rendered.append(text) or "")
+    slow = "*_" * 20_000
+    cells = [nbformat.v4.new_markdown_cell(slow + str(i)) for i in range(12)]
+    code = nbformat.v4.new_code_cell("display(Markdown(x))", execution_count=1)
+    code.outputs = [nbformat.v4.new_output("display_data", {"text/markdown": slow})]
+    executed = nbformat.v4.new_notebook(cells=[*cells, code])
+    kept = annotate(nbformat.writes(executed), NO_RESULT)
+    assert sum(map(len, rendered)) <= notebooks.MARKDOWN_BUDGET
+    assert len(rendered) == notebooks.MARKDOWN_BUDGET // len(cells[0].source)
+    shown_as_text = [c for c in kept.cells[len(rendered) :] if c.cell_type == "markdown"]
+    assert shown_as_text and all(c.source.startswith("<div><pre>*_*_") for c in shown_as_text)
+    (output,) = kept.cells[-1].outputs
+    assert output.data["text/markdown"].startswith("<div><pre>*_*_")
 
 
 def test_pictures_stay_when_they_are_raster_images():

@@ -14,6 +14,7 @@ import os
 import threading
 from pathlib import Path
 
+import nbformat
 import pytest
 
 from grader import cli
@@ -30,7 +31,7 @@ from grader.pipeline.intake.files import (
     submitted_at,
 )
 from grader.pipeline.intake.lms import take_in
-from grader.pipeline.intake.repair import read_submission
+from grader.pipeline.intake.repair import MAX_SOURCE_CHARACTERS, read_submission
 from grader.pipeline.results import Job
 from grader.pipeline.sandbox.limits import Limits
 
@@ -247,6 +248,22 @@ def test_only_a_regular_file_within_the_cap_is_read(tmp_path):
             read_submission(path)
     with pytest.raises(UnreadableSubmission, match="over the limit of 10 bytes"):
         read_submitted(regular, limit=10)
+
+
+def test_a_notebook_whose_cells_hold_more_than_the_grader_reads_is_unreadable(tmp_path):
+    """The grading process reads every statement and renders the Markdown of a submission:
+    cells past ``MAX_SOURCE_CHARACTERS`` (a few megabytes of code fit the file's cap) make it
+    unreadable, with the reason, before any of that."""
+    line = "a = 1  # a line of code\n"
+    cells = [nbformat.v4.new_code_cell(line * 1000) for _ in range(10)]
+    path = tmp_path / "a.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=cells), str(path))
+    assert len(read_submission(path).cells) == 10
+    count = MAX_SOURCE_CHARACTERS // (len(line) * 1000) + 1
+    cells = [nbformat.v4.new_markdown_cell(line * 1000) for _ in range(count)]
+    nbformat.write(nbformat.v4.new_notebook(cells=cells), str(path))
+    with pytest.raises(UnreadableSubmission, match="more than the grader reads"):
+        read_submission(path)
 
 
 @pytest.mark.parametrize("kind", ["folder", "fifo", "link", "dangling", "huge", "device"])

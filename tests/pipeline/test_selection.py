@@ -22,6 +22,7 @@ from grader.checks.forbidden import TWO_LAYER_BY_HAND
 from grader.judge import judge, plain_case
 from grader.pipeline.course import Assignment
 from grader.pipeline.judging.selection import grading_program
+from grader.pipeline.judging.selection.common import Statement
 from grader.pipeline.sandbox.builds import Builds
 from grader.pipeline.sandbox.limits import Limits
 from grader.sandboxed import channel
@@ -129,6 +130,24 @@ def test_calls_of_graded_functions_that_count_themselves_are_not_replayed(assign
     assert explore not in codes(steps)
     assert "register(forward)" in codes(steps)  # a change only a call outside them makes
     assert problems == []
+
+
+def test_a_long_chain_of_bindings_is_chosen_in_steps_proportional_to_its_length(
+    assignment, monkeypatch
+):
+    """Each statement needs the one after it: read in notebook order, each pass over the
+    statements would find one more (N passes of N statements: a notebook of 20,000 lines
+    held the grading process for eleven minutes).  The bindings of a needed name are looked
+    up instead; statements are examined a bounded number of times each."""
+    examined = []
+    original = Statement.changes
+    monkeypatch.setattr(Statement, "changes", lambda s, n: examined.append(s) or original(s, n))
+    length = 3000
+    chain = [f"a{length} = 1"] + [f"a{i} = a{i + 1}" for i in range(length - 1, -1, -1)]
+    uses_chain = FORWARD.replace("    return Z, Z @ W2.T + b2", "    return Z, Z @ W2.T + a0")
+    steps, problems = program(assignment, IMPORTS, "\n".join(chain), uses_chain, BACKPROP)
+    assert codes(steps)[1 : length + 2] == chain and problems == []
+    assert len(examined) <= 2 * len(steps)
 
 
 def test_cell_magics_that_run_their_body_keep_it(assignment):

@@ -21,6 +21,12 @@ from grader.pipeline.intake.files import UnreadableSubmission, read_submitted
 
 __all__ = ["Repaired", "UnreadableSubmission", "parse_submission", "read_submission", "repair"]
 
+MAX_SOURCE_CHARACTERS = 2_000_000
+"""What the cells of a submission may hold, code and text together (outputs aside).  The
+grader reads every statement to build the grading runs, and renders the Markdown, in the
+process that grades the whole class: a bound here bounds the time one submission can take
+of it.  A notebook of the course holds well under 100,000 characters."""
+
 
 @dataclass
 class Repaired:
@@ -63,6 +69,13 @@ def parse_submission(data: bytes) -> nbformat.NotebookNode:
             raise UnreadableSubmission(f"a cell has an unknown type {cell.get('cell_type')!r}")
         if not isinstance(cell.get("source", ""), str):
             cell["source"] = "".join(cell.get("source", []))
+    held = sum(len(cell.get("source", "")) for cell in nb.cells)
+    if held > MAX_SOURCE_CHARACTERS:
+        raise UnreadableSubmission(
+            f"its cells hold {held:,} characters of code and text, more than the grader reads "
+            f"({MAX_SOURCE_CHARACTERS:,}; a notebook of the course holds under 100,000): "
+            "remove what does not belong in it and submit again"
+        )
     return nb
 
 

@@ -185,9 +185,30 @@ def _pictures(attachments) -> dict:
     }
 
 
-def shown(markdown: str, attachments=None) -> str:
+MARKDOWN_BUDGET = 200_000
+"""The characters of Markdown rendered for one notebook (a notebook of the course holds
+under 100,000); past them, Markdown is shown as preformatted text.  Markdown written to be
+slow renders at tens of kilobytes a second, in the process that grades the whole class."""
+
+
+class Budget:
+    """The characters of Markdown one notebook may still have rendered."""
+
+    def __init__(self, characters: int = MARKDOWN_BUDGET) -> None:
+        self.left = characters
+
+    def spend(self, text: str) -> bool:
+        """Take ``text`` out of the budget; False when the budget cannot hold it."""
+        self.left -= len(text)
+        return self.left >= 0
+
+
+def shown(markdown: str, attachments=None, budget: Budget | None = None) -> str:
     """Markdown that renders as ``markdown`` does, with nothing a browser would run: its
-    attachments' pictures inline; the text itself when it cannot be rendered."""
+    attachments' pictures inline; the text itself when it cannot be rendered, or when
+    ``budget`` is spent."""
+    if budget is not None and not budget.spend(markdown):
+        return preformatted(markdown)
     if not attachments and len(markdown) <= CACHED_MARKDOWN:  # mostly the master's cells,
         return _shown_plain(markdown)  # the same in every submission
     return _rendered(markdown, _pictures(attachments))
@@ -205,8 +226,13 @@ def _rendered(markdown: str, pictures: dict) -> str:
     try:
         html = MarkdownWithMath(renderer=StudentMarkdown(pictures)).render(markdown)
     except Exception:  # noqa: BLE001 - a missing attachment, or anything the renderer trips on
-        html = f"<pre>{escape(markdown)}</pre>"
+        return preformatted(markdown)
     return as_markdown(html)
+
+
+def preformatted(text: str) -> str:
+    """``text`` shown as it is written, as a block of cleaned HTML."""
+    return as_markdown(f"<pre>{escape(text)}</pre>")
 
 
 def _output(output_type: str, **fields) -> nbformat.NotebookNode:
@@ -238,7 +264,7 @@ def _count(value) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def inert(output) -> nbformat.NotebookNode:
+def inert(output, budget: Budget | None = None) -> nbformat.NotebookNode:
     """``output`` with nothing a browser would run: a stream or an error as its text, rich
     data only in the ``SAFE`` kinds (its Markdown cleaned), or a note when it had none."""
     kind = output.get("output_type")
@@ -257,7 +283,7 @@ def inert(output) -> nbformat.NotebookNode:
     kept = {mime: _text(value) for mime, value in data.items() if mime in SAFE}
     kept = {mime: value for mime, value in kept.items() if mime in TEXTS or BASE64.fullmatch(value)}
     if "text/markdown" in kept:
-        kept["text/markdown"] = shown(kept["text/markdown"])
+        kept["text/markdown"] = shown(kept["text/markdown"], budget=budget)
     kept = kept or {"text/plain": REMOVED}
     if kind == "execute_result":
         count = _count(output.get("execution_count"))
@@ -298,18 +324,19 @@ def _notebook_metadata(metadata) -> dict:
     return kept
 
 
-def inert_cell(cell) -> nbformat.NotebookNode:
+def inert_cell(cell, budget: Budget | None = None) -> nbformat.NotebookNode:
     """``cell`` as Formgrader may show it: a code cell with its code and inert outputs, a
-    Markdown cell cleaned, any other cell as preformatted text."""
+    Markdown cell cleaned, any other cell as preformatted text (Markdown too, past
+    ``budget``)."""
     source = _text(cell.get("source"))
     if cell.get("cell_type") == "code":
-        outputs = [inert(o) for o in _entries(cell.get("outputs")) if isinstance(o, dict)]
+        outputs = [inert(o, budget) for o in _entries(cell.get("outputs")) if isinstance(o, dict)]
         count = _count(cell.get("execution_count"))
         kept = _cell("code", source, outputs=outputs, execution_count=count)
     elif cell.get("cell_type") == "markdown":
-        kept = _cell("markdown", shown(source, cell.get("attachments")))
+        kept = _cell("markdown", shown(source, cell.get("attachments"), budget))
     else:
-        kept = _cell("markdown", as_markdown(f"<pre>{escape(source)}</pre>"))
+        kept = _cell("markdown", preformatted(source))
     kept.metadata = _cell_metadata(cell.get("metadata"))
     return kept
 
@@ -323,10 +350,11 @@ def annotate(text: str, result: SubmissionResult) -> nbformat.NotebookNode | Non
         return None
     verdicts = {i.grade_id: i for i in result.items if not i.written}
     notebook = nbformat.v4.new_notebook(metadata=_notebook_metadata(executed.get("metadata")))
+    budget = Budget()
     for cell in _entries(executed.get("cells")):
         if not isinstance(cell, dict):
             continue
-        cell = inert_cell(cell)
+        cell = inert_cell(cell, budget)
         notebook.cells.append(cell)
         item = verdicts.get(cell.metadata.get("nbgrader", {}).get("grade_id"))
         if item is None or cell.cell_type != "code" or item.verdict is None:

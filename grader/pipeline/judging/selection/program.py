@@ -94,27 +94,55 @@ def _runs_of_written_files(entries: list[_Raw | GradedItem]) -> list[_Raw | Grad
 
 
 def _choose(sequence: list[Statement | GradedItem]) -> tuple[set[int], set[str]]:
-    """The indices of the entries to run, and the needed names nothing binds."""
-    needed = {e.function for e in sequence if isinstance(e, GradedItem)}
+    """The indices of the entries to run, and the needed names nothing binds.
+
+    A function finds its globals when it is called, so any earlier binding of a needed name
+    counts.  The needed names grow from the graded functions; each new one chooses the
+    statements that bind it (looked up, so a notebook of N statements costs about N steps
+    whatever their order), and the statements that change it only through the notebook's
+    functions are decided once the names bound so far are all followed.  Star imports and
+    ``globals()[...]`` come in last, for names nothing else binds."""
+    statements = {i: e for i, e in enumerate(sequence) if isinstance(e, Statement)}
     chosen = {i for i, e in enumerate(sequence) if isinstance(e, GradedItem)}
-    statements = [(i, e) for i, e in enumerate(sequence) if isinstance(e, Statement)]
-    chosen |= {i for i, e in statements if e.always}
-    bound = set().union(*(e.binds for _, e in statements))
-    while True:  # a function finds its globals when it is called: any earlier binding counts
-        grown = False
-        for i, entry in statements:
-            if i not in chosen and entry.changes(needed):
-                chosen.add(i)
-                needed |= entry.uses
-                grown = True
+    chosen |= {i for i, e in statements.items() if e.always}
+    bound = set().union(*(e.binds for e in statements.values()))
+    binders: dict[str, list[int]] = {}
+    changers: dict[str, list[int]] = {}
+    for i, entry in statements.items():
+        for name in entry.binds:
+            binders.setdefault(name, []).append(i)
+        for name, _ in entry.through:
+            changers.setdefault(name, []).append(i)
+    needed: set[str] = set()
+    new = [e.function for e in sequence if isinstance(e, GradedItem)]
+    to_decide: set[int] = set()
+
+    def choose(i: int) -> None:
+        chosen.add(i)
+        new.extend(statements[i].uses)
+
+    while True:
+        while new:
+            name = new.pop()
+            if name in needed:
+                continue
+            needed.add(name)
+            for i in binders.get(name, ()):
+                if i not in chosen:
+                    choose(i)
+            to_decide.update(i for i in changers.get(name, ()) if i not in chosen)
+        if to_decide:
+            for i in sorted(to_decide):
+                if i not in chosen and statements[i].changes(needed):
+                    choose(i)
+            to_decide.clear()
+            continue
         unresolved = {n for n in needed - bound - KNOWN if not n.startswith(PSEUDO)}
-        if not grown and unresolved:
-            for i, entry in statements:
+        if unresolved:
+            for i, entry in statements.items():
                 if i not in chosen and entry.wildcard:
-                    chosen.add(i)
-                    needed |= entry.uses
-                    grown = True
-        if not grown:
+                    choose(i)
+        if not new:
             return chosen, unresolved
 
 
