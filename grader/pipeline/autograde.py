@@ -249,21 +249,21 @@ def autograde(
         return summary
     work = Path(tempfile.mkdtemp(prefix="grader-"))
     make_pool = pool or LocalPool
-    workers = None
+    grading_pool = None
     try:
         count = min(jobs or os.cpu_count() or 1, len(todo))
-        workers = make_pool(work / "workers", count, limits, sandboxed, course)
+        grading_pool = make_pool(work / "workers", count, limits, sandboxed, course)
         batch = Batch(course, work)
-        workers.start(batch.imports)
+        grading_pool.start(batch.imports)
         futures: dict[Future, Prepared] = {}
         for job, failure in todo:
             if failure:
                 prepared = Prepared(job, None, None, grader_error=failure)
             else:
                 prepared = batch.prepare(job)
-            futures[workers.submit(prepared.task)] = prepared
+            futures[grading_pool.submit(prepared.task)] = prepared
         try:
-            for done, (future, prepared) in enumerate(workers.as_completed(futures), 1):
+            for done, (future, prepared) in enumerate(grading_pool.as_completed(futures), 1):
                 result = _finish(course, batch, prepared, future)
                 summary.graded.append(result)
                 if on_done:
@@ -273,8 +273,8 @@ def autograde(
                 future.cancel()
             raise
     finally:
-        if workers is not None:
-            workers.stop()
+        if grading_pool is not None:
+            grading_pool.stop()
         remove_folder(work)
     return summary
 

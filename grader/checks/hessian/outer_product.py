@@ -174,11 +174,11 @@ class _OuterProductCheck(_NetworkCheck):
         for _ in range(4):
             D, M, K, N = sizes(rng, 1, 3, 3) + [sizes(rng, 2, 5)[0]]
             plans.append((D, M, max(K, 2) if self.output == "softmax" else K, N))
-        return [_plain(_network_case(rng, *plan, output=self.output)) for plan in plans]
+        return [_without_keywords(_network_case(rng, *plan, output=self.output)) for plan in plans]
 
     def visible_cases(self, rng):
         plans = [(2, 2, 3, 3), (1, 3, 2, 2)]
-        return [_plain(_network_case(rng, *plan, output=self.output)) for plan in plans]
+        return [_without_keywords(_network_case(rng, *plan, output=self.output)) for plan in plans]
 
     def student_function(self, answer):
         def function(W1, W2, X, T):
@@ -205,7 +205,7 @@ class _OuterProductCheck(_NetworkCheck):
         )
 
 
-def _plain(case: Case) -> Case:
+def _without_keywords(case: Case) -> Case:
     """The case without keywords: the outer-product tasks take ``(W1, W2, X, T)``."""
     return Case(case.name, case.args)
 

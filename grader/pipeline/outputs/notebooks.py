@@ -16,7 +16,7 @@ notebook kept is therefore built anew from what is known to be inert:
   mathematics is text, which MathJax still reads;
 - a raw cell shown as preformatted text;
 - metadata only where the exporter's templates read it and only of a harmless form: the
-  nbgrader fields of a cell whose grade id is a plain name, its tags, the kernel's names.
+  nbgrader fields of a cell whose grade id is a simple name, its tags, the kernel's names.
 """
 
 from __future__ import annotations
@@ -210,7 +210,7 @@ def shown(markdown: str, attachments=None, budget: Budget | None = None) -> str:
     if budget is not None and not budget.spend(markdown):
         return preformatted(markdown)
     if not attachments and len(markdown) <= CACHED_MARKDOWN:  # mostly the master's cells,
-        return _shown_plain(markdown)  # the same in every submission
+        return _shown_without_attachments(markdown)  # the same in every submission
     return _rendered(markdown, _pictures(attachments))
 
 
@@ -218,7 +218,7 @@ CACHED_MARKDOWN = 20_000  # characters: 1024 cells of it, kept, weigh at most a 
 
 
 @functools.lru_cache(maxsize=1024)
-def _shown_plain(markdown: str) -> str:
+def _shown_without_attachments(markdown: str) -> str:
     return _rendered(markdown, {})
 
 
@@ -291,36 +291,36 @@ def inert(output, budget: Budget | None = None) -> nbformat.NotebookNode:
     return _output("display_data", data=kept, metadata={})
 
 
-def _plain_name(value) -> bool:
+def _simple_name(value) -> bool:
     return isinstance(value, str) and re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", value) is not None
 
 
 def _cell_metadata(metadata) -> dict:
     """What the exporter reads of a cell's ``metadata``: its nbgrader fields when its grade
-    id (which Formgrader's page writes unescaped) is a plain name, and its tags."""
+    id (which Formgrader's page writes unescaped) is a simple name, and its tags."""
     metadata = metadata if isinstance(metadata, dict) else {}
     kept = {}
     nbgrader = metadata.get("nbgrader")
-    if isinstance(nbgrader, dict) and _plain_name(nbgrader.get("grade_id", "")):
+    if isinstance(nbgrader, dict) and _simple_name(nbgrader.get("grade_id", "")):
         kept["nbgrader"] = nbgrader
     tags = metadata.get("tags")
     if isinstance(tags, list):
-        kept["tags"] = list(dict.fromkeys(tag for tag in tags if _plain_name(tag)))
+        kept["tags"] = list(dict.fromkeys(tag for tag in tags if _simple_name(tag)))
     return kept
 
 
 def _notebook_metadata(metadata) -> dict:
-    """The kernel and the language of ``metadata``, when they have plain names: their names,
+    """The kernel and the language of ``metadata``, when they have simple names: their names,
     by which the exporter highlights code (and names a class)."""
     metadata = metadata if isinstance(metadata, dict) else {}
     kernel, language = (metadata.get(key) for key in ("kernelspec", "language_info"))
     kept = {}
-    if isinstance(kernel, dict) and _plain_name(kernel.get("name")):
+    if isinstance(kernel, dict) and _simple_name(kernel.get("name")):
         names = ("name", "display_name", "language")
         kept["kernelspec"] = {k: kernel[k] for k in names if isinstance(kernel.get(k), str)}
         kept["kernelspec"].setdefault("display_name", kernel["name"])
-    if isinstance(language, dict) and _plain_name(language.get("name")):
-        kept["language_info"] = {k: v for k, v in language.items() if _plain_name(v)}
+    if isinstance(language, dict) and _simple_name(language.get("name")):
+        kept["language_info"] = {k: v for k, v in language.items() if _simple_name(v)}
     return kept
 
 
