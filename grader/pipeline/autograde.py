@@ -297,7 +297,7 @@ def _finish(course: Course, batch: Batch, prepared: Prepared, future: Future) ->
         key = prepared.submission_sha256
         result = decide(assignment, execution, prepared.submitted, batch.secret, key)
         result.submission_sha256 = key
-        record(course, result, execution)
+        write_outputs(course, result, execution)
     except Exception as error:  # noqa: BLE001 - one submission's failure stays its own
         return _grader_error(course, job, _describe(error, "judging or recording it"))
     finally:
@@ -351,7 +351,7 @@ def _grader_error(course: Course, job: Job, message: str) -> SubmissionResult:
     )
 
 
-def record(course: Course, result: SubmissionResult, execution: Execution) -> None:
+def write_outputs(course: Course, result: SubmissionResult, execution: Execution) -> None:
     """Write the gradebook, the executed notebook (its graded cells showing the trusted
     verdicts), then the result file: in that order, so that resuming is safe."""
     submitted = course.submitted / result.student / result.assignment
