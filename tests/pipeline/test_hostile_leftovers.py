@@ -45,6 +45,7 @@ LIMITS = Limits(
     job_seconds=180,
     grading_run_seconds=20,
     scratch_bytes=300 * 1024**2,
+    scratch_files=20_000,
     memory_bytes=2 * 1024**3,
 )
 
@@ -178,6 +179,28 @@ ATTACKS = {
     ),
 }
 
+# From the notebook run: fill the disk (bytes, or places for files), wait, and clean up
+# before the job ends, where a check made only after the job would find nothing.
+NOTEBOOK_DISK_FILL = """\
+import os, time
+for i in range(8):
+    with open(f"/tmp/fill-{i}", "wb") as stream:
+        for _ in range(50):
+            stream.write(b"x" * 1024**2)
+time.sleep(4)
+for i in range(8):
+    os.remove(f"/tmp/fill-{i}")
+"""
+
+NOTEBOOK_EMPTY_FILES = """\
+import os, time
+for i in range(30_000):
+    open(f"/tmp/empty-{i}", "w").close()
+time.sleep(4)
+for i in range(30_000):
+    os.remove(f"/tmp/empty-{i}")
+"""
+
 NAN_BACKPROP = """\
 def backprop(W1, b1, W2, b2, X, T):
     nan = np.full_like(W1, np.nan)
@@ -239,6 +262,20 @@ def hostile_class(sentinel: Path, attacks: tuple[str, ...], controls: int) -> li
             TWO_LAYER,
             "keeps replacing the executed notebook and the gradebook by FIFOs and links",
             extra=(("forward_tests", "import os, sys\n" + WATCHER),),
+            honest=False,
+        ),
+        Scripted(
+            "a_notebook_disk_fill",
+            TWO_LAYER,
+            "fills the disk from the notebook run and cleans up before the job ends",
+            extra=(("forward_tests", NOTEBOOK_DISK_FILL),),
+            honest=False,
+        ),
+        Scripted(
+            "a_notebook_empty_files",
+            TWO_LAYER,
+            "makes tens of thousands of empty files from the notebook run, then removes them",
+            extra=(("forward_tests", NOTEBOOK_EMPTY_FILES),),
             honest=False,
         ),
         Scripted(
@@ -337,6 +374,8 @@ def test_each_attack_costs_its_own_submission_and_says_why(local):
     assert "sent back too much data" in _problems(results["a_flood"])
     assert "did not finish within" in _problems(results["a_silence"])
     assert "MB to disk" in _problems(results["a_disk_bomb"])
+    assert "MB to disk" in _problems(results["a_notebook_disk_fill"])
+    assert "20,000 files on disk" in _problems(results["a_notebook_empty_files"])
     for name in ("memory_bomb", "big_file"):
         forward = next(i for i in results[f"a_{name}"].items if i.check == "two_layer_forward")
         assert forward.points == 0.0, name

@@ -21,9 +21,19 @@ REMOVE_SECONDS = 600
 def folder_bytes(path: Path) -> int | None:
     """The disk space the files under ``path`` use, in bytes; None when it cannot be told
     within ``MEASURE_SECONDS`` (too many entries)."""
+    return _du(path, "--block-size=1")
+
+
+def folder_entries(path: Path) -> int | None:
+    """How many files, folders and links ``path`` holds (itself included); None when it
+    cannot be told within ``MEASURE_SECONDS``."""
+    return _du(path, "--inodes")
+
+
+def _du(path: Path, unit: str) -> int | None:
     try:
         done = subprocess.run(
-            ["du", "-s", "-x", "--block-size=1", "--", str(path)],
+            ["du", "-s", "-x", unit, "--", str(path)],
             capture_output=True,
             timeout=MEASURE_SECONDS,
             check=False,

@@ -44,7 +44,7 @@ from grader.pipeline.results import Execution, GradingRun, SandboxTask
 from grader.pipeline.sandbox import bubblewrap, environment
 from grader.pipeline.sandbox.builds import SANDBOX_LIB, Builds
 from grader.pipeline.sandbox.cgroups import ResourceCap
-from grader.pipeline.sandbox.folders import folder_bytes, remove_folder
+from grader.pipeline.sandbox.folders import folder_bytes, folder_entries, remove_folder
 from grader.pipeline.sandbox.limits import Limits
 from grader.pipeline.sandbox.readback import STOPPED_AT_WINDOW, CostClock, read_back
 from grader.pipeline.sandbox.streams import Read, Tail, converse, read_all, read_line
@@ -165,7 +165,8 @@ class GradingWorker:
             return {"success": False, "error": "the grading worker could not be started"}
         deadline = time.monotonic() + self.limits.job_seconds
         watch = self._watch(self.server_folder)
-        line = read_line(self.process.stdout.fileno(), MAX_REPLY_BYTES, deadline, self._pending)
+        stdout = self.process.stdout.fileno()
+        line = read_line(stdout, MAX_REPLY_BYTES, deadline, self._pending, watch)
         if line is None:
             over = watch()
             self.stop()
@@ -273,18 +274,23 @@ class GradingWorker:
 
     def _watch(self, folder: Path | None) -> Callable[[], str | None]:
         """A check, at most once a second, that the sandbox's folders stay within the
-        limit: the reason to stop it, or None."""
-        last = [0.0]
-        limit = self.limits.scratch_bytes
+        limits (bytes, and files: empty files fill a disk too): the reason to stop it, or
+        None.  Once over, it says so at every call."""
+        last, reason = [0.0], [None]
+        limit, files = self.limits.scratch_bytes, self.limits.scratch_files
 
         def over() -> str | None:
-            if folder is None or time.monotonic() - last[0] < WATCH_SECONDS:
-                return None
+            if reason[0] or folder is None or time.monotonic() - last[0] < WATCH_SECONDS:
+                return reason[0]
             last[0] = time.monotonic()
             used = folder_bytes(folder)
             if used is None or used > limit:
-                return f"the submission wrote more than {limit // 1024**2} MB to disk"
-            return None
+                reason[0] = f"the submission wrote more than {limit // 1024**2} MB to disk"
+            else:
+                entries = folder_entries(folder)
+                if entries is None or entries > files:
+                    reason[0] = f"the submission made more than {files:,} files on disk"
+            return reason[0]
 
         return over
 

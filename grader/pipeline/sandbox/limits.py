@@ -20,6 +20,8 @@ class Limits:
     sandbox_memory_bytes: int = 5 * 1024**3  # all one sandbox holds in memory (cgroups)
     file_bytes: int = 256 * 1024**2  # largest file a submission may write
     scratch_bytes: int = 1024**3  # all the files of a sandbox's folders together
+    scratch_files: int = 100_000  # their files, folders and links (an empty file uses a
+    # place on the disk too: millions of them fill it as surely as bytes)
     processes: int = 256  # processes and threads of one sandbox (0: no limit)
     cell_seconds: int = 60  # nbgrader stops a cell after this long (a statement, in a grading run)
     job_seconds: int = 900  # a whole run of the notebook, kernel start included

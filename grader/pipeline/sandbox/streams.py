@@ -121,11 +121,19 @@ def _write_some(fd: int, outgoing: bytearray) -> bytearray:
     return outgoing[written:]
 
 
-def read_line(fd: int, max_bytes: int, deadline: float, pending: bytearray) -> bytes | None:
+def read_line(
+    fd: int,
+    max_bytes: int,
+    deadline: float,
+    pending: bytearray,
+    watch: Callable[[], str | None] | None = None,
+) -> bytes | None:
     """One line from ``fd`` (without its newline), keeping what follows it in ``pending``;
-    None when the writer closed the pipe, the line passed ``max_bytes`` or the deadline
-    passed first."""
+    None when the writer closed the pipe, the line passed ``max_bytes``, the deadline
+    passed or ``watch()`` returned a reason to stop first."""
     while True:
+        if watch and watch():
+            return None
         end = pending.find(b"\n")
         if end >= 0:
             line = bytes(pending[:end])
