@@ -10,8 +10,11 @@ The backpropagation tasks end with a case that measures the cost of the method (
 points, with a time budget of its own (``COST_SECONDS``).  Backpropagation costs about
 three evaluations of the error and takes milliseconds; finite differences (central,
 forward, or the complex step) evaluate the error once or twice per weight, O(W) evaluations
-of O(W) operations each, and need minutes however they are vectorised.  The measurements
-are in ``tests/grader/test_cost_cases.py``.
+of O(W) operations each, and need minutes however they are vectorised.  (A perturbation that
+recomputes only what one weight moves -- one hidden unit, its error signal summed through
+the output weights as backpropagation sums it -- costs what backpropagation costs, and is
+graded as what it is: the chain rule with a numerical derivative of the activation.)  The
+measurements are in ``tests/grader/test_cost_cases.py``.
 """
 
 from __future__ import annotations

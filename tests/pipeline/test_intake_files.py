@@ -31,7 +31,7 @@ from grader.pipeline.intake.files import (
     submitted_at,
 )
 from grader.pipeline.intake.lms import take_in
-from grader.pipeline.intake.repair import MAX_SOURCE_CHARACTERS, read_submission
+from grader.pipeline.intake.repair import MAX_CELLS, MAX_SOURCE_CHARACTERS, read_submission
 from grader.pipeline.results import Job
 from grader.pipeline.sandbox.limits import Limits
 
@@ -251,9 +251,10 @@ def test_only_a_regular_file_within_the_cap_is_read(tmp_path):
 
 
 def test_a_notebook_whose_cells_hold_more_than_the_grader_reads_is_unreadable(tmp_path):
-    """The grading process reads every statement and renders the Markdown of a submission:
-    cells past ``MAX_SOURCE_CHARACTERS`` (a few megabytes of code fit the file's cap) make it
-    unreadable, with the reason, before any of that."""
+    """The grading process reads every statement and shows every cell of a submission:
+    cells past ``MAX_SOURCE_CHARACTERS`` (a few megabytes of code fit the file's cap), or
+    more than ``MAX_CELLS`` of them (a million empty cells fit it), make it unreadable, with
+    the reason, before any of that."""
     line = "a = 1  # a line of code\n"
     cells = [nbformat.v4.new_code_cell(line * 1000) for _ in range(10)]
     path = tmp_path / "a.ipynb"
@@ -263,6 +264,10 @@ def test_a_notebook_whose_cells_hold_more_than_the_grader_reads_is_unreadable(tm
     cells = [nbformat.v4.new_markdown_cell(line * 1000) for _ in range(count)]
     nbformat.write(nbformat.v4.new_notebook(cells=cells), str(path))
     with pytest.raises(UnreadableSubmission, match="more than the grader reads"):
+        read_submission(path)
+    cells = [nbformat.v4.new_raw_cell("") for _ in range(MAX_CELLS + 1)]
+    nbformat.write(nbformat.v4.new_notebook(cells=cells), str(path))
+    with pytest.raises(UnreadableSubmission, match="2,001 cells, more than the grader reads"):
         read_submission(path)
 
 

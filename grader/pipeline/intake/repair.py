@@ -22,10 +22,12 @@ from grader.pipeline.intake.files import UnreadableSubmission, read_submitted
 __all__ = ["Repaired", "UnreadableSubmission", "parse_submission", "read_submission", "repair"]
 
 MAX_SOURCE_CHARACTERS = 2_000_000
-"""What the cells of a submission may hold, code and text together (outputs aside).  The
-grader reads every statement to build the grading runs, and renders the Markdown, in the
-process that grades the whole class: a bound here bounds the time one submission can take
-of it.  A notebook of the course holds well under 100,000 characters."""
+MAX_CELLS = 2_000
+"""What the cells of a submission may hold, code and text together (outputs aside), and how
+many cells it may have.  The grader reads every statement to build the grading runs, and
+every cell to show the notebook, in the process that grades the whole class: a bound here
+bounds the time one submission can take of it.  A notebook of the course holds well under
+100,000 characters, in about a hundred cells."""
 
 
 @dataclass
@@ -60,6 +62,12 @@ def parse_submission(data: bytes) -> nbformat.NotebookNode:
         raise UnreadableSubmission(f"the file is not valid JSON ({error})") from None
     if not isinstance(raw, dict) or not isinstance(raw.get("cells"), list):
         raise UnreadableSubmission("the file is JSON but not a notebook (no list of cells)")
+    if len(raw["cells"]) > MAX_CELLS:
+        raise UnreadableSubmission(
+            f"it has {len(raw['cells']):,} cells, more than the grader reads ({MAX_CELLS:,}; a "
+            "notebook of the course has about a hundred): remove the empty or repeated cells "
+            "and submit again"
+        )
     try:
         nb = nbformat.reads(text, as_version=4)
     except Exception as error:  # noqa: BLE001 - nbformat raises many kinds
