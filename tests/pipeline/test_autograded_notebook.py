@@ -302,6 +302,20 @@ def test_markdown_past_the_notebooks_budget_is_shown_as_its_text(monkeypatch):
     assert output.data["text/markdown"].startswith("<div><pre>*_*_")
 
 
+def test_outputs_past_the_notebooks_budget_are_counted_not_shown():
+    code = nbformat.v4.new_code_cell("for i in range(6000): display(i)", execution_count=1)
+    code.outputs = [
+        nbformat.v4.new_output("display_data", {"text/plain": str(i)}) for i in range(6000)
+    ]
+    later = nbformat.v4.new_code_cell("print(1)", execution_count=2)
+    later.outputs = [nbformat.v4.new_output("stream", name="stdout", text="1\n")]
+    kept = annotate(nbformat.writes(nbformat.v4.new_notebook(cells=[code, later])), NO_RESULT)
+    first, second = (c.outputs for c in kept.cells)
+    assert len(first) == notebooks.OUTPUTS_BUDGET + 1
+    assert first[-1].text == "[1,000 more outputs, not shown]\n"
+    assert [o.text for o in second] == ["[1 more output, not shown]\n"]
+
+
 def test_pictures_stay_when_they_are_raster_images():
     png = base64.b64encode(b"\x89PNG\r\n\x1a\n").decode()
     attachments = {"p.png": {"image/png": png}, "s.svg": {"image/svg+xml": png}}

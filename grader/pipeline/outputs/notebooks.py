@@ -190,17 +190,29 @@ MARKDOWN_BUDGET = 200_000
 under 100,000); past them, Markdown is shown as preformatted text.  Markdown written to be
 slow renders at tens of kilobytes a second, in the process that grades the whole class."""
 
+OUTPUTS_BUDGET = 5_000
+"""The outputs shown of one notebook (a notebook of the course makes a few hundred); past
+them, a cell shows how many more it had.  A loop of ``display`` calls makes a million."""
+
 
 class Budget:
-    """The characters of Markdown one notebook may still have rendered."""
+    """The characters of Markdown one notebook may still have rendered, and the outputs it
+    may still show."""
 
-    def __init__(self, characters: int = MARKDOWN_BUDGET) -> None:
+    def __init__(self, characters: int = MARKDOWN_BUDGET, outputs: int = OUTPUTS_BUDGET) -> None:
         self.left = characters
+        self.outputs_left = outputs
 
     def spend(self, text: str) -> bool:
         """Take ``text`` out of the budget; False when the budget cannot hold it."""
         self.left -= len(text)
         return self.left >= 0
+
+    def outputs(self, count: int) -> int:
+        """How many of ``count`` outputs may be shown, taken out of the budget."""
+        shown = max(0, min(count, self.outputs_left))
+        self.outputs_left -= shown
+        return shown
 
 
 def shown(markdown: str, attachments=None, budget: Budget | None = None) -> str:
@@ -327,10 +339,16 @@ def _notebook_metadata(metadata) -> dict:
 def inert_cell(cell, budget: Budget | None = None) -> nbformat.NotebookNode:
     """``cell`` as Formgrader may show it: a code cell with its code and inert outputs, a
     Markdown cell cleaned, any other cell as preformatted text (Markdown too, past
-    ``budget``)."""
+    ``budget``, which also bounds the outputs shown)."""
     source = _text(cell.get("source"))
     if cell.get("cell_type") == "code":
-        outputs = [inert(o, budget) for o in _entries(cell.get("outputs")) if isinstance(o, dict)]
+        made = [o for o in _entries(cell.get("outputs")) if isinstance(o, dict)]
+        shown_count = len(made) if budget is None else budget.outputs(len(made))
+        outputs = [inert(o, budget) for o in made[:shown_count]]
+        if shown_count < len(made):
+            more = len(made) - shown_count
+            note = f"[{more:,} more output{'s' * (more > 1)}, not shown]\n"
+            outputs.append(_output("stream", name="stdout", text=note))
         count = _count(cell.get("execution_count"))
         kept = _cell("code", source, outputs=outputs, execution_count=count)
     elif cell.get("cell_type") == "markdown":
