@@ -58,3 +58,29 @@ def test_the_trusted_side_parses_only_through_the_lock():
     ]
     assert offenders == []
     assert isinstance(syntax_trees.parse("x = 1"), ast.Module)
+
+
+def _compile_with_garbage(rounds: int, stop: threading.Event) -> None:
+    """A thread that compiles without the lock, as an import of a module not yet compiled
+    does; its own failures are not the trusted side's."""
+    for _ in range(rounds):
+        if stop.is_set():
+            return
+        [_Cycle() for _ in range(200)]
+        try:
+            compile(SOURCE, "<import>", "exec", ast.PyCF_ONLY_AST)
+        except SystemError:
+            pass
+
+
+def test_a_parse_beside_compiles_the_lock_cannot_reach_is_made_again():
+    errors: list[BaseException] = []
+    stop = threading.Event()
+    other = threading.Thread(target=_compile_with_garbage, args=(400, stop))
+    other.start()
+    try:
+        _parse_with_garbage(syntax_trees.parse, 120, errors)
+    finally:
+        stop.set()
+        other.join()
+    assert errors == []
