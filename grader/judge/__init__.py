@@ -35,7 +35,7 @@ The package, in the order a record is judged:
   error sizes, the wrong entries of a case that withholds its values);
 - ``diagnosis``: the one mistake that explains every wrong answer (the check's mistake
   models, generic slips of an output, slips of an input);
-- ``results``: ``CaseResult``, ``Verdict``, ``Answered`` and ``plain_case``;
+- ``results``: ``CaseResult``, ``Verdict``, ``Answered``, ``plain_case`` and ``sent_case``;
 - ``common``: what they share (answers read as parts, comparison within tolerances,
   recorded texts, equations as they read after "Reread");
 - ``run``: ``answers``, where the function given, the student's in a self-check, is called.
@@ -57,5 +57,6 @@ from grader.judge.results import Answered as Answered
 from grader.judge.results import CaseResult as CaseResult
 from grader.judge.results import Verdict as Verdict
 from grader.judge.results import plain_case as plain_case
+from grader.judge.results import sent_case as sent_case
 from grader.judge.run import answers as answers
 from grader.judge.show import WITHHELD as WITHHELD

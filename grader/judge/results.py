@@ -62,9 +62,14 @@ class Answered:
     result: CaseResult
 
 
-def plain_case(case: Case) -> dict[str, Any]:
-    """``case`` as the kernel receives it: plain data, after a round trip through JSON."""
+def sent_case(case: Case) -> Any:
+    """``case`` as the channel sends it to the kernel (encoded, ready for JSON)."""
     plain = {"name": case.name, "args": list(case.args), "kwargs": dict(case.kwargs)}
     if case.seconds:
         plain["seconds"] = case.seconds
-    return channel.decode(channel.encode(plain))
+    return channel.encode(plain)
+
+
+def plain_case(case: Case) -> dict[str, Any]:
+    """``case`` as the kernel receives it: plain data, after a round trip through JSON."""
+    return channel.decode(sent_case(case))

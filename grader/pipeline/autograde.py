@@ -42,7 +42,7 @@ import nbformat
 
 from grader.checks import get_check
 from grader.checks.forbidden import forbidden
-from grader.judge import plain_case
+from grader.judge import sent_case
 from grader.pipeline.course import Assignment, Course, without_solutions
 from grader.pipeline.intake.discover import (
     NO_SUBMISSION,
@@ -168,8 +168,8 @@ class Batch:
                 for name, costly in ((item.check, False), (channel.cost_key(item.check), True)):
                     chosen = [c for c in hidden if bool(c.seconds) == costly]
                     if chosen:
-                        plain = [channel.encode(plain_case(c)) for c in chosen]
-                        cases[name] = {"caller": check.caller, "cases": plain}
+                        sent = [sent_case(c) for c in chosen]
+                        cases[name] = {"caller": check.caller, "cases": sent}
                     if chosen and costly:
                         windows[name] = cost_window(chosen)
             runs.append(GradingRun(banned, [i.check for i in items], steps, cases, windows))
@@ -263,11 +263,13 @@ def autograde(
                 prepared = batch.prepare(job)
             futures[grading_pool.submit(prepared.task)] = prepared
         try:
-            for done, (future, prepared) in enumerate(grading_pool.as_completed(futures), 1):
-                result = _finish(course, batch, prepared, future)
-                summary.graded.append(result)
-                if on_done:
-                    on_done(result, done, len(futures))
+            with gradebook.Writer(_db_url(course)) as writer:
+                completed = grading_pool.as_completed(futures)
+                for done, (future, prepared) in enumerate(completed, 1):
+                    result = _finish(course, batch, prepared, future, writer)
+                    summary.graded.append(result)
+                    if on_done:
+                        on_done(result, done, len(futures))
         except BaseException:
             for future in futures:
                 future.cancel()
@@ -279,7 +281,9 @@ def autograde(
     return summary
 
 
-def _finish(course: Course, batch: Batch, prepared: Prepared, future: Future) -> SubmissionResult:
+def _finish(
+    course: Course, batch: Batch, prepared: Prepared, future: Future, writer: gradebook.Writer
+) -> SubmissionResult:
     """Steps 4 and 5 for one submission; a failure of the grader here (or earlier, while
     preparing it) is recorded as a grader error for this submission alone."""
     job = prepared.job
@@ -297,7 +301,7 @@ def _finish(course: Course, batch: Batch, prepared: Prepared, future: Future) ->
         key = prepared.submission_sha256
         result = decide(assignment, execution, prepared.submitted, batch.secret, key)
         result.submission_sha256 = key
-        write_outputs(course, result, execution)
+        write_outputs(course, result, execution, writer)
     except Exception as error:  # noqa: BLE001 - one submission's failure stays its own
         return _grader_error(course, job, _describe(error, "judging or recording it"))
     finally:
@@ -351,11 +355,13 @@ def _grader_error(course: Course, job: Job, message: str) -> SubmissionResult:
     )
 
 
-def write_outputs(course: Course, result: SubmissionResult, execution: Execution) -> None:
+def write_outputs(
+    course: Course, result: SubmissionResult, execution: Execution, writer: gradebook.Writer
+) -> None:
     """Write the gradebook, the executed notebook (its graded cells showing the trusted
     verdicts), then the result file: in that order, so that resuming is safe."""
     submitted = course.submitted / result.student / result.assignment
-    gradebook.write(_db_url(course), result, submitted_at(submitted))  # never blocks
+    writer.write(result, submitted_at(submitted))  # never blocks
     target = course.root / "autograded" / result.student / result.assignment
     target.mkdir(parents=True, exist_ok=True)  # nbgrader counts a submission graded by it
     if execution.notebook is not None:

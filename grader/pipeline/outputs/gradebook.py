@@ -22,13 +22,41 @@ from sqlalchemy.exc import SAWarning
 from grader.pipeline.results import SubmissionResult
 
 
+class Writer:
+    """The gradebook held open for a grading run: one engine, so SQLAlchemy compiles each of
+    nbgrader's queries once, not once per submission (a tenth of a second per submission of
+    the grading process's own time).  Each ``write`` is one transaction; a failed one is
+    rolled back, so the next submission is written as if it had not happened."""
+
+    def __init__(self, db_url: str) -> None:
+        self.gradebook = Gradebook(db_url)
+
+    def write(self, result: SubmissionResult, timestamp: datetime | None) -> None:
+        """Store ``result`` (from ``grader.pipeline.judging.verdicts.decide``) for its
+        student, submitted at ``timestamp`` (``grader.pipeline.intake.files.submitted_at``)."""
+        with warnings.catch_warnings():
+            # nbgrader's own update_or_create_submission trips SQLAlchemy's autoflush warnings
+            warnings.simplefilter("ignore", SAWarning)
+            try:
+                _write(self.gradebook, result, timestamp)
+            except BaseException:
+                self.gradebook.db.rollback()
+                raise
+
+    def close(self) -> None:
+        self.gradebook.close()
+
+    def __enter__(self) -> Writer:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
 def write(db_url: str, result: SubmissionResult, timestamp: datetime | None) -> None:
-    """Store ``result`` (from ``grader.pipeline.judging.verdicts.decide``) for its student,
-    submitted at ``timestamp`` (``grader.pipeline.intake.files.submitted_at``)."""
-    with warnings.catch_warnings():
-        # nbgrader's own update_or_create_submission trips SQLAlchemy's autoflush warnings
-        warnings.simplefilter("ignore", SAWarning)
-        _write(db_url, result, timestamp)
+    """Store one ``result`` (see ``Writer.write``)."""
+    with Writer(db_url) as writer:
+        writer.write(result, timestamp)
 
 
 def student_names(student: str) -> tuple[str, str]:
@@ -43,22 +71,21 @@ def student_names(student: str) -> tuple[str, str]:
     return first, last or student
 
 
-def _write(db_url: str, result: SubmissionResult, timestamp: datetime | None) -> None:
+def _write(gb: Gradebook, result: SubmissionResult, timestamp: datetime | None) -> None:
     student, assignment = result.student, result.assignment
     notebook = result.notebook.removesuffix(".ipynb")
-    with Gradebook(db_url) as gb:
-        row = gb.update_or_create_student(student)
-        if row.first_name is None and row.last_name is None:
-            row.first_name, row.last_name = student_names(student)
-        gb.update_or_create_submission(assignment, student, timestamp=timestamp)
-        for item in result.items:
-            grade = gb.find_grade(item.grade_id, notebook, assignment, student)
-            grade.auto_score = item.points
-            grade.needs_manual_grade = grade.manual_score is not None or item.points is None
-            if item.written:
-                comment = gb.find_comment(item.grade_id, notebook, assignment, student)
-                comment.auto_comment = "No response." if item.note == "no answer" else None
-        gb.db.commit()
+    row = gb.update_or_create_student(student)
+    if row.first_name is None and row.last_name is None:
+        row.first_name, row.last_name = student_names(student)
+    gb.update_or_create_submission(assignment, student, timestamp=timestamp)
+    for item in result.items:
+        grade = gb.find_grade(item.grade_id, notebook, assignment, student)
+        grade.auto_score = item.points
+        grade.needs_manual_grade = grade.manual_score is not None or item.points is None
+        if item.written:
+            comment = gb.find_comment(item.grade_id, notebook, assignment, student)
+            comment.auto_comment = "No response." if item.note == "no answer" else None
+    gb.db.commit()
 
 
 def totals(db_url: str) -> dict[tuple[str, str], float]:

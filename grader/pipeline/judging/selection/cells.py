@@ -6,12 +6,32 @@ commands left out (noting what they may bind); ``None`` for a cell that does not
 from __future__ import annotations
 
 import ast
+import functools
 import shlex
 from typing import Any
 
 from grader.pipeline import syntax_trees
 from grader.pipeline.judging.selection.common import PSEUDO, UNREPLAYABLE, _Raw
 from grader.pipeline.judging.selection.imports import _split_imports
+
+REMEMBERED_CELL_CHARACTERS = 20_000  # longer cells are read every time, and not kept
+
+
+def read_cell(source: str, label: str) -> tuple[_Raw, ...] | None:
+    """The top-level statements of a cell as IPython runs it; None if it does not parse.
+    Remembered: a class's notebooks share most of their cells (those of the release), and
+    a submission is read once for each set of forbidden names its tasks have."""
+    if len(source) > REMEMBERED_CELL_CHARACTERS:
+        return _read_whole_cell(source, label)
+    return _remembered(source, label)
+
+
+def _read_whole_cell(source: str, label: str) -> tuple[_Raw, ...] | None:
+    found = _read_cell(source, label)
+    return None if found is None else tuple(found)
+
+
+_remembered = functools.lru_cache(maxsize=4096)(_read_whole_cell)
 
 
 def _read_cell(source: str, label: str, depth: int = 0) -> list[_Raw] | None:

@@ -10,7 +10,7 @@ from typing import Any
 import nbformat
 
 from grader.pipeline.course import Assignment, GradedItem
-from grader.pipeline.judging.selection.cells import _read_cell
+from grader.pipeline.judging.selection.cells import read_cell
 from grader.pipeline.judging.selection.common import PSEUDO, UNREPLAYABLE, Statement, _Raw
 from grader.pipeline.judging.selection.imports import _forbidden
 from grader.pipeline.judging.selection.names import _statements
@@ -56,7 +56,7 @@ def grading_program(
             continue
         if grade_id in tests:
             continue
-        raws = _read_cell(str(cell.source), f"cell {number}")
+        raws = read_cell(str(cell.source), f"cell {number}")
         if raws is None:
             problems.append(f"cell {number} is not valid Python: the grading run left it out")
             continue
