@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import os
 import stat
+import subprocess
+import sys
 
 import nbformat
 import numpy as np
@@ -119,6 +121,23 @@ def test_anything_from_a_forbidden_module_is_found(body):
     notebook = submission(solution=body)
     forbidden = ("autodiff.algorithms.jacobian",)
     assert forbidden_uses(notebook, "forward", forbidden) == list(forbidden)
+
+
+def test_reading_for_every_forbidden_module_loads_none_of_them():
+    """The reading matches a forbidden module by its name: importing the chapter's modules
+    to compare objects would load matplotlib and sympy into the grading process."""
+    script = """if True:
+        import sys, nbformat
+        from grader.checks.forbidden import BY_HAND
+        from grader.pipeline.judging.reading import forbidden_uses
+        source = "import autodiff\\ndef f(x):\\n    return autodiff.grad(x)"
+        notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)])
+        found = forbidden_uses(notebook, "f", BY_HAND)
+        loaded = ("sympy", "matplotlib", "autodiff.algorithms.swell")
+        print(found, [m for m in loaded if m in sys.modules])
+    """
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert run.stdout.strip() == "['autodiff.transforms'] []"
 
 
 def test_a_local_variable_named_like_a_demo_result_is_not_followed():
