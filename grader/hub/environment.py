@@ -58,12 +58,14 @@ def build(prefix: Path, project: Path, log=sys.stderr) -> bool:
                 "Node.js and npm (apt-get install python3-venv nodejs npm)"
             )
     print(f"making the hub's environment in {prefix} (a few minutes the first time)", file=log)
+    pip = [str(prefix / "bin" / "pip"), "install", "-q"]
     if not (prefix / "bin" / "python").exists():
         _run([PYTHON, "-m", "venv", str(prefix)])
-        _run([str(prefix / "bin" / "pip"), "install", "-q", "--upgrade", "pip"])
-    pip = [str(prefix / "bin" / "pip"), "install", "-q"]
-    _run([*pip, f"{project}[hub]"])
-    _run([*pip, "--no-deps", "--force-reinstall", str(project)])  # same version, new code
+        _run([*pip, "--upgrade", "pip"])
+        _run([*pip, f"{project}[hub]"])
+    else:
+        _run([*pip, f"{project}[hub]"])
+        _run([*pip, "--no-deps", "--force-reinstall", str(project)])  # same version, new code
     npm = ["npm", "install", "--loglevel=error", "--no-fund", "--no-audit"]
     _run([*npm, "--prefix", str(prefix / "proxy"), PROXY_PACKAGE], _node_environment())
     _readable(prefix)

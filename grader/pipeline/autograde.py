@@ -263,7 +263,7 @@ def autograde(
                 prepared = batch.prepare(job)
             futures[grading_pool.submit(prepared.task)] = prepared
         try:
-            with gradebook.Writer(_db_url(course)) as writer:
+            with gradebook.Writer(course.db_url) as writer:
                 completed = grading_pool.as_completed(futures)
                 for done, (future, prepared) in enumerate(completed, 1):
                     result = _finish(course, batch, prepared, future, writer)
@@ -376,14 +376,10 @@ def write_outputs(
     (path.parent / GRADER_ERROR_FILE).unlink(missing_ok=True)
 
 
-def _db_url(course: Course) -> str:
-    return "sqlite:///" + str(course.root / "gradebook.db")
-
-
 def _release_if_stale(course: Course) -> None:
     """Release the assignments (nbgrader generate_assignment) unless the gradebook and every
     released notebook are newer than their masters."""
-    db = course.root / "gradebook.db"
+    db = course.gradebook
     fresh = db.exists() and all(
         course.release_path(a).exists()
         and course.release_path(a).stat().st_mtime >= a.master_path.stat().st_mtime
@@ -399,7 +395,7 @@ def _template_gradebook(course: Course, work: Path) -> Path:
     as released, so no solution is in it.  Deleted rows are overwritten and the file rebuilt,
     so no trace of a student's grade is left in it for student code to read."""
     template = work / "template.db"
-    shutil.copy(course.root / "gradebook.db", template)
+    shutil.copy(course.gradebook, template)
     with closing(sqlite3.connect(template)) as db:
         db.execute("PRAGMA secure_delete = ON")
         with db:

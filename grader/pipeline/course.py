@@ -130,6 +130,16 @@ class Course:
     def submitted(self) -> Path:
         return self.root / "submitted"
 
+    @property
+    def gradebook(self) -> Path:
+        """nbgrader's gradebook (the one file that holds every grade, hand grades too)."""
+        return self.root / "gradebook.db"
+
+    @property
+    def db_url(self) -> str:
+        """The gradebook as nbgrader's ``db_url`` names it."""
+        return "sqlite:///" + str(self.gradebook)
+
     def release_path(self, assignment: Assignment) -> Path:
         return self.root / "release" / assignment.name / assignment.notebook
 

@@ -52,7 +52,7 @@ def nbgrader_config(course: Course) -> Config:
             if os.path.isfile(os.path.join(folder, name)):
                 config.merge(loader(name, path=folder).load_config())
     config.CourseDirectory.root = str(course.root)
-    config.CourseDirectory.db_url = "sqlite:///" + str(course.root / "gradebook.db")
+    config.CourseDirectory.db_url = course.db_url
     return config
 
 

@@ -225,13 +225,12 @@ def _manual_grades(course: Course) -> dict[tuple[str, str], _Manual]:
     """Manual scores, extra credit, manual comments and lateness (nbgrader's, from the
     submission's time and the assignment's due date) in the gradebook, by (student,
     assignment); empty when the course has no gradebook yet."""
-    db = course.root / "gradebook.db"
     manual: dict[tuple[str, str], _Manual] = {}
-    if not db.exists():
+    if not course.gradebook.exists():
         return manual
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SAWarning)
-        with Gradebook("sqlite:///" + str(db)) as gb:
+        with Gradebook(course.db_url) as gb:
             graded = gb.db.query(Grade).filter(
                 or_(Grade.manual_score.isnot(None), Grade.extra_credit.isnot(None))
             )
