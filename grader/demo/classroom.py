@@ -2,7 +2,7 @@
 
 ``build_demo_class(out)`` lays out ``out/course/`` as an nbgrader course holding the chosen
 masters, runs nbgrader's ``generate_assignment`` on them, and writes one submission per
-scripted student (``grader.pipeline.demo_submissions``) into
+scripted student (``grader.demo.submissions``) into
 ``out/course/submitted/<student>/<assignment>/``.  Every submission is generated from the
 masters: the complete one is the student edition with each solution cell holding the
 master's solution, the others are edits of it or of the blank student edition.

@@ -2,19 +2,19 @@
 
 For each submission, in this order (as nbgrader declares its preprocessors):
 
-1. ``intake``: find it, read it defensively (a regular file within the size cap, never a
-   link, a folder or a FIFO) and restore the master's graded cells (``intake.discover``,
-   ``intake.files``, ``intake.repair``);
-2. ``judging.prepare``: the sandbox task -- the master without its solutions, and one
+1. ``intake``: find it (``candidates``, ``find``), read it defensively (a regular file
+   within the size cap, never a link, a folder or a FIFO) and restore the master's graded
+   cells (``intake.discover``, ``intake.files``, ``intake.repair``);
+2. ``Batch.prepare``: the sandbox task -- the master without its solutions, and one
    grading run per set of tasks that forbid the same things: the statements their
    functions need (``judging.selection``) and the hidden case inputs, drawn from the
    course's secret (``judging.secret``);
 3. ``sandbox``: run the notebook with nbgrader and make the grading runs, in sandboxes,
-   on a ``GradingWorker`` (``sandbox.grading_worker``);
-4. ``judging.decide``: the trusted verdicts (``judging.verdicts``);
-5. ``outputs``: the gradebook, the executed notebook, then the result file -- by the main
-   process alone, one submission at a time, so an interrupted run resumes where it stopped
-   and a finished one is not redone.
+   on a ``sandbox.grading_worker.GradingWorker``;
+4. ``judging.verdicts.decide``: the trusted verdicts;
+5. ``write_outputs``: the gradebook, the executed notebook, then the result file
+   (``outputs``) -- by the main process alone, one submission at a time, so an interrupted
+   run resumes where it stopped and a finished one is not redone.
 
 Steps 2 and 3 run in parallel for several submissions (``pool``); a submission that breaks
 in any way is graded as far as it can be and reported, and never stops the batch.  A
