@@ -246,7 +246,13 @@ def _attacker(name: str, sentinel: Path) -> Scripted:
     )
 
 
-def hostile_class(sentinel: Path, attacks: tuple[str, ...], controls: int) -> list[Scripted]:
+def hostile_class(
+    sentinel: Path, attacks: tuple[str, ...], controls: int, judged: bool = True
+) -> list[Scripted]:
+    """The attackers of ``attacks`` (from a grading run), those that attack from the
+    notebook run, and ``controls`` honest students.  ``judged``: also the attacks on the
+    judge and the budget of the notebook run (NaN, echoed inputs, a full disk), which the
+    trusted side meets the same way whatever the pool."""
     plant = PLANT.format(sentinel=str(sentinel))
     specs = [_attacker(name, sentinel) for name in attacks]
     specs += [
@@ -264,6 +270,8 @@ def hostile_class(sentinel: Path, attacks: tuple[str, ...], controls: int) -> li
             extra=(("forward_tests", "import os, sys\n" + WATCHER),),
             honest=False,
         ),
+    ]
+    judge_and_budget = [
         Scripted(
             "a_notebook_disk_fill",
             TWO_LAYER,
@@ -293,6 +301,7 @@ def hostile_class(sentinel: Path, attacks: tuple[str, ...], controls: int) -> li
             honest=False,
         ),
     ]
+    specs += judge_and_budget if judged else []
     specs += [complete(TWO_LAYER, f"z_control_{i}") for i in range(controls)]
     return specs
 
@@ -301,11 +310,11 @@ def _digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _grade(out: Path, attacks: tuple[str, ...], controls: int, pool=None):
+def _grade(out: Path, attacks: tuple[str, ...], controls: int, pool=None, judged=True):
     sentinel = out / "trusted-side-file.txt"
     sentinel.write_text("the trusted side's own file\n")
     course = build_demo_class(
-        out / "class", (TWO_LAYER,), hostile_class(sentinel, attacks, controls)
+        out / "class", (TWO_LAYER,), hostile_class(sentinel, attacks, controls, judged)
     )
     secret_path = course.root / ".grader" / "secret"
     course_secret(course.root)
@@ -327,7 +336,8 @@ def on_dask(tmp_path_factory):
     from grader.pipeline.cluster import dask_pool
 
     attacks = ("links", "garbage")
-    return _grade(tmp_path_factory.mktemp("dask"), attacks, controls=2, pool=dask_pool("local"))
+    out = tmp_path_factory.mktemp("dask")
+    return _grade(out, attacks, controls=2, pool=dask_pool("local"), judged=False)
 
 
 def _full(result) -> float:
