@@ -149,6 +149,28 @@ def test_a_local_variable_named_like_a_demo_result_is_not_followed():
     assert forbidden_uses(notebook, "helper", ("autodiff.jacfwd",)) == []
 
 
+def test_a_nested_helper_named_like_a_demo_result_is_not_followed():
+    """A helper defined inside the graded function (or a class, or an import there) is the
+    function's own, even when a worked example binds the same name with a transform."""
+    notebook = submission(
+        "import autodiff\ng = autodiff.grad(E)(w)  # a worked example",
+        solution=(
+            "def forward(x):\n"
+            "    def g(n):\n        return 2 * n\n"
+            "    class Step:\n        pass\n"
+            "    return g(x)"
+        ),
+    )
+    assert forbidden_uses(notebook, "forward", ("autodiff.transforms",)) == []
+
+
+def test_an_import_inside_the_function_is_still_found():
+    notebook = submission(
+        solution="def forward(x):\n    from autodiff import jacfwd\n    return jacfwd(f)(x)"
+    )
+    assert forbidden_uses(notebook, "forward", ("autodiff.jacfwd",)) == ["autodiff.jacfwd"]
+
+
 def test_the_same_name_from_elsewhere_is_not_the_reference():
     notebook = submission(
         solution="from mylib import jacfwd\n\ndef forward(x):\n    return jacfwd(f)(x)"

@@ -77,7 +77,7 @@ def _bound_inside(node: ast.AST) -> set[str]:
             bound.add(part.id)
         elif isinstance(part, (ast.Global, ast.Nonlocal)):
             declared.update(part.names)
-        elif part is not node and isinstance(part, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        elif part is not node and isinstance(part, _DEFINITIONS):
             bound.add(part.name)
     return bound - declared
 
@@ -113,9 +113,21 @@ def free_names(node: ast.AST) -> set[str]:
             (read if isinstance(part.ctx, ast.Load) else bound).add(part.id)
         elif isinstance(part, ast.arg):
             bound.add(part.arg)
-    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+        elif part is not node and isinstance(part, _DEFINITIONS):
+            bound.add(part.name)  # a helper defined inside: not the notebook's of that name
+        elif isinstance(part, (ast.Import, ast.ImportFrom)):
+            bound.update(_imported_as(alias) for alias in part.names)
+    if isinstance(node, (*_DEFINITIONS, ast.Lambda)):
         return read - bound
     return read
+
+
+_DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+
+
+def _imported_as(alias: ast.alias) -> str:
+    """The name an import binds: ``import a.b`` binds ``a``."""
+    return alias.asname or alias.name.split(".")[0]
 
 
 class ModulePath(str):
