@@ -9,6 +9,7 @@ judge its records."""
 
 from __future__ import annotations
 
+import ast
 import os
 import subprocess
 import sys
@@ -21,7 +22,7 @@ from grader.checks import get_check
 from grader.checks.forbidden import TWO_LAYER_BY_HAND
 from grader.judge import judge, plain_case
 from grader.pipeline.course import Assignment
-from grader.pipeline.judging.selection import grading_program
+from grader.pipeline.judging.selection import grading_program, mutations
 from grader.pipeline.judging.selection.common import Statement
 from grader.pipeline.sandbox.builds import Builds
 from grader.pipeline.sandbox.limits import Limits
@@ -243,6 +244,45 @@ def test_registering_decorators_and_global_assignments_are_kept(assignment):
     found = codes(steps)
     assert "setup()" in found
     assert any(c.startswith("@register('forward')") for c in found)
+
+
+def _chain_of_setters(length: int) -> str:
+    """f0 changes G0 and calls f1, which changes G1 and calls f2, ...: what f0 changes
+    through its calls grows as the square of the length."""
+    return (
+        "".join(f"def f{i}():\n    G{i}.append(1)\n    f{i + 1}()\n\n" for i in range(length))
+        + f"def f{length}():\n    SCALE.append(1)\n"
+    )
+
+
+def test_what_a_chain_of_setters_changes_is_followed_within_a_budget(monkeypatch):
+    calls = {"budget": 0}
+    original = mutations._follow_calls
+
+    def counting(direct, called):
+        calls["budget"] = spent = original(direct, called)
+        return spent
+
+    monkeypatch.setattr(mutations, "_follow_calls", counting)
+    short = mutations._mutators(ast.parse(_chain_of_setters(50)).body, set())
+    assert short["f0"] == {f"G{i}" for i in range(50)} | {"SCALE"}
+    long = mutations._mutators(ast.parse(_chain_of_setters(3000)).body, set())
+    assert mutations.CHANGES_UNKNOWN in long["f0"]
+    assert calls["budget"] <= mutations.FOLLOW_BUDGET + 3000
+
+
+def test_a_call_whose_changes_were_not_all_followed_is_replayed(assignment, monkeypatch):
+    monkeypatch.setattr(mutations, "FOLLOW_BUDGET", 10)
+    steps, _ = program(
+        assignment,
+        IMPORTS,
+        "SCALE = []\n" + "\n".join(f"G{i} = []" for i in range(20)),
+        _chain_of_setters(20),
+        "f0()",
+        "def forward(*args):\n    return SCALE\n\ndef backprop(*args):\n    return SCALE",
+    )
+    found = codes(steps)
+    assert "f0()" in found and any(c.startswith("def f0()") for c in found)
 
 
 def test_a_function_reads_only_its_free_names(assignment):

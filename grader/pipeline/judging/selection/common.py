@@ -31,7 +31,8 @@ class Statement:
     uses: frozenset[str]
     wildcard: bool = False  # binds names it does not spell (star import, globals()[...])
     step: dict[str, Any] = field(default_factory=dict, compare=False)  # the step, if not code
-    always: bool = False  # kept whatever is needed (``from __future__ import ...``)
+    # kept whatever is needed (``from __future__ import ...``, a call whose changes are unknown)
+    always: bool = False
     # names it changes only by calling the notebook's functions, with those functions: when
     # the graded functions call them too, replaying the call adds nothing they do not redo
     through: tuple[tuple[str, frozenset[str]], ...] = ()

@@ -160,13 +160,44 @@ def _mutators(nodes: list[ast.stmt], imported: set[str]) -> dict[str, set[str]]:
                     changed |= more
         direct.setdefault(function.name, set()).update(changed)
         calls.setdefault(function.name, set()).update(body_calls)
-    grown = True
-    while grown:
-        grown = False
-        for name, called in calls.items():
-            for other in called:
-                extra = direct.get(other, set()) - direct[name]
-                if extra:
-                    direct[name] |= extra
-                    grown = True
+    _follow_calls(direct, calls)
     return {name: changed for name, changed in direct.items() if changed}
+
+
+FOLLOW_BUDGET = 2_000_000
+"""Names compared while following calls between the notebook's functions: far more than a
+notebook of hundreds of functions needs, and about a second.  (What a function changes
+through the functions it calls can grow as the square of their number: a chain of N
+functions each changing its own global.)"""
+
+CHANGES_UNKNOWN = "*unknown*"
+"""The pseudo name of what a function changes when its calls were not all followed: a
+statement calling it is always replayed."""
+
+
+def _follow_calls(direct: dict[str, set[str]], calls: dict[str, set[str]]) -> int:
+    """Add to each function what the functions it calls change, to the fixed point: a
+    worklist of callers whose callees grew, with a budget; past the budget every function
+    that calls another one changes ``CHANGES_UNKNOWN``.  The names compared."""
+    callers: dict[str, set[str]] = {}
+    for name, called in calls.items():
+        for other in called:
+            if other in direct and other != name:
+                callers.setdefault(other, set()).add(name)
+    work, queued, spent = list(direct), set(direct), 0
+    while work:
+        other = work.pop()
+        queued.discard(other)
+        for name in callers.get(other, ()):
+            spent += len(direct[other])
+            if spent > FOLLOW_BUDGET:
+                for caller in {c for called in callers.values() for c in called}:
+                    direct[caller].add(CHANGES_UNKNOWN)
+                return spent
+            extra = direct[other] - direct[name]
+            if extra:
+                direct[name] |= extra
+                if name not in queued:
+                    work.append(name)
+                    queued.add(name)
+    return spent

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from grader.pipeline.course import GradedItem
 from grader.pipeline.judging.reading import free_names
 from grader.pipeline.judging.selection.common import PSEUDO, Statement, _evaluated, _Raw
-from grader.pipeline.judging.selection.mutations import _changes, _mutators
+from grader.pipeline.judging.selection.mutations import CHANGES_UNKNOWN, _changes, _mutators
 
 
 def _statements(before: list[_Raw | GradedItem]) -> list[Statement | GradedItem]:
@@ -49,6 +49,7 @@ def _statement(raw: _Raw, imported: set[str], mutators: dict[str, set[str]]) -> 
         wildcard = wildcard or any(alias.name == "*" for alias in node.names)
     step = raw.step if raw.step and "fallback" in raw.step else {}
     future = isinstance(node, ast.ImportFrom) and node.module == "__future__"
+    always = future or CHANGES_UNKNOWN in through
     return Statement(
         raw.text,
         raw.label,
@@ -56,7 +57,7 @@ def _statement(raw: _Raw, imported: set[str], mutators: dict[str, set[str]]) -> 
         frozenset(uses),
         wildcard,
         step,
-        future,
+        always,
         tuple((name, frozenset(functions)) for name, functions in through.items()),
     )
 

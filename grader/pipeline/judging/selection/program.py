@@ -104,7 +104,6 @@ def _choose(sequence: list[Statement | GradedItem]) -> tuple[set[int], set[str]]
     ``globals()[...]`` come in last, for names nothing else binds."""
     statements = {i: e for i, e in enumerate(sequence) if isinstance(e, Statement)}
     chosen = {i for i, e in enumerate(sequence) if isinstance(e, GradedItem)}
-    chosen |= {i for i, e in statements.items() if e.always}
     bound = set().union(*(e.binds for e in statements.values()))
     binders: dict[str, list[int]] = {}
     changers: dict[str, list[int]] = {}
@@ -120,6 +119,10 @@ def _choose(sequence: list[Statement | GradedItem]) -> tuple[set[int], set[str]]
     def choose(i: int) -> None:
         chosen.add(i)
         new.extend(statements[i].uses)
+
+    for i, entry in statements.items():
+        if entry.always:
+            choose(i)
 
     while True:
         while new:
