@@ -301,7 +301,7 @@ def test_magics_are_left_out_and_broken_cells_reported(assignment):
     items = [i for i in assignment.items if i.check]
     steps, problems = grading_program(notebook, assignment, items)
     assert all("matplotlib" not in s.get("code", "") for s in steps)
-    assert problems == ["cell 4 is not valid Python: the grading run left it out"]
+    assert problems == ["cell 4 could not be read as Python: the grading run left it out"]
 
 
 def test_the_test_cells_are_never_run(assignment):

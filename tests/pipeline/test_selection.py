@@ -22,7 +22,7 @@ from grader.checks import get_check
 from grader.checks.forbidden import TWO_LAYER_BY_HAND
 from grader.judge import judge, plain_case
 from grader.pipeline.course import Assignment
-from grader.pipeline.judging.selection import grading_program, mutations
+from grader.pipeline.judging.selection import cells, grading_program, mutations
 from grader.pipeline.judging.selection.common import Statement
 from grader.pipeline.sandbox.builds import Builds
 from grader.pipeline.sandbox.limits import Limits
@@ -285,6 +285,21 @@ def test_a_call_whose_changes_were_not_all_followed_is_replayed(assignment, monk
     assert "f0()" in found and any(c.startswith("def f0()") for c in found)
 
 
+def test_a_cell_too_costly_for_ipythons_transformer_is_left_out_unread(assignment, monkeypatch):
+    """IPython's transformer reads the whole cell again for each line it rewrites (100
+    shell assignments above 20,000 lines took 75 s): such a cell is not handed to it."""
+
+    class Refusing:
+        def transform_cell(self, source):
+            raise AssertionError("the transformer was asked to read the costly cell")
+
+    costly = "x = !ls\n" * 100 + "y = 1\n" * 20_000
+    monkeypatch.setattr(cells, "_TRANSFORMER", Refusing())
+    steps, problems = program(assignment, IMPORTS, costly, FORWARD, BACKPROP)
+    assert problems == ["cell 2 could not be read as Python: the grading run left it out"]
+    assert FORWARD.strip() in codes(steps)
+
+
 def test_a_function_reads_only_its_free_names(assignment):
     """Parameters, locals, loop and exception names of a function are its own: the
     demonstration cells that bind the same names are not replayed."""
@@ -343,7 +358,7 @@ def test_unreadable_cells_and_unreplayable_magics_are_problems(assignment):
         FORWARD.replace("np.tanh", "tanh"),
         BACKPROP.replace("Y - T", "Y - T + 0 * len(files)"),
     )
-    assert problems[0] == "cell 2 is not valid Python: the grading run left it out"
+    assert problems[0] == "cell 2 could not be read as Python: the grading run left it out"
     assert "cell 3: the grading run cannot replay `%run`" in problems[1]
     assert "`tanh`" in problems[1] and "`files`" in problems[3]
     assert problems[3].startswith("cell 5: the grading run cannot replay IPython syntax")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import re
 import shlex
 from typing import Any
 
@@ -78,8 +79,25 @@ def _read_cell(source: str, label: str, depth: int = 0) -> list[_Raw] | None:
 _TRANSFORMER = None
 
 
+IPYTHON_LINE = re.compile(r"^\s*[!%?]|^[^#'\"\n]*=\s*[!%]|\?\s*$", re.MULTILINE)
+"""A line IPython may rewrite: an escape (``!ls``, ``%time``, ``?name``), an assignment of
+one (``x = !ls``), a help request (``name?``)."""
+
+TRANSFORM_BUDGET = 2_000_000
+"""IPython's transformer reads the whole cell again for each line it rewrites: the lines
+that may be rewritten, times the cell's length, at most this (about a second); a cell past
+it is not read (honest cells are far below: ten magics in 5,000 characters are 50,000)."""
+
+
+class TooMuchIPython(ValueError):
+    """A cell whose IPython syntax would take too long to read."""
+
+
 def _as_python(source: str) -> str:
     global _TRANSFORMER
+    rewritten = len(IPYTHON_LINE.findall(source))
+    if rewritten * len(source) > TRANSFORM_BUDGET:
+        raise TooMuchIPython(f"{rewritten} lines of IPython syntax in {len(source)} characters")
     if _TRANSFORMER is None:
         from IPython.core.inputtransformer2 import TransformerManager
 

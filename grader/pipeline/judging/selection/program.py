@@ -58,7 +58,9 @@ def grading_program(
             continue
         raws = read_cell(str(cell.source), f"cell {number}")
         if raws is None:
-            problems.append(f"cell {number} is not valid Python: the grading run left it out")
+            problems.append(
+                f"cell {number} could not be read as Python: the grading run left it out"
+            )
             continue
         entries.extend(raws)
     entries = _runs_of_written_files(entries)
