@@ -12,12 +12,16 @@ backpropagation at the speed of one core shared with others.  No test here asser
 time: the time-out tests use the case's own budget as the stop (the kernel stops a case
 there), and the finite differences need far more than it.
 
-Two tasks of the course have no cost case, and the last test says why: Algorithm 8.1 on a
-network given unit by unit (``dag_backprop``) may be implemented honestly with Python loops
-over units and connections, which no budget separates from finite differences written with
-NumPy; and ``jacobian_forward_propagation`` costs D passes, as finite differences do.  The
-reverse-mode engine of assignment 7 would need a test function of many inputs on the
-kernel's side (``grader.sandboxed.inputs``) for one.
+Algorithm 8.1 on a network given unit by unit (``dag_backprop``) is counted in units
+visited, not multiply-adds: one evaluation of the error visits every unit in turn (each unit
+waits for those before it), so finite differences make 2 W or W such passes of P steps, each
+step at least one NumPy call.  An honest implementation may loop over units, over
+connections, even over data points in Python, and stays far within the budget.  (Finite
+differences that perturb thousands of weights at once, in one array, are not separated by
+this budget: they are noted, not tested.)  One task of the course has no cost case, and the
+last test says why: ``jacobian_forward_propagation`` costs D passes, as finite differences
+do.  The reverse-mode engine of assignment 7 would need a test function of many inputs on
+the kernel's side (``grader.sandboxed.inputs``) for one.
 """
 
 from __future__ import annotations
@@ -57,6 +61,10 @@ Jacobian's passes, batched) and 2e9-3e9 (the outputs, one weight at a time) here
 
 SLOW = 1e9
 """Multiply-adds per second of one core shared with other processes, on small products."""
+
+STEPS_PER_SECOND = 1e6
+"""NumPy calls per second on small arrays, more than any machine makes (one call costs a
+microsecond or more): the speed of an evaluation that visits units one after another."""
 
 MARGIN = 10.0
 """Finite differences need at least MARGIN times the budget at ``FAST`` (``FAST_THIN``);
@@ -170,6 +178,29 @@ def layered(method):
     return layered_backprop
 
 
+def dag_network(method):
+    def dag_backprop(W, activations, X, T):
+        D, hidden = X.shape[1], len(activations)
+        connections = np.flatnonzero(W)
+
+        def error(weights):
+            V = np.zeros(W.shape, dtype=weights.dtype)
+            V.flat[connections] = weights
+            A = np.zeros((X.shape[0], W.shape[0]), dtype=weights.dtype)
+            A[:, :D] = X
+            Z = A.copy()
+            for j in range(D, W.shape[0]):  # (8.5), (8.6) unit by unit
+                A[:, j] = Z[:, :j] @ V[j, :j]
+                Z[:, j] = H[activations[j - D]](A[:, j]) if j < D + hidden else A[:, j]
+            return 0.5 * np.sum((Z[:, D + hidden :] - T) ** 2)
+
+        G = np.zeros_like(W)
+        G.flat[connections] = differences(error, W.flat[connections], method)
+        return G
+
+    return dag_backprop
+
+
 def softmax_jacobian(method):
     def softmax_network_jacobian(net, x):
         def outputs(x):
@@ -215,6 +246,11 @@ def _layered_sizes(case):
     return W, X.shape[0] * sum(p.size for p in flat[0::2])
 
 
+def _dag_sizes(case):
+    W, X, _ = case.args
+    return int(np.count_nonzero(W)), X.shape[0] * int(np.count_nonzero(W))
+
+
 def _jacobian_sizes(case):
     W1, _, W2, _, x = case.args
     (M, D), K = W1.shape, W2.shape[0]
@@ -244,6 +280,7 @@ class Cost:
     sizes: Callable
     backprop_evaluations: float
     fast: float = FAST
+    sequential_steps: Callable | None = None  # steps one evaluation takes one after another
 
 
 COSTS = {
@@ -261,6 +298,16 @@ COSTS = {
             3,
         ),
         Cost("layered_backprop", "01_gradients", "layered_backprop", layered, _layered_sizes, 3),
+        # a pass forward and one back over the units, and the outer product of (8.10)
+        Cost(
+            "dag_backprop",
+            "01_gradients",
+            "dag_backprop",
+            dag_network,
+            _dag_sizes,
+            3,
+            sequential_steps=lambda case: case.args[0].shape[0],
+        ),
         # one forward pass and K backward passes, each about M D
         Cost(
             "softmax_network_jacobian",
@@ -410,8 +457,11 @@ def test_on_the_cost_case_finite_differences_need_far_more_than_the_budget(name,
     EVALUATIONS[0] = 0
     differences(lambda x: 0.0, np.zeros(n), method)
     assert EVALUATIONS[0] == (2 if method == "central" else 1) * n
-    multiply_adds = EVALUATIONS[0] * evaluation * (4 if method == "complex step" else 1)
-    seconds = multiply_adds / COSTS[name].fast
+    if COSTS[name].sequential_steps is not None:  # at most STEPS_PER_SECOND calls of NumPy
+        seconds = EVALUATIONS[0] * COSTS[name].sequential_steps(case) / STEPS_PER_SECOND
+    else:
+        multiply_adds = EVALUATIONS[0] * evaluation * (4 if method == "complex step" else 1)
+        seconds = multiply_adds / COSTS[name].fast
     assert seconds >= MARGIN * case.seconds, (n, evaluation, seconds, case.seconds)
 
 
@@ -432,11 +482,9 @@ def test_the_cost_reason_is_what_the_budget_allows():
 
 
 def test_tasks_without_a_cost_case_say_why():
-    """Checks of tasks that implement derivatives but have no cost case: Algorithm 8.1 unit
-    by unit (a Python loop over the connections is an honest O(W) implementation, 100-1000
-    times slower per operation than NumPy), and the Jacobian by forward propagation (D
-    passes, like finite differences)."""
-    for name in ("dag_backprop", "jacobian_forward_propagation"):
+    """A check of a task that implements derivatives but has no cost case: the Jacobian by
+    forward propagation (D passes, like finite differences)."""
+    for name in ("jacobian_forward_propagation",):
         check = get_check(name)
         assert not any(c.seconds for c in hidden_cases(check, SECRET, "", STUDENT)), name
         assert not check.cost_reason

@@ -5,7 +5,9 @@ order: inputs, hidden units, linear outputs) and one named activation per hidden
 Forward propagation (8.5), (8.6) and backpropagation (8.10)-(8.14) summed over the batch,
 with their references by ``autodiff`` on the network written with ``autodiff.numpy``; the
 random networks (skip connections, the shape of Figure 8.1); the NumPy models of the typical
-mistakes.  No cost case: an honest implementation may loop over units in Python.
+mistakes.  ``dag_backprop`` has a case that measures the cost of the method (Section 8.1.4):
+a network of about 110,000 connections, where a loop over units (or even over connections and
+data points) fits the budget and an evaluation of the error per weight does not.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from grader.checks.gradients.activations import (
     _activation_names,
     _names,
 )
+from grader.checks.two_layer import COST_REASON
 from grader.framework import Case, Check, Mistake
 
 # --- Algorithm 8.1 on a network given as plain data ---------------------------------------
@@ -59,7 +62,33 @@ def _dag_error(W, X, T, names):
     return 0.5 * anp.sum((Y - T) ** 2)
 
 
-_dag_gradient = autodiff.grad(_dag_error)
+_dag_autodiff_gradient = autodiff.grad(_dag_error)
+
+AUTODIFF_CONNECTIONS = 2_000
+"""Up to this many connections the reference is ``autodiff`` on (8.5), (8.6) written unit by
+unit; past it (the cost case: its tape would hold hundreds of thousands of scalar-sized
+steps) Algorithm 8.1 in NumPy, which the tests hold to the same answers."""
+
+
+def _dag_gradient(W, X, T, names):
+    """dE/dW, zero where there is no connection: see ``AUTODIFF_CONNECTIONS``."""
+    if np.count_nonzero(value_of(W)) <= AUTODIFF_CONNECTIONS:
+        return _dag_autodiff_gradient(W, X, T, names)
+    return _numpy_backprop(np.asarray(W), names, X, T)
+
+
+DAG_COST_UNITS = (10, 600, 5)
+"""Inputs, hidden units and outputs of the cost case of ``dag_backprop`` (with
+``DAG_COST_POINTS`` data points): each unit receives from about 60% of the earlier ones,
+about 110,000 connections in all."""
+
+DAG_COST_POINTS = 5
+
+DAG_COST_SECONDS = 5.0
+"""The time budget of that case: Algorithm 8.1 with a loop over the 615 units takes tens of
+milliseconds, a loop over every connection and data point well under a second; an
+evaluation of the error costs a loop over the units, about a millisecond, so one or two per
+weight take minutes (and perturbing every weight at once in one array needs gigabytes)."""
 
 
 def dag_as_network(W: np.ndarray, names: list[str], D: int) -> tuple[Network, np.ndarray]:
@@ -155,6 +184,20 @@ def _dag_cases(rng, count, with_targets):
         )
         cases.append(Case(label, args, {"activations": " ".join(names)}))
     return cases
+
+
+def _dag_cost_case(rng) -> Case:
+    D, H, K = DAG_COST_UNITS
+    W = _random_dag(rng, D, H, K)
+    names = _activation_names(rng, H)
+    X, T = normal(rng, DAG_COST_POINTS, D), normal(rng, DAG_COST_POINTS, K)
+    label = (
+        f"cost: D={D} inputs, H={H} hidden units, K={K} outputs, "
+        f"{int(np.count_nonzero(W)):,} connections, N={DAG_COST_POINTS} points: "
+        f"backpropagation fits the {DAG_COST_SECONDS:g} s budget, an evaluation of the "
+        "error per weight does not"
+    )
+    return Case(label, (W, X, T), {"activations": " ".join(names)}, seconds=DAG_COST_SECONDS)
 
 
 class _DagCheck(Check):
@@ -300,8 +343,16 @@ class DagBackprop(_DagCheck):
     points = 3.0
     outputs = ("dE/dW",)
 
+    cost_reason = COST_REASON
+
     def cases(self, rng):
-        return _dag_cases(rng, 7, with_targets=True)
+        return [*_dag_cases(rng, 7, with_targets=True), _dag_cost_case(rng)]
+
+    def visible_cases(self, rng):
+        """Three small cases and the cost case: a method that is too slow shows in the
+        self-check, stopped at the case's budget."""
+        cases = self.cases(rng)
+        return [*cases[:3], cases[-1]]
 
     def reference(self, case):
         W, X, T = case.args
