@@ -324,6 +324,7 @@ def _release(future: Future) -> None:
     if isinstance(execution, Execution):
         execution.records = {}
         execution.notebook = None
+        execution.__dict__.pop("executed", None)  # its parse
 
 
 def _describe(error: BaseException, stage: str) -> str:
@@ -365,7 +366,7 @@ def write_outputs(
     target = course.root / "autograded" / result.student / result.assignment
     target.mkdir(parents=True, exist_ok=True)  # nbgrader counts a submission graded by it
     if execution.notebook is not None:
-        notebook = annotate(execution.notebook, result)
+        notebook = annotate(execution.executed, result)
         if notebook is not None:
             nbformat.write(notebook, str(target / result.notebook))
     path = course.result_path(result.student, result.assignment)

@@ -10,8 +10,11 @@ can run in another process or on another machine; a ``SubmissionResult`` is what
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
+
+import nbformat
 
 from grader.judge import CaseResult, Verdict
 
@@ -93,6 +96,19 @@ class Execution:
     grading_run_seconds: float = 0.0
     kernel_starts: dict[str, int] = field(default_factory=dict)  # forked / launched
     worker: str = ""  # which worker graded it (a Dask worker's address, or local-N)
+
+    @cached_property
+    def executed(self) -> nbformat.NotebookNode | None:
+        """``notebook`` parsed once for every reader (it may be tens of megabytes), without
+        nbformat's schema validation, which costs far more than the parse: written where
+        student code ran, it is read defensively wherever it is read.  None when it is not
+        the JSON of a notebook."""
+        if self.notebook is None:
+            return None
+        try:
+            return nbformat.convert(nbformat.reader.reads(self.notebook), 4)
+        except Exception:  # noqa: BLE001 - written where student code ran: anything can be wrong
+            return None
 
 
 @dataclass

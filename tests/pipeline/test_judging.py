@@ -22,6 +22,7 @@ from grader.pipeline.judging.reading import forbidden_uses
 from grader.pipeline.judging.secret import SECRET_FILE, course_secret
 from grader.pipeline.judging.selection import grading_program
 from grader.pipeline.judging.verdicts import decide
+from grader.pipeline.outputs.notebooks import annotate
 from grader.pipeline.results import Execution
 from grader.sandboxed import channel
 from grader.seeds import hidden_cases
@@ -210,6 +211,31 @@ def test_recorded_answers_are_judged_here(assignment):
     (entry,) = [i for i in result.items if i.check]
     assert entry.points == entry.max_points == 1.0
     assert result.flags == []
+
+
+def test_the_executed_notebook_is_parsed_once_and_not_validated(assignment, monkeypatch):
+    """The executed notebook may be tens of megabytes of outputs (a loop of display calls):
+    judging and the notebook kept for Formgrader share one parse, and nbformat's schema
+    validation, which costs more than the parse, is never run on it."""
+    parses = []
+    original = nbformat.reader.reads
+
+    def counted(text, **kwargs):
+        parses.append(len(text))
+        return original(text, **kwargs)
+
+    def refused(*args, **kwargs):
+        raise AssertionError("the executed notebook was read and validated by nbformat.reads")
+
+    notebook = submission()
+    text = json.dumps(notebook)
+    assert assignment.items  # the master, read before counting
+    monkeypatch.setattr(nbformat.reader, "reads", counted)
+    monkeypatch.setattr(nbformat, "reads", refused)
+    execution = Execution("s", "a", notebook=text, records={CHECK: [records_of(correct)]})
+    result = decide(assignment, execution, notebook, SECRET)
+    kept = annotate(execution.executed, result)
+    assert len(parses) == 1 and kept is not None and len(kept.cells) == len(notebook.cells)
 
 
 def test_answers_to_other_cases_score_nothing(assignment):

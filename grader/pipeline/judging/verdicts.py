@@ -38,7 +38,7 @@ def decide(
     submission could not be read; ``submission``: its fingerprint, which draws its hidden
     cases with the secret)."""
     flags: list[str] = []
-    executed = _cells_by_id(_read(execution.notebook))
+    executed = _cells_by_id(execution.executed)
     # Written answers are read from the executed notebook, or from the submission itself
     # when the kernel died and nbgrader wrote no notebook.
     answers = executed if execution.notebook is not None else _cells_by_id(submitted)
@@ -161,19 +161,13 @@ def _written(item: GradedItem, cell) -> ItemResult:
     return ItemResult(item.grade_id, "", item.points, None if answered else 0.0, None, note)
 
 
-def _read(text: str | None) -> nbformat.NotebookNode | None:
-    if text is None:
-        return None
-    try:
-        return nbformat.reads(text, as_version=4)
-    except Exception:  # noqa: BLE001 - written where student code ran: anything can be wrong
-        return None
-
-
 def _cells_by_id(notebook) -> dict[str, Any]:
     cells = {}
-    for cell in notebook.cells if notebook is not None else ():
-        gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+    found = notebook.get("cells") if notebook is not None else None
+    for cell in found if isinstance(found, list) else ():
+        meta = cell.get("metadata") if isinstance(cell, dict) else None
+        nbgrader = meta.get("nbgrader") if isinstance(meta, dict) else None
+        gid = nbgrader.get("grade_id") if isinstance(nbgrader, dict) else None
         if isinstance(gid, str):
             cells.setdefault(gid, cell)
     return cells

@@ -359,12 +359,15 @@ def inert_cell(cell, budget: Budget | None = None) -> nbformat.NotebookNode:
     return kept
 
 
-def annotate(text: str, result: SubmissionResult) -> nbformat.NotebookNode | None:
-    """The executed notebook ``text`` made inert, with its graded test cells' outputs
-    replaced by the verdicts of ``result``; None when it is not a notebook."""
-    try:
-        executed = nbformat.reads(text, as_version=4)
-    except Exception:  # noqa: BLE001 - written where student code ran: anything can be wrong
+def annotate(executed: str | dict | None, result: SubmissionResult) -> nbformat.NotebookNode | None:
+    """The executed notebook (its JSON text, or parsed) made inert, with its graded test
+    cells' outputs replaced by the verdicts of ``result``; None when it is not a notebook."""
+    if isinstance(executed, str):
+        try:
+            executed = nbformat.reads(executed, as_version=4)
+        except Exception:  # noqa: BLE001 - written where student code ran: anything can be wrong
+            return None
+    if not isinstance(executed, dict):
         return None
     verdicts = {i.grade_id: i for i in result.items if not i.written}
     notebook = nbformat.v4.new_notebook(metadata=_notebook_metadata(executed.get("metadata")))
