@@ -127,6 +127,17 @@ def gradients(method: str, error: Callable, params: tuple) -> list[np.ndarray]:
     return split(g, shapes)
 
 
+def linear(method):
+    def linear_model_gradient(W, X, T):
+        def error(W):
+            return 0.5 * np.sum((X @ W.T - T) ** 2)
+
+        (dW,) = gradients(method, error, (W,))
+        return dW
+
+    return linear_model_gradient
+
+
 def network_outputs(W1, b1, W2, b2, X, Ws=None):
     Y = np.tanh(X @ W1.T + b1) @ W2.T + b2
     return Y if Ws is None else Y + X @ Ws.T
@@ -246,6 +257,11 @@ def _layered_sizes(case):
     return W, X.shape[0] * sum(p.size for p in flat[0::2])
 
 
+def _linear_sizes(case):
+    W, X, _ = case.args
+    return W.size, X.shape[0] * W.size
+
+
 def _dag_sizes(case):
     W, X, _ = case.args
     return int(np.count_nonzero(W)), X.shape[0] * int(np.count_nonzero(W))
@@ -298,6 +314,15 @@ COSTS = {
             3,
         ),
         Cost("layered_backprop", "01_gradients", "layered_backprop", layered, _layered_sizes, 3),
+        # the outputs, and the product of (8.4)
+        Cost(
+            "linear_model_gradient",
+            "01_gradients",
+            "linear_model_gradient",
+            linear,
+            _linear_sizes,
+            2,
+        ),
         # a pass forward and one back over the units, and the outer product of (8.10)
         Cost(
             "dag_backprop",

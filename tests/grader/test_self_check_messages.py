@@ -93,7 +93,7 @@ def run(capsys, name, function, **kwargs):
 def test_a_forbidden_call_is_named_as_the_student_wrote_it(capsys, function, named):
     value, out, err = run(capsys, "linear_model_gradient", function, task="Task 1")
     assert value is None
-    assert "Task 1: all 3 cases pass." in out
+    assert "Task 1: all 4 cases pass." in out
     sentence = " ".join(err.split())
     assert sentence.count(".") == sentence.count("autodiff.") + 1, "one sentence"
     assert sentence.endswith("your function would score 0.")
@@ -102,7 +102,7 @@ def test_a_forbidden_call_is_named_as_the_student_wrote_it(capsys, function, nam
     assert "which this task forbids because it asks you to compute this yourself" in sentence
     for internal in ("transforms", "reverse", "<", "_f", "leaf", "tape"):
         assert internal not in sentence, internal
-    assert summary_of("linear_model_gradient").startswith("3 of 3 cases pass; it calls")
+    assert summary_of("linear_model_gradient").startswith("4 of 4 cases pass; it calls")
 
 
 def test_a_forbidden_numpy_function_is_named_with_the_reason_of_its_task(capsys):
@@ -118,7 +118,7 @@ def test_a_forbidden_numpy_function_is_named_with_the_reason_of_its_task(capsys)
 
 def test_an_honest_function_is_not_warned_about(capsys):
     _, out, err = run(capsys, "linear_model_gradient", by_hand)
-    assert err == "" and "All 3 cases pass." in out
+    assert err == "" and "All 4 cases pass." in out
     assert summary_of("linear_model_gradient") == "passed"
 
 
@@ -142,7 +142,7 @@ def test_a_failing_task_prints_its_verdict_and_ends_on_standard_error(capsys):
     assert value is None
     assert out.startswith("Task 1 self-check: Gradient of the linear model, (8.4)\n")
     assert "[FAIL]" in out and "likely cause" in out
-    assert err.strip() == "Task 1 is not passed yet: 0 of 3 cases pass."
+    assert err.strip() == "Task 1 is not passed yet: 0 of 4 cases pass."
 
 
 def test_a_master_cell_keeps_its_hidden_points_and_writes_nothing_to_stderr(capsys):
@@ -197,7 +197,7 @@ def test_a_solution_cell_with_a_syntax_error_is_named(capsys):
 def test_an_earlier_version_is_checked_with_a_note(capsys):
     notebook._record_run(Ran("def by_hand(W, X, T):\n    return (X\n", before=SyntaxError("x")))
     _, out, err = run(capsys, "linear_model_gradient", by_hand)
-    assert "All 3 cases pass." in out
+    assert "All 4 cases pass." in out
     assert "failed when it last ran (SyntaxError: x)" in " ".join(out.split())
 
 

@@ -23,6 +23,17 @@ def _linear_error(W, X, T):
     return 0.5 * anp.sum((X @ anp.transpose(W) - T) ** 2)
 
 
+LINEAR_COST_SIZES = (50, 500, 400)
+"""Outputs K, inputs D and data points N of the cost case of ``linear_model_gradient``:
+W = K D = 25,000 weights; one evaluation of the error is N K D = 1e7 multiply-adds, (8.4)
+about two of them, finite differences W or 2 W."""
+
+LINEAR_COST_SECONDS = 2.0
+"""The time budget of that case: (8.4) as two matrix products takes milliseconds, a loop
+over the data points a few more; W evaluations of the error take half a minute or more
+(25 s even at 2e10 multiply-adds per second)."""
+
+
 @register
 class LinearModelGradient(Check):
     """dE/dW for the linear model y = W x with sum-of-squares error: (8.4) summed over the
@@ -36,6 +47,10 @@ class LinearModelGradient(Check):
     points = 2.0
     outputs = ("dE/dW",)
     inputs = ("W", "X", "T")
+    cost_reason = (
+        "as costly as a few evaluations of the error (two matrix products), not one "
+        "evaluation or two per weight (finite differences: W evaluations of N K D operations each)"
+    )
 
     def cases(self, rng):
         cases = []
@@ -45,7 +60,19 @@ class LinearModelGradient(Check):
                 K, D, N = 1, 1, 1  # the smallest case
             W, X, T = normal(rng, K, D), normal(rng, N, D), normal(rng, N, K)
             cases.append(Case(f"K={K} outputs, D={D} inputs, N={N} points", (W, X, T)))
-        return cases
+        K, D, N = LINEAR_COST_SIZES
+        W, X, T = normal(rng, K, D, scale=1.0 / np.sqrt(D)), normal(rng, N, D), normal(rng, N, K)
+        label = (
+            f"cost: K={K} outputs, D={D} inputs, N={N} points, W={K * D:,} weights: (8.4) fits "
+            f"the {LINEAR_COST_SECONDS:g} s budget, W evaluations of the error do not"
+        )
+        return [*cases, Case(label, (W, X, T), seconds=LINEAR_COST_SECONDS)]
+
+    def visible_cases(self, rng):
+        """Three small cases and the cost case: a method that is too slow shows in the
+        self-check, stopped at the case's budget."""
+        cases = self.cases(rng)
+        return [*cases[:3], cases[-1]]
 
     def reference(self, case):
         return autodiff.grad(_linear_error)(*case.args)
