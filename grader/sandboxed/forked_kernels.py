@@ -11,6 +11,7 @@ back to an ordinary launch.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import select
@@ -201,6 +202,15 @@ class ForkProvisioner(LocalProvisioner):
     async def _launch(self, cmd: list[str], **kwargs: Any):
         LAUNCHES["launched"] += 1
         return await super().launch_kernel(cmd, **kwargs)
+
+    async def send_signal(self, signum: int) -> None:
+        """jupyter_client's, and after an interrupt a SIGCONT to the kernel's group: a kernel
+        that stopped itself (SIGSTOP) never sees the interrupt of a cell past its time, and
+        would hold its job to the job's limit."""
+        await super().send_signal(signum)
+        if signum == signal.SIGINT and self.pgid:
+            with contextlib.suppress(OSError):
+                os.killpg(self.pgid, signal.SIGCONT)
 
 
 class ForkingKernelManager(AsyncKernelManager):
