@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from grader.notebook import _lookup
+
 ROOT = Path(__file__).resolve().parents[1]
 ABSOLUTE = re.compile(r"``((?:grader|autodiff)(?:\.\w+)+)``")
 RELATIVE = re.compile(r"``([A-Za-z_]\w*(?:\.\w+)*)``")
@@ -19,19 +21,8 @@ AUTOGRADE = ROOT / "grader" / "pipeline" / "autograde.py"
 
 def exists(dotted: str) -> bool:
     """Whether ``dotted`` is a module, or an attribute reached from the longest module
-    prefix of it."""
-    parts = dotted.split(".")
-    for cut in range(len(parts), 0, -1):
-        try:
-            found = importlib.import_module(".".join(parts[:cut]))
-        except ImportError:
-            continue
-        for part in parts[cut:]:
-            if not hasattr(found, part):
-                return False
-            found = getattr(found, part)
-        return True
-    return False
+    prefix of it (the self-check's own lookup of a dotted name)."""
+    return _lookup(dotted) is not None
 
 
 def sources() -> list[Path]:
