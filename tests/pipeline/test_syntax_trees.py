@@ -1,9 +1,11 @@
 """The trusted side parses Python in several threads: CPython 3.11's tree conversion is not
-safe for that (python/cpython#106905), so every parse goes through one lock."""
+safe for that (python/cpython#106905), so every parse goes through one lock and runs with the
+cycle collector paused."""
 
 from __future__ import annotations
 
 import ast
+import gc
 import re
 import threading
 from pathlib import Path
@@ -73,7 +75,7 @@ def _compile_with_garbage(rounds: int, stop: threading.Event) -> None:
             pass
 
 
-def test_a_parse_beside_compiles_the_lock_cannot_reach_is_made_again():
+def test_a_parse_beside_compiles_the_lock_cannot_reach_never_fails():
     errors: list[BaseException] = []
     stop = threading.Event()
     other = threading.Thread(target=_compile_with_garbage, args=(400, stop))
@@ -84,3 +86,15 @@ def test_a_parse_beside_compiles_the_lock_cannot_reach_is_made_again():
         stop.set()
         other.join()
     assert errors == []
+
+
+def test_the_collector_is_restarted_only_if_it_was_running():
+    assert gc.isenabled()
+    syntax_trees.parse("x = 1")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        syntax_trees.parse("x = 1")
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
