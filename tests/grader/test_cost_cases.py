@@ -138,6 +138,24 @@ def linear(method):
     return linear_model_gradient
 
 
+def canonical(method):
+    def canonical_link_gradient(W, X, T, output):
+        def error(W):
+            A = X @ W.T
+            if output == "linear":
+                return 0.5 * np.sum((A - T) ** 2)
+            if output == "sigmoid":
+                return np.sum(np.log(1.0 + np.exp(A)) - T * A)  # takes complex numbers too
+            peak = A.real.max(axis=1, keepdims=True)
+            logsumexp = np.log(np.sum(np.exp(A - peak), axis=1)) + peak[:, 0]
+            return np.sum(T.sum(axis=1) * logsumexp - np.sum(T * A, axis=1))
+
+        (dW,) = gradients(method, error, (W,))
+        return dW
+
+    return canonical_link_gradient
+
+
 def network_outputs(W1, b1, W2, b2, X, Ws=None):
     Y = np.tanh(X @ W1.T + b1) @ W2.T + b2
     return Y if Ws is None else Y + X @ Ws.T
@@ -322,6 +340,15 @@ COSTS = {
             linear,
             _linear_sizes,
             2,
+        ),
+        # the outputs through the output function, and the product of (8.4)
+        Cost(
+            "canonical_link_gradient",
+            "01_gradients",
+            "canonical_link_gradient",
+            canonical,
+            _linear_sizes,
+            3,
         ),
         # a pass forward and one back over the units, and the outer product of (8.10)
         Cost(

@@ -23,15 +23,35 @@ def _linear_error(W, X, T):
     return 0.5 * anp.sum((X @ anp.transpose(W) - T) ** 2)
 
 
-LINEAR_COST_SIZES = (50, 500, 400)
-"""Outputs K, inputs D and data points N of the cost case of ``linear_model_gradient``:
+COST_SIZES = (50, 500, 400)
+"""Outputs K, inputs D and data points N of the cost cases of the single-layer gradients:
 W = K D = 25,000 weights; one evaluation of the error is N K D = 1e7 multiply-adds, (8.4)
 about two of them, finite differences W or 2 W."""
 
-LINEAR_COST_SECONDS = 2.0
-"""The time budget of that case: (8.4) as two matrix products takes milliseconds, a loop
+COST_SECONDS = 2.0
+"""The time budget of those cases: (8.4) as two matrix products takes milliseconds, a loop
 over the data points a few more; W evaluations of the error take half a minute or more
 (25 s even at 2e10 multiply-adds per second)."""
+
+COST_REASON = (
+    "as costly as a few evaluations of the error (two matrix products), not one "
+    "evaluation or two per weight (finite differences: W evaluations of N K D operations each)"
+)
+
+
+def _cost_case(rng: np.random.Generator, output: str | None = None) -> Case:
+    """The cost case of a single-layer gradient: with ``output``, softmax outputs need 0/1
+    targets of that pair (Section 8.1.1)."""
+    K, D, N = COST_SIZES
+    W, X = normal(rng, K, D, scale=1.0 / np.sqrt(D)), normal(rng, N, D)
+    T = normal(rng, N, K) if output is None else _canonical_targets(rng, N, K, output, False)
+    outputs = "" if output is None else f"{output} outputs, "
+    label = (
+        f"cost: {outputs}K={K} outputs, D={D} inputs, N={N} points, W={K * D:,} weights: "
+        f"(8.4) fits the {COST_SECONDS:g} s budget, W evaluations of the error do not"
+    )
+    kwargs = {} if output is None else {"output": output}
+    return Case(label, (W, X, T), kwargs, seconds=COST_SECONDS)
 
 
 @register
@@ -47,10 +67,7 @@ class LinearModelGradient(Check):
     points = 2.0
     outputs = ("dE/dW",)
     inputs = ("W", "X", "T")
-    cost_reason = (
-        "as costly as a few evaluations of the error (two matrix products), not one "
-        "evaluation or two per weight (finite differences: W evaluations of N K D operations each)"
-    )
+    cost_reason = COST_REASON
 
     def cases(self, rng):
         cases = []
@@ -60,13 +77,7 @@ class LinearModelGradient(Check):
                 K, D, N = 1, 1, 1  # the smallest case
             W, X, T = normal(rng, K, D), normal(rng, N, D), normal(rng, N, K)
             cases.append(Case(f"K={K} outputs, D={D} inputs, N={N} points", (W, X, T)))
-        K, D, N = LINEAR_COST_SIZES
-        W, X, T = normal(rng, K, D, scale=1.0 / np.sqrt(D)), normal(rng, N, D), normal(rng, N, K)
-        label = (
-            f"cost: K={K} outputs, D={D} inputs, N={N} points, W={K * D:,} weights: (8.4) fits "
-            f"the {LINEAR_COST_SECONDS:g} s budget, W evaluations of the error do not"
-        )
-        return [*cases, Case(label, (W, X, T), seconds=LINEAR_COST_SECONDS)]
+        return [*cases, _cost_case(rng)]
 
     def visible_cases(self, rng):
         """Three small cases and the cost case: a method that is too slow shows in the
@@ -154,6 +165,7 @@ class CanonicalLinkGradient(Check):
     points = 2.0
     outputs = ("dE/dW",)
     inputs = ("W", "X", "T")
+    cost_reason = COST_REASON
 
     def cases(self, rng):
         plan = [
@@ -183,12 +195,13 @@ class CanonicalLinkGradient(Check):
                 targets = "real targets"
             label = f"{output} outputs, K={K}, D={D}, N={N}, {targets}"
             cases.append(Case(label, (W, X, T), {"output": output}))
-        return cases
+        return [*cases, _cost_case(rng, "softmax")]
 
     def visible_cases(self, rng):
-        """Three cases and the one whose targets do not sum to one (the task's general form)."""
+        """Three cases, the one whose targets do not sum to one (the task's general form) and
+        the cost case: a method that is too slow shows in the self-check."""
         cases = self.cases(rng)
-        return [*cases[:3], cases[-1]]
+        return [*cases[:3], *cases[-2:]]
 
     def reference(self, case):
         W, X, T = case.args
