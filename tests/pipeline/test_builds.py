@@ -135,3 +135,34 @@ def test_every_master_earns_every_automatic_point_in_its_grading_runs(whole_cour
     assert lost == {}, execution.problems
     assert execution.problems == []
     assert nbformat.reads(prepared.task.submission, as_version=4).cells
+
+
+COMPILED_AT_IMPORT = """
+import importlib._bootstrap_external as external, json, sys
+compiled = []
+source_to_code = external.SourceLoader.source_to_code
+def counting(self, data, path, *, _optimize=-1):
+    compiled.append(path)
+    return source_to_code(self, data, path, _optimize=_optimize)
+external.SourceLoader.source_to_code = counting
+import autodiff.numpy, autodiff.transforms, grader, grader.sandboxed.grading_run
+print(json.dumps({"compiled": compiled, "file": autodiff.numpy.__file__}))
+"""
+
+
+def test_a_build_is_imported_from_its_bytecode_without_compiling(builds, tmp_path):
+    """Each grading run is a new interpreter that cannot write beside the read-only build:
+    the build carries its bytecode, and the code's file names stay the build's."""
+    library = builds.library(("autodiff.grad",))
+    done = subprocess.run(
+        [sys.executable, "-s", "-c", COMPILED_AT_IMPORT],
+        env={"PYTHONPATH": str(library), "PYTHONDONTWRITEBYTECODE": "1", "PATH": "/usr/bin:/bin"},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    found = json.loads(done.stdout)
+    assert [p for p in found["compiled"] if p.startswith(str(library))] == []
+    assert found["file"].startswith(str(library))

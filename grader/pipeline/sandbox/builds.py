@@ -10,11 +10,15 @@
   every function says it is not available (no LAPACK module on disk in that run).
 
 Builds depend on the code and on what is forbidden, never on a course or a secret, so a
-worker on another machine makes the same ones from its own installation.
+worker on another machine makes the same ones from its own installation.  Each is compiled
+to bytecode once, when it is made: a sandbox cannot write beside a read-only mount, and every
+grading run is a new interpreter that would otherwise compile all of it again (a tenth of a
+second of CPU per run, for about 12,000 lines).
 """
 
 from __future__ import annotations
 
+import compileall
 import hashlib
 import shutil
 import threading
@@ -130,6 +134,10 @@ class Builds:
         source = Path(grader.sandboxed.__file__).parent
         shutil.copytree(source, target / "sandboxed", ignore=shutil.ignore_patterns("__pycache__"))
         strip_package(Path(autodiff.core.__file__).parent, "autodiff", forbidden, partial)
+        # Bytecode beside each source, checked against its time and size; an import reads
+        # it wherever the folder is mounted (the code's file names follow the source's).
+        if not compileall.compile_dir(partial, quiet=2):
+            raise RuntimeError(f"the build of the sandbox's library in {partial} does not compile")
         shutil.rmtree(folder, ignore_errors=True)
         partial.rename(folder)
         return folder
