@@ -18,6 +18,7 @@ from nbgrader.utils import compute_checksum
 from grader.checks import get_check
 from grader.judge import answers
 from grader.pipeline.course import Assignment
+from grader.pipeline.judging import reading
 from grader.pipeline.judging.reading import forbidden_uses
 from grader.pipeline.judging.secret import SECRET_FILE, course_secret
 from grader.pipeline.judging.selection import grading_program
@@ -170,6 +171,26 @@ def test_an_import_inside_the_function_is_still_found():
         solution="def forward(x):\n    from autodiff import jacfwd\n    return jacfwd(f)(x)"
     )
     assert forbidden_uses(notebook, "forward", ("autodiff.jacfwd",)) == ["autodiff.jacfwd"]
+
+
+def test_a_name_bound_by_thousands_of_imports_is_read_within_the_budget(monkeypatch):
+    """One name bound by 3,000 imports and used 300 times in a helper: each chain of names is
+    read once, and the lookups stop at ``READING_BUDGET`` (it was 3,000 x 300 x the forbidden
+    names, minutes of the grading process's CPU for one submission)."""
+    imports = "".join(
+        f"try:\n    import autodiff.m{i} as x\nexcept ImportError:\n    pass\n" for i in range(3000)
+    )
+    uses = "".join(f"    x.a{j % 3}\n    x\n" for j in range(300))
+    notebook = submission(
+        imports, solution=f"def helper():\n{uses}\ndef forward(v):\n    helper()\n    return v"
+    )
+    looked_up = []
+    real = reading._is_use_of
+    monkeypatch.setattr(reading, "_is_use_of", lambda d, e, t: looked_up.append(d) or real(d, e, t))
+    monkeypatch.setattr(reading, "READING_BUDGET", 2_000)
+    forbidden = ("autodiff.jacfwd", "autodiff.transforms")
+    assert forbidden_uses(notebook, "forward", forbidden) == []
+    assert len(set(looked_up)) == len(looked_up) / len(forbidden) == 2_000
 
 
 def test_the_same_name_from_elsewhere_is_not_the_reference():
