@@ -554,3 +554,28 @@ print(found)
         "AttributeError: module 'autodiff' has no attribute 'nothing'",
         "AttributeError: 'TwoLayerNet' object has no attribute 'nothing'",
     ]
+
+
+def test_arguments_a_library_function_fills_in_place_are_kept(assignment):
+    """A table filled by ``np.copyto``, ``np.fill_diagonal``, ``out=`` or ``random.shuffle``
+    is changed by that statement, as by a method call: the statement is replayed."""
+    steps, _ = program(
+        assignment,
+        IMPORTS + "\nimport random\nfrom numpy import fill_diagonal",
+        "COEFFICIENTS = np.zeros(2)\nnp.copyto(COEFFICIENTS, [1.0, -1.0])\n"
+        "M = np.ones((2, 2))\nfill_diagonal(M, 0.0)\nnp.multiply(M, 2.0, out=M)\n"
+        "ORDER = [0, 1]\nrandom.shuffle(ORDER)\nnp.copyto(np.zeros(2), 1.0)\nprint(M)",
+        FORWARD,
+        BACKPROP.replace(
+            "    Z, Y = forward", "    scale = COEFFICIENTS @ M[ORDER, 0]\n    Z, Y = forward"
+        ),
+    )
+    found = codes(steps)
+    for wanted in (
+        "np.copyto(COEFFICIENTS, [1.0, -1.0])",
+        "fill_diagonal(M, 0.0)",
+        "np.multiply(M, 2.0, out=M)",
+        "random.shuffle(ORDER)",
+    ):
+        assert wanted in found, (wanted, found)
+    assert "np.copyto(np.zeros(2), 1.0)" not in found

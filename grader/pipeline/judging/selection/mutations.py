@@ -1,8 +1,8 @@
 """Mutations: the objects a statement changes without binding their names (an item or
-attribute set, a method called as a statement or one that mutates, ``setattr``), the
-names it binds without spelling them (``globals()[...]``, ``exec``), and the notebook's
-functions that change module-level objects when called (``global`` setters, registering
-decorators)."""
+attribute set, a method called as a statement or one that mutates, ``setattr``, an argument
+a library function fills in place, ``out=``), the names it binds without spelling them
+(``globals()[...]``, ``exec``), and the notebook's functions that change module-level
+objects when called (``global`` setters, registering decorators)."""
 
 from __future__ import annotations
 
@@ -32,6 +32,34 @@ MUTATING_METHODS = frozenset(
     }
 )
 NAMESPACE_CALLS = ("globals", "vars", "locals")
+
+IN_PLACE_FUNCTIONS = frozenset(
+    {
+        # NumPy: np.copyto(T, ...), np.fill_diagonal(M, 0), np.add.at(T, i, 1), ...
+        "copyto",
+        "fill_diagonal",
+        "put",
+        "put_along_axis",
+        "place",
+        "putmask",
+        "at",
+        # the standard library, and random generators: random.shuffle(x), rng.shuffle(x)
+        "shuffle",
+        "heapify",
+        "heappush",
+        "heappop",
+        "heappushpop",
+        "heapreplace",
+        "insort",
+        "insort_left",
+        "insort_right",
+        "setitem",
+        "delitem",
+    }
+)
+"""Functions, however reached (``np.copyto``, ``from numpy import copyto``, a generator's
+method), that change their first argument in place; any call's ``out=`` changes its value
+too."""
 
 
 def _root(node: ast.AST) -> ast.AST:
@@ -105,12 +133,29 @@ def _changes(
                     wildcard = True
                 for name in mutators.get(function.id, set()):
                     through.setdefault(name, set()).add(function.id)
+            for argument in _filled_in_place(part):
+                root = _root(argument)
+                if isinstance(root, ast.Name) and root.id not in local | imported:
+                    changed.add(root.id)
     for decorator in decorators:
         root = _root(decorator)
         if isinstance(root, ast.Name):
             for name in mutators.get(root.id, set()):
                 through.setdefault(name, set()).add(root.id)
     return changed, wildcard, through
+
+
+def _filled_in_place(call: ast.Call) -> list[ast.AST]:
+    """The arguments ``call`` may change in place: the first of a function of
+    ``IN_PLACE_FUNCTIONS``, and whatever is passed as ``out=`` (one array or a tuple)."""
+    function = call.func
+    name = function.attr if isinstance(function, ast.Attribute) else getattr(function, "id", "")
+    found = [call.args[0]] if name in IN_PLACE_FUNCTIONS and call.args else []
+    for keyword in call.keywords:
+        if keyword.arg == "out":
+            value = keyword.value
+            found.extend(value.elts if isinstance(value, (ast.Tuple, ast.List)) else [value])
+    return found
 
 
 def _mutators(nodes: list[ast.stmt], imported: set[str]) -> dict[str, set[str]]:
