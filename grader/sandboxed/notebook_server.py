@@ -46,9 +46,13 @@ MAX_NOTEBOOK_BYTES = 60 * 1024**2
 
 def private_course_config(course: Path):
     """The ``nbgrader_config.py`` of a job's private course ``course``, rooted there, with
-    nbgrader's own autograde preprocessors."""
+    nbgrader's own autograde preprocessors (its ``Execute`` one that also stops a kernel
+    that ignores the interrupt: ``grader.sandboxed.execute``)."""
     from nbgrader.converters import Autograde
+    from nbgrader.preprocessors import Execute
     from traitlets.config.loader import PyFileConfigLoader
+
+    from grader.sandboxed.execute import Execute as Stopping
 
     config = PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config()
     config.CourseDirectory.root = str(course)
@@ -56,7 +60,8 @@ def private_course_config(course: Path):
     # runs its own preprocessors.
     traits = Autograde.class_traits()
     for name in ("sanitize_preprocessors", "autograde_preprocessors"):
-        config.Autograde[name] = list(traits[name].default())
+        preprocessors = traits[name].default()
+        config.Autograde[name] = [Stopping if p is Execute else p for p in preprocessors]
     config.CourseDirectory.db_url = "sqlite:///" + str(course / "gradebook.db")
     return config
 

@@ -49,6 +49,7 @@ from grader.pipeline.sandbox.limits import Limits
 from grader.pipeline.sandbox.readback import STOPPED_AT_WINDOW, CostClock, read_back
 from grader.pipeline.sandbox.streams import Read, Tail, converse, read_all, read_line
 from grader.sandboxed import channel
+from grader.sandboxed.execute import UNANSWERED
 from grader.sandboxed.notebook_server import MAX_NOTEBOOK_BYTES
 
 MAX_REPLY_BYTES = 3 * MAX_NOTEBOOK_BYTES + 1024**2  # the notebook, escaped in JSON
@@ -444,6 +445,11 @@ def _counts(value: object) -> dict[str, int]:
 def _failure(status: dict) -> str:
     """Why nbgrader could not finish, in words a student can read."""
     text = f"{status.get('error', '')}\n{status.get('log', '')}"
+    if UNANSWERED in text:
+        return (
+            f"{UNANSWERED} (it ignored the interrupt, for example by signal.signal), so it "
+            "was shut down; the cells after that point were not run"
+        )
     if "DeadKernelError" in text or "Kernel died" in text or "kernel died" in text:
         return (
             "the kernel died while running the notebook (the process exited or crashed, "
