@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import signal
 import sys
-import time
 from collections.abc import Iterator
 
 import nbformat
@@ -84,11 +83,9 @@ def test_kernel_cannot_be_traced_by_its_own_code(fork_server):
 
 
 def test_a_cell_past_its_time_is_interrupted_and_the_next_one_runs(fork_server):
-    start = time.monotonic()
     stuck, after = run("import time\ntime.sleep(60)", "print('next')", timeout=2)
     assert "KeyboardInterrupt" in stuck
     assert after.strip() == "next"
-    assert time.monotonic() - start < 30
 
 
 def test_a_kernel_that_stopped_itself_is_woken_by_the_interrupt(fork_server):
@@ -103,12 +100,12 @@ def test_a_kernel_that_stopped_itself_is_woken_by_the_interrupt(fork_server):
     assert after.strip() == "next"
 
 
-def run_as_nbgrader(*sources: str, timeout: int) -> tuple[float, str, list[str]]:
-    """``sources`` through the notebook server's ``Execute`` preprocessor: the seconds it
-    took, the error that ended it, and each cell's outputs."""
+def run_as_nbgrader(*sources: str, timeout: int) -> tuple[str, list[str]]:
+    """``sources`` through the notebook server's ``Execute`` preprocessor: the error that
+    ended it, and each cell's outputs."""
     notebook = nbformat.v4.new_notebook()
     notebook.cells = [nbformat.v4.new_code_cell(source) for source in sources]
-    start, error = time.monotonic(), ""
+    error = ""
     try:
         Execute(timeout=timeout, kernel_manager_class=ForkingKernelManager).preprocess(notebook, {})
     except DeadKernelError as raised:
@@ -117,23 +114,23 @@ def run_as_nbgrader(*sources: str, timeout: int) -> tuple[float, str, list[str]]
         "".join(o.get("text", "") or o.get("ename", "") for o in cell.outputs)
         for cell in notebook.cells
     ]
-    return time.monotonic() - start, error, outputs
+    return error, outputs
 
 
 def test_an_interrupted_cell_that_answers_lets_the_next_one_run(fork_server):
-    _, error, (stuck, after) = run_as_nbgrader(
+    error, (stuck, after) = run_as_nbgrader(
         "import time\ntime.sleep(60)", "print('next')", timeout=2
     )
     assert error == "" and "KeyboardInterrupt" in stuck and after.strip() == "next"
 
 
 def test_a_kernel_that_ignores_the_interrupt_is_shut_down_after_one_more_cell_time(fork_server):
-    """Without the shutdown each later cell waited out its own time-out: the notebook held
-    its worker up to the run's limit."""
+    """Without the shutdown each later cell waited out its own time-out (each got a
+    CellTimeoutError): the notebook held its worker up to the run's limit."""
     ignoring = "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass"
-    seconds, error, _ = run_as_nbgrader(ignoring, *["print('next')"] * 10, timeout=2)
+    error, (_, *later) = run_as_nbgrader(ignoring, *["print('next')"] * 10, timeout=2)
     assert error == UNANSWERED
-    assert seconds < 2 * 2 + 10  # two cell times and the kernel's start, not 11 cell times
+    assert [o for o in later if o] == []  # no later cell was sent to wait out its time
 
 
 def test_killing_the_fork_server_costs_only_that_kernel(fork_server):
