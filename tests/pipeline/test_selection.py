@@ -21,6 +21,7 @@ import pytest
 from grader.checks import get_check
 from grader.checks.forbidden import TWO_LAYER_BY_HAND
 from grader.judge import judge, plain_case
+from grader.judge.errors import OWN_WORDS
 from grader.pipeline.course import Assignment
 from grader.pipeline.judging.selection import cells, grading_program, mutations
 from grader.pipeline.judging.selection.common import Statement
@@ -579,3 +580,64 @@ def test_arguments_a_library_function_fills_in_place_are_kept(assignment):
     ):
         assert wanted in found, (wanted, found)
     assert "np.copyto(np.zeros(2), 1.0)" not in found
+
+
+def test_changes_through_expressions_bases_aliases_and_settings_are_kept(assignment):
+    """A configuring method called inside an expression, a class whose base registers it,
+    a table filled through another name, a class's method as a registering decorator, and
+    a call that changes the interpreter's settings are all replayed; reading methods and
+    unrelated aliases are not."""
+    steps, _ = program(
+        assignment,
+        IMPORTS + "\nimport sys",
+        "class Config:\n    def use(self, name):\n        self.f = np.tanh\n        return self\n"
+        "cfg = Config()\nprint(cfg.use('tanh').f.__name__)\nprint(cfg.get_nothing)",
+        "class Activation:\n    registry = {}\n"
+        "    def __init_subclass__(cls, name):\n        Activation.registry[name] = cls\n"
+        "class Tanh(Activation, name='tanh'):\n    f = staticmethod(np.tanh)",
+        "SLOPES = {}\ntable = SLOPES\ntable['tanh'] = 1.0\nother = {}\nalso = other\n"
+        "also['x'] = 1\nprint(SLOPES.get('tanh'))",
+        "class Rules:\n    table = {}\n    @classmethod\n    def rule(cls, name):\n"
+        "        def wrap(f):\n            cls.table[name] = f\n            return f\n"
+        "        return wrap\n@Rules.rule('tanh')\ndef _t(a):\n    return np.tanh(a)",
+        "sys.setrecursionlimit(5000)\nnp.random.seed(0)",
+        "def forward(W1, b1, W2, b2, X):\n    Z = cfg.f(X @ W1.T + b1) + Rules.table['tanh'](0.0)\n"
+        "    return Z, Activation.registry['tanh'].f(Z) @ W2.T + b2\n\n"
+        "def backprop(*args):\n    return SLOPES['tanh']",
+    )
+    found = codes(steps)
+    for wanted in (
+        "print(cfg.use('tanh').f.__name__)",
+        "class Tanh(Activation, name='tanh'):\n    f = staticmethod(np.tanh)",
+        "table = SLOPES",
+        "table['tanh'] = 1.0",
+        "sys.setrecursionlimit(5000)",
+        "np.random.seed(0)",
+    ):
+        assert wanted in found, (wanted, found)
+    assert any(c.startswith("@Rules.rule('tanh')") for c in found)
+    for unwanted in ("also = other", "also['x'] = 1", "print(SLOPES.get('tanh'))"):
+        assert unwanted not in found, unwanted
+
+
+def test_what_the_grading_run_lacks_is_not_the_students_failure(assignment, library, tmp_path):
+    """A module the notebook had and the grading run lacks fails as its own kind, told in
+    the grader's words (the flag for the instructor comes from that kind); IPython's display
+    and ipywidgets, which only show things, are stand-ins that show nothing."""
+    verdicts, failed, problems = grading_run(
+        assignment,
+        library,
+        tmp_path,
+        IMPORTS + "\nimport a_package_only_the_notebook_had as extra",
+        "from IPython.display import Markdown, clear_output, display\nimport ipywidgets\n\n"
+        + FORWARD.replace(
+            "    Z = np.tanh",
+            "    bar = ipywidgets.IntProgress(max=2)\n    bar.value += 1\n"
+            "    display(Markdown('**forward**'))\n    clear_output(wait=True)\n    Z = np.tanh",
+        ),
+        BACKPROP.replace("    Z, Y =", "    extra.log('backprop')\n    Z, Y ="),
+    )
+    assert problems == [] and verdicts["two_layer_forward"].points == 1.0
+    assert failed == []  # an import that fails binds stand-ins, and is not reported
+    backprop = verdicts["two_layer_backprop"].results[0]
+    assert backprop.problem == OWN_WORDS[channel.MISSING_HERE]

@@ -36,6 +36,9 @@ class Statement:
     # names it changes only by calling the notebook's functions, with those functions: when
     # the graded functions call them too, replaying the call adds nothing they do not redo
     through: tuple[tuple[str, frozenset[str]], ...] = ()
+    # names it makes another name for an object of: ``(alias, name)`` (``table = TABLE``)
+    aliases: tuple[tuple[str, str], ...] = ()
+    changed: frozenset[str] = frozenset()  # the names of ``binds`` it changes, not binds
 
     def changes(self, needed: set[str]) -> bool:
         """Whether it binds or changes a name of ``needed`` in a way the graded functions

@@ -1,12 +1,14 @@
 """Mutations: the objects a statement changes without binding their names (an item or
-attribute set, a method called as a statement or one that mutates, ``setattr``, an argument
-a library function fills in place, ``out=``), the names it binds without spelling them
-(``globals()[...]``, ``exec``), and the notebook's functions that change module-level
-objects when called (``global`` setters, registering decorators)."""
+attribute set, a method called on the object anywhere in the statement unless it only reads,
+a class statement whose bases may register it, ``setattr``, an argument a library function
+fills in place, ``out=``), the names it binds without spelling them (``globals()[...]``,
+``exec``), and the notebook's functions that change module-level objects when called
+(``global`` setters, registering decorators)."""
 
 from __future__ import annotations
 
 import ast
+import builtins
 
 from grader.pipeline.judging.selection.common import _evaluated
 
@@ -32,6 +34,37 @@ MUTATING_METHODS = frozenset(
     }
 )
 NAMESPACE_CALLS = ("globals", "vars", "locals")
+
+READING_METHODS = frozenset(
+    {
+        # arrays and numbers
+        *("all", "any", "argmax", "argmin", "astype", "copy", "cumsum", "dot", "flatten"),
+        *("item", "max", "mean", "min", "nonzero", "prod", "ravel", "reshape", "round"),
+        *("std", "sum", "tolist", "transpose", "var", "conjugate", "is_integer"),
+        # mappings, sequences and strings
+        *("get", "keys", "values", "items", "count", "index", "format", "join", "split"),
+        *("strip", "lower", "upper", "replace", "startswith", "endswith"),
+        # draws of a random generator: they move its state, but no grade depends on which
+        # numbers an earlier cell drew (``x = rng.normal(size=3)`` is not replayed for them)
+        *("normal", "standard_normal", "uniform", "random", "integers", "choice", "randn"),
+        *("rand", "randint", "permutation", "binomial", "poisson", "exponential"),
+        *("multivariate_normal", "laplace", "gamma", "beta", "bytes"),
+    }
+)
+"""Methods that only read their object, or draw from a random generator: a call of one in
+an expression (``print(W.sum())``, ``T.get("tanh")``, ``rng.normal(size=3)``) does not make
+the statement a change of the object.  Any other method called on a notebook object,
+anywhere in a statement (``print(cfg.use("tanh"))``, a decorator ``@Rules.rule("tanh")``),
+may change it: such a statement is replayed when the object is needed."""
+
+BUILTIN_NAMES = frozenset(dir(builtins))
+
+SETTING_CALLS = frozenset(
+    {"setrecursionlimit", "seed", "seterr", "set_printoptions", "filterwarnings", "simplefilter"}
+)
+"""Functions of a module whose call changes the interpreter's or a library's state
+(``sys.setrecursionlimit``, ``np.random.seed``, ``warnings.filterwarnings``, ...): a
+statement calling one is always replayed, as every later statement ran after it."""
 
 IN_PLACE_FUNCTIONS = frozenset(
     {
@@ -114,12 +147,11 @@ def _changes(
             function = part.func
             if isinstance(function, ast.Attribute):
                 root = _root(function.value)
-                mutating = function.attr in MUTATING_METHODS or id(part) in statement_calls
+                mutating = function.attr not in READING_METHODS or id(part) in statement_calls
                 if (
                     mutating
                     and isinstance(root, ast.Name)
-                    and root.id not in imported
-                    and root.id not in local
+                    and _notebook_name(root.id, imported, local)
                 ):
                     changed.add(root.id)
                 elif _namespace_call(root) and function.attr in MUTATING_METHODS:
@@ -137,12 +169,51 @@ def _changes(
                 root = _root(argument)
                 if isinstance(root, ast.Name) and root.id not in local | imported:
                     changed.add(root.id)
+    for part in parts:  # a base's __init_subclass__ (or a metaclass) may register the class
+        if isinstance(part, ast.ClassDef):
+            for base in (*part.bases, *(k.value for k in part.keywords)):
+                root = _root(base)
+                if isinstance(root, ast.Name) and _notebook_name(root.id, imported, local):
+                    changed.add(root.id)
     for decorator in decorators:
         root = _root(decorator)
         if isinstance(root, ast.Name):
             for name in mutators.get(root.id, set()):
                 through.setdefault(name, set()).add(root.id)
     return changed, wildcard, through
+
+
+def _notebook_name(name: str, imported: set[str], local: set[str]) -> bool:
+    """Whether ``name`` may hold an object of the notebook's own (not a module, a built-in
+    or a local variable of the function being read)."""
+    return name not in imported and name not in local and name not in BUILTIN_NAMES
+
+
+def changes_settings(node: ast.AST, imported: set[str]) -> bool:
+    """Whether ``node`` calls a module's function of ``SETTING_CALLS`` when it runs."""
+    for part in _evaluated(node):
+        if isinstance(part, ast.Call) and isinstance(part.func, ast.Attribute):
+            root = _root(part.func.value)
+            if part.func.attr in SETTING_CALLS and isinstance(root, ast.Name):
+                if root.id in imported:
+                    return True
+    return False
+
+
+def aliases(node: ast.AST) -> list[tuple[str, str]]:
+    """``(alias, name)`` for each name an assignment makes another name for an object
+    of: ``table = ACTIVATIONS``, ``rules = Rules.table``, ``A = B = {}`` (each of ``A`` and
+    ``B`` for the other).  A change through the alias changes what the name holds."""
+    if not isinstance(node, ast.Assign):
+        return []
+    targets = [t.id for t in node.targets if isinstance(t, ast.Name)]
+    found = [(a, b) for a in targets for b in targets if a != b]
+    value = node.value
+    while isinstance(value, (ast.Attribute, ast.Subscript)):  # not through a call's result
+        value = value.value
+    if isinstance(value, ast.Name):
+        found += [(target, value.id) for target in targets if target != value.id]
+    return found
 
 
 def _filled_in_place(call: ast.Call) -> list[ast.AST]:

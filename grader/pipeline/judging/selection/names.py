@@ -11,7 +11,13 @@ from collections.abc import Iterator
 from grader.pipeline.course import GradedItem
 from grader.pipeline.judging.reading import free_names
 from grader.pipeline.judging.selection.common import PSEUDO, Statement, _evaluated, _Raw
-from grader.pipeline.judging.selection.mutations import CHANGES_UNKNOWN, _changes, _mutators
+from grader.pipeline.judging.selection.mutations import (
+    CHANGES_UNKNOWN,
+    _changes,
+    _mutators,
+    aliases,
+    changes_settings,
+)
 
 
 def _statements(before: list[_Raw | GradedItem]) -> list[Statement | GradedItem]:
@@ -49,7 +55,7 @@ def _statement(raw: _Raw, imported: set[str], mutators: dict[str, set[str]]) -> 
         wildcard = wildcard or any(alias.name == "*" for alias in node.names)
     step = raw.step if raw.step and "fallback" in raw.step else {}
     future = isinstance(node, ast.ImportFrom) and node.module == "__future__"
-    always = future or CHANGES_UNKNOWN in through
+    always = future or CHANGES_UNKNOWN in through or changes_settings(node, imported)
     return Statement(
         raw.text,
         raw.label,
@@ -59,6 +65,8 @@ def _statement(raw: _Raw, imported: set[str], mutators: dict[str, set[str]]) -> 
         step,
         always,
         tuple((name, frozenset(functions)) for name, functions in through.items()),
+        tuple(aliases(node)),
+        frozenset(changed - binds),
     )
 
 

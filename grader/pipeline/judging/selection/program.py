@@ -102,18 +102,26 @@ def _choose(sequence: list[Statement | GradedItem]) -> tuple[set[int], set[str]]
     counts.  The needed names grow from the graded functions; each new one chooses the
     statements that bind it (looked up, so a notebook of N statements costs about N steps
     whatever their order), and the statements that change it only through the notebook's
-    functions are decided once the names bound so far are all followed.  Star imports and
+    functions are decided once the names bound so far are all followed.  An assignment
+    that makes another name for a needed object (``table = TABLE``) is chosen, with the
+    statements that change the object through that name.  Star imports and
     ``globals()[...]`` come in last, for names nothing else binds."""
     statements = {i: e for i, e in enumerate(sequence) if isinstance(e, Statement)}
     chosen = {i for i, e in enumerate(sequence) if isinstance(e, GradedItem)}
     bound = set().union(*(e.binds for e in statements.values()))
     binders: dict[str, list[int]] = {}
     changers: dict[str, list[int]] = {}
+    aliases: dict[str, list[tuple[int, str]]] = {}
+    changed_by: dict[str, list[int]] = {}
     for i, entry in statements.items():
         for name in entry.binds:
             binders.setdefault(name, []).append(i)
         for name, _ in entry.through:
             changers.setdefault(name, []).append(i)
+        for alias, name in entry.aliases:
+            aliases.setdefault(name, []).append((i, alias))
+        for name in entry.changed:
+            changed_by.setdefault(name, []).append(i)
     needed: set[str] = set()
     new = [e.function for e in sequence if isinstance(e, GradedItem)]
     to_decide: set[int] = set()
@@ -121,6 +129,21 @@ def _choose(sequence: list[Statement | GradedItem]) -> tuple[set[int], set[str]]
     def choose(i: int) -> None:
         chosen.add(i)
         new.extend(statements[i].uses)
+
+    followed: set[str] = set()  # other names for needed objects, their changes chosen
+
+    def follow_aliases(name: str) -> None:
+        stack = [name]
+        while stack:
+            for i, alias in aliases.get(stack.pop(), ()):
+                if i not in chosen:
+                    choose(i)
+                if alias not in followed:
+                    followed.add(alias)
+                    for j in changed_by.get(alias, ()):
+                        if j not in chosen:
+                            choose(j)
+                    stack.append(alias)
 
     for i, entry in statements.items():
         if entry.always:
@@ -135,6 +158,7 @@ def _choose(sequence: list[Statement | GradedItem]) -> tuple[set[int], set[str]]
             for i in binders.get(name, ()):
                 if i not in chosen:
                     choose(i)
+            follow_aliases(name)
             to_decide.update(i for i in changers.get(name, ()) if i not in chosen)
         if to_decide:
             for i in sorted(to_decide):
