@@ -30,6 +30,11 @@ OWN_WORDS = {
         "failed, or defines it under another name)"
     ),
     channel.NOT_CALLABLE: "the name of your function holds something that is not a function",
+    channel.MISSING_HERE: (
+        "your function used something your notebook had and the grading run does not (a "
+        "package, or a file your notebook wrote); your instructor has been told and will look "
+        "at it"
+    ),
 }
 """The problem of a case that met an error of these kinds, in the grader's own words."""
 

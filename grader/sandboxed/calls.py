@@ -31,6 +31,7 @@ import numpy as np
 
 from grader.sandboxed.channel import (
     CASE_SECONDS_VARIABLE,
+    MISSING_HERE,
     NOT_NUMBERS,
     NOT_RUN,
     RAISED,
@@ -123,7 +124,8 @@ def _run_case(
             except NotPlainError as error:
                 record["error"] = _error(NOT_NUMBERS, "", str(error))
             except Exception as error:  # noqa: BLE001 - any failure of student code is reported
-                record["error"] = _error(RAISED, _type_name(error), _text(error))
+                kind = MISSING_HERE if _missing_here(error) else RAISED
+                record["error"] = _error(kind, _type_name(error), _text(error))
     except CaseTimeout:  # also when the alarm fires just after the call returned
         record.pop("answer", None)
         record.pop("precision", None)
@@ -135,6 +137,18 @@ def _run_case(
 
 def _error(kind: str, type_name: str, message: str) -> dict[str, str]:
     return {"kind": kind, "type": type_name, "message": message[:MAX_MESSAGE]}
+
+
+def _missing_here(error: BaseException) -> bool:
+    """Whether the error says that the grading run lacks what the notebook had (a module
+    the run does not have, not one the task forbids: ``replay.Unavailable``)."""
+    try:
+        return (
+            getattr(type(error), "grader_unavailable", False) is True
+            and getattr(error, "grader_forbidden", True) is False
+        )
+    except Exception:  # noqa: BLE001 - a student's exception class with a strange metaclass
+        return False
 
 
 def _type_name(error: BaseException) -> str:

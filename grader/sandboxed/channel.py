@@ -54,7 +54,8 @@ NOT_RUN = "not_run"  # not called: an earlier case ran past its time limit
 NOT_NUMBERS = "not_numbers"  # the answer cannot be read as numbers (the message says why)
 UNDEFINED = "undefined"  # the function did not exist when its graded cell ran
 NOT_CALLABLE = "not_callable"  # the name of the function holds something else
-ERROR_KINDS = (RAISED, TIMEOUT, NOT_RUN, NOT_NUMBERS, UNDEFINED, NOT_CALLABLE)
+MISSING_HERE = "missing_here"  # it used what the notebook had and the grading run lacks
+ERROR_KINDS = (RAISED, TIMEOUT, NOT_RUN, NOT_NUMBERS, UNDEFINED, NOT_CALLABLE, MISSING_HERE)
 
 
 class ChannelError(ValueError):

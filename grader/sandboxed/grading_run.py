@@ -28,7 +28,7 @@ import os
 import sys
 from typing import IO, Any
 
-from grader.sandboxed import replay
+from grader.sandboxed import replay, shown
 from grader.sandboxed.callers import CALLERS
 from grader.sandboxed.calls import error_record, run_cases
 from grader.sandboxed.channel import (
@@ -87,7 +87,8 @@ def run(program: dict[str, Any], messages: IO[str], answers: IO[bytes] | None = 
     seconds = float(program.get("statement_seconds", 60))
     checks = program["checks"]
     namespace: dict[str, Any] = {"__name__": "__main__", "__builtins__": builtins}
-    builtins.display = lambda *args, **kwargs: None  # IPython's, for code that calls it
+    builtins.display = shown.show_nothing  # IPython's, for code that calls it
+    shown.install()
     tasks = ",".join(dict.fromkeys(graded_check(key) for key in checks))
     os.environ[replay.TASK_VARIABLE] = tasks  # named by what says a name is not available
     session = replay.Replay(namespace, seconds)

@@ -48,6 +48,7 @@ class NotAvailableError(ImportError):
     feedback names only Python's own errors), and is told from it by ``grader_unavailable``."""
 
     grader_unavailable = True
+    grader_forbidden = True  # False: the notebook had it, the grading run lacks it
 
 
 NotAvailableError.__name__ = NotAvailableError.__qualname__ = "ImportError"
@@ -84,7 +85,9 @@ class Unavailable:
     def _fail(self, *args: Any, **kwargs: Any) -> Any:
         path = object.__getattribute__(self, "_grader_path")
         forbidden = object.__getattribute__(self, "_grader_forbidden")
-        raise NotAvailableError(unavailable_message(path, forbidden))
+        error = NotAvailableError(unavailable_message(path, forbidden))
+        error.grader_forbidden = forbidden
+        raise error
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__") and name.endswith("__"):

@@ -551,6 +551,86 @@ def softmax_network_jacobian(net, x):
 """
 
 
+CONFIGURED_IN_EXPRESSION = """\
+class Config:
+    def __init__(self):
+        self.activation = None
+
+    def use(self, name):
+        self.activation = {"tanh": np.tanh}[name]
+        return self
+
+
+cfg = Config()
+print("activation:", cfg.use("tanh").activation.__name__)
+
+
+""" + FORWARD.replace("np.tanh(A)", "cfg.activation(A)")
+
+SUBCLASS_REGISTRY = """\
+class Activation:
+    registry = {}
+
+    def __init_subclass__(cls, name, **kwargs):
+        super().__init_subclass__(**kwargs)
+        Activation.registry[name] = cls
+
+
+class Tanh(Activation, name="tanh"):
+    @staticmethod
+    def derivative_from_output(Z):
+        return 1.0 - Z**2
+
+
+""" + BACKPROP.replace("(1.0 - Z**2)", 'Activation.registry["tanh"].derivative_from_output(Z)')
+
+ALIAS_FILLED = """\
+SCHEDULE = {}
+table = SCHEDULE  # a shorter name while filling it
+table["scale"] = 1.0
+
+
+""" + TRAIN.replace("learning_rate * g", 'learning_rate * SCHEDULE["scale"] * g')
+
+RULE_DECORATOR = """\
+class Rules:
+    table = {}
+
+    @classmethod
+    def rule(cls, name):
+        def register(function):
+            cls.table[name] = function
+            return function
+
+        return register
+
+
+def backprop_skip(W1, b1, W2, b2, Ws, X, T):
+    return Rules.table["own"](W1, b1, W2, b2, Ws, X, T)
+
+
+@Rules.rule("own")
+"""
+
+SHOWN_WHILE_RUNNING = (
+    """\
+from IPython.display import Markdown, clear_output, display
+import ipywidgets
+
+
+"""
+    + BACKPROP.replace(
+        "    Z, Y = forward",
+        '    display(Markdown(f"backprop on **{X.shape[0]}** points"))\n    Z, Y = forward',
+    ),
+    TRAIN.replace(
+        "    for _ in range(steps):",
+        "    bar = ipywidgets.IntProgress(min=0, max=steps)\n    display(bar)\n"
+        "    for _ in range(steps):\n        bar.value += 1\n        clear_output(wait=True)",
+    ),
+)
+
+
 def _style(student: str, story: str, assignment: str = TWO_LAYER, **changes) -> Scripted:
     return Scripted(student, assignment, story, **changes)
 
@@ -707,6 +787,36 @@ STYLES = [
         "the skip-layer gradients with einsum; a demo of autodiff.grad in a cell",
         answers={"backprop_skip_solution": EINSUM_SKIP},
         extra=(("backprop_tests", DEMO_WITH_AUTODIFF),),
+    ),
+    _style(
+        "configured_in_an_expression",
+        "a configuring method called inside print(), read by forward",
+        answers={"forward_solution": CONFIGURED_IN_EXPRESSION},
+    ),
+    _style(
+        "subclass_registry",
+        "subclasses registered by __init_subclass__, read by backprop",
+        answers={"backprop_solution": SUBCLASS_REGISTRY},
+    ),
+    _style(
+        "alias_filled",
+        "a table filled through another name for it, read by train",
+        answers={"train_solution": ALIAS_FILLED},
+    ),
+    _style(
+        "classmethod_rule_decorator",
+        "a class's method as a registering decorator",
+        answers={
+            "backprop_skip_solution": RULE_DECORATOR + SKIP.replace("def backprop_skip", "def _own")
+        },
+    ),
+    _style(
+        "shown_while_running",
+        "IPython.display's Markdown and clear_output, an ipywidgets progress bar",
+        answers={
+            "backprop_solution": SHOWN_WHILE_RUNNING[0],
+            "train_solution": SHOWN_WHILE_RUNNING[1],
+        },
     ),
     _style(
         "time_jacobian",

@@ -5,8 +5,9 @@ secret, and the answers that the grading run recorded are judged against referen
 computed here.  Nothing the kernel printed or claimed counts.  A task to implement oneself
 was run where what it forbids does not exist; when its function failed there, the reading
 of the code (``reading``) says why in the feedback, if it can.  A function that existed when
-the notebook ran but that the grading run could not rebuild is the grader's failure, not the
-student's: the instructor is told (a flag) and the student's feedback says so.
+the notebook ran but that the grading run could not rebuild, or that failed there on what
+the notebook had and the grading run lacks, is the grader's failure, not the student's: the
+instructor is told (a flag) and the student's feedback says so.
 """
 
 from __future__ import annotations
@@ -48,6 +49,12 @@ def decide(
             items.append(_written(item, answers.get(item.grade_id)))
         else:
             result = _graded(item, execution, submitted, (secret, submission), flags)
+            if _missing_here(item, execution):
+                flags.append(
+                    f"{item.check}: `{item.function}` used something the notebook had and the "
+                    f"grading run lacks (a package, or a file the notebook wrote): look at the "
+                    f"submission and grade this task by hand if it deserves points"
+                )
             if _lost_in_rebuild(item, execution, executed.get(item.grade_id)):
                 flags.append(
                     f"{item.check}: `{item.function}` existed when the notebook ran, but the "
@@ -124,6 +131,15 @@ def _lost_in_rebuild(item: GradedItem, execution: Execution, cell) -> bool:
     missing = (channel.UNDEFINED, channel.NOT_CALLABLE)
     return not calls or all(
         records and all(_error_kind(r) in missing for r in records) for records in calls
+    )
+
+
+def _missing_here(item: GradedItem, execution: Execution) -> bool:
+    """True when a graded call failed on what the notebook had and the grading run lacks."""
+    return any(
+        _error_kind(record) == channel.MISSING_HERE
+        for records in execution.records.get(item.check, [])
+        for record in records
     )
 
 

@@ -72,6 +72,7 @@ TOO_SLOW_WORDS = ("your method was too slow",)
 NO_ANSWER_WORDS = (
     OWN_WORDS[channel.UNDEFINED],
     OWN_WORDS[channel.NOT_CALLABLE],
+    OWN_WORDS[channel.MISSING_HERE],
     "no answer was recorded for this case",
     "the hidden test did not run",
     "the submission could not be read",
