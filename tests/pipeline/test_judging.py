@@ -306,6 +306,29 @@ def test_a_failing_function_that_uses_what_its_task_forbids_is_told_why(assignme
     assert "autodiff.algorithms.two_layer" in result.flags[0]
 
 
+def test_what_the_grading_run_lacks_is_flagged_for_the_instructor(assignment):
+    """A function that used a package the notebook had and the grading run lacks fails in
+    the grader's words, and the instructor is told; a forbidden name is the student's."""
+    from grader.sandboxed.replay import Unavailable
+
+    def lacking(*args):
+        return Unavailable("plotting_helpers", False)(*args)
+
+    def forbidden(*args):
+        return Unavailable("autodiff.grad", True)(*args)
+
+    execution = Execution("s", "a", records={CHECK: [records_of(lacking)]})
+    result = decide(assignment, execution, submission(), SECRET)
+    (entry,) = [i for i in result.items if i.check]
+    assert (
+        entry.points == 0.0 and "your instructor has been told" in entry.verdict.results[0].problem
+    )
+    assert "the grading run lacks" in result.flags[0]
+    execution = Execution("s", "a", records={CHECK: [records_of(forbidden)]})
+    result = decide(assignment, execution, submission(), SECRET)
+    assert not [flag for flag in result.flags if "the grading run lacks" in flag]
+
+
 @pytest.mark.parametrize(("answer", "points"), [(None, 0.0), ("Because (8.13) ...", None)])
 def test_written_answers_are_read_from_the_submission_when_the_kernel_died(
     assignment, answer, points
