@@ -62,6 +62,11 @@ c.GenerateFeedback.exporter_class = "grader.pipeline.outputs.feedback.FeedbackEx
 c.Autograde.sanitize_preprocessors = ["grader.pipeline.nbgrader_route.GradeInSandbox"]
 c.Autograde.autograde_preprocessors = []
 
+# Collecting: nbgrader's own route (`nbgrader collect`, Formgrader's Collect button) takes
+# submissions in as `grader collect` does: only a folder owned by the account it names, no
+# link followed, and no claimed time earlier than when its files were written.
+c.ExchangeFactory.collect = "grader.pipeline.nbgrader_route.CollectAsTheCourse"
+
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 

@@ -95,6 +95,8 @@ def _report_intake(course: Course, intake) -> bool:
         print(f"took in {student}: {path.relative_to(course.root)}")
     for reason in intake.skipped:
         print(f"skipped {reason}", file=sys.stderr)
+    for note in intake.retimed:
+        print(f"note: {note}")
     return bool(intake.skipped)
 
 

@@ -1,5 +1,5 @@
-"""nbgrader's own autograde route (``nbgrader autograde``, Formgrader's Autograde button),
-sent through the pipeline.
+"""nbgrader's own autograde and collect routes (``nbgrader autograde``, ``nbgrader
+collect``, Formgrader's Autograde and Collect buttons), sent through the pipeline.
 
 nbgrader would run a student's notebook and hidden tests in one kernel on the instructor's
 account, with no sandbox and no trusted judge.  The course's ``nbgrader_config.py`` makes
@@ -8,6 +8,11 @@ autograding it runs ``grader.pipeline.autograde`` (sandboxed, judged on the trus
 written to the gradebook by the pipeline), then hands nbgrader the notebook the pipeline
 wrote, so what nbgrader writes is the same.  Where the sandbox cannot run it refuses, with
 the message ``grader autograde`` would give.
+
+nbgrader's collect would copy whatever the inbound holds under a student's name (following
+links, taking a folder another account made with only a warning, and the time the student
+wrote): ``CollectAsTheCourse`` takes submissions in as ``grader collect`` does
+(``grader.pipeline.intake.inbound``).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from pathlib import Path
 
 import nbformat
 from nbgrader.converters.base import NbGraderException
+from nbgrader.exchange.default import ExchangeCollect
 from nbgrader.preprocessors import NbGraderPreprocessor
 
 ROUTE_MESSAGE = (
@@ -55,6 +61,34 @@ class GradeInSandbox(NbGraderPreprocessor):
         if graded.is_file():
             nb = nbformat.read(str(graded), as_version=4)
         return nb, resources
+
+
+class CollectAsTheCourse(ExchangeCollect):
+    """nbgrader's Collect, taking the latest genuine submission of each student as
+    ``grader collect`` does (always updating, as Formgrader's button asks)."""
+
+    def start(self) -> None:
+        from grader.pipeline.course import Course
+        from grader.pipeline.intake.exchange import Exchange
+        from grader.pipeline.intake.inbound import collect
+
+        if not self.coursedir.course_id:
+            self.fail("No course id specified. Re-run with --course flag.")
+        course = Course(Path(self.coursedir.root or os.getcwd()))
+        exchange = Exchange(Path(self.root), self.coursedir.course_id)
+        try:
+            assignment = course.assignment(self.coursedir.assignment_id)
+            intake = collect(course, exchange, assignment)
+        except (KeyError, FileNotFoundError, ValueError) as error:
+            self.fail(str(error))
+        for student, _ in intake.taken:
+            self.log.info("Collecting submission: %s %s", student, assignment.name)
+        for reason in intake.skipped:
+            self.log.warning("skipped %s", reason)
+        for note in intake.retimed:
+            self.log.warning("%s", note)
+        if not intake.taken:
+            self.log.info("No newer submission to collect of %s", assignment.name)
 
 
 NBGRADER_ALONE = """

@@ -15,6 +15,7 @@ import json
 import os
 import pwd
 import shutil
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -170,6 +171,55 @@ def test_collect_takes_the_latest_submission_of_each_student(course, exchange, t
     newer = submit(alice, exchange, "alice", "third")
     assert cli.main(["collect", "--course", str(course.root), "--assignment", "a1"]) == 0
     assert (taken / "a1.ipynb").read_bytes() == newer
+
+
+def test_a_claimed_time_earlier_than_the_files_is_not_kept(course, exchange, tmp_path, capsys):
+    """A student who rewrites the time of a late submission (its timestamp.txt and its
+    folder's name) cannot move it before the time its files were written."""
+    submit(tmp_path / "alice", exchange, "alice")
+    inbound = exchange / COURSE_ID / "inbound"
+    (folder,) = inbound.iterdir()
+    claimed = "2020-01-01 09:00:00.000000 UTC"
+    (folder / "timestamp.txt").write_text(claimed)
+    folder.rename(inbound / f"alice+a1+{claimed}+backdated")
+    capsys.readouterr()
+    assert cli.main(["collect", "--course", str(course.root)]) == cli.EXIT_OK
+    out = capsys.readouterr().out
+    assert "claims to be from 2020-01-01 09:00 UTC, but its files were written at" in out
+    kept = submitted_at(course.submitted / "alice" / "a1")
+    assert abs(kept - datetime.now(timezone.utc).replace(tzinfo=None)) < timedelta(minutes=1)
+    assert cli.main(["collect", "--course", str(course.root)]) == cli.EXIT_OK
+    assert "0 new submissions" in capsys.readouterr().out  # the kept time is the later one
+
+
+def test_an_honest_submissions_own_time_is_kept(course, exchange, tmp_path):
+    submit(tmp_path / "bob", exchange, "bob")
+    (folder,) = (exchange / COURSE_ID / "inbound").iterdir()
+    claimed = (folder / "timestamp.txt").read_text()
+    assert cli.main(["collect", "--course", str(course.root)]) == cli.EXIT_OK
+    assert (course.submitted / "bob" / "a1" / "timestamp.txt").read_text() == claimed
+
+
+def test_nbgraders_own_collect_takes_submissions_in_as_the_course_does(course, exchange, tmp_path):
+    """``nbgrader collect`` and Formgrader's Collect button go through the course's intake:
+    a planted link is not followed, and a backdated submission keeps its files' time."""
+    submit(tmp_path / "alice", exchange, "alice")
+    inbound = exchange / COURSE_ID / "inbound"
+    (folder,) = inbound.iterdir()
+    claimed = "2020-01-01 09:00:00.000000 UTC"
+    (folder / "timestamp.txt").write_text(claimed)
+    secret = tmp_path / "instructors-secret"
+    secret.write_text('{"not": "for students"}')
+    linked = inbound / f"dave+a1+{claimed}+linked"
+    linked.mkdir()
+    (linked / "a1.ipynb").symlink_to(secret)
+    result = NbGraderAPI(config=nbgrader_config(course)).collect("a1")
+    assert result["success"], result.get("log")
+    assert "claims to be from 2020-01-01 09:00 UTC" in result["log"]
+    assert "no notebook in the submission" in result["log"]
+    assert course.students() == ["alice"]
+    kept = submitted_at(course.submitted / "alice" / "a1")
+    assert abs(kept - datetime.now(timezone.utc).replace(tzinfo=None)) < timedelta(minutes=1)
 
 
 def _other_account() -> str:

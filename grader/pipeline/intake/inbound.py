@@ -10,6 +10,11 @@ Every account can write to the inbound folder, so nothing in it is trusted.  A s
 counts only if it is a folder, not a link, owned by the account it names (where this machine
 has that account: a student cannot submit in another's name); of it only notebooks and those
 two files are read, each a regular file opened without following a link, up to a size cap.
+
+The time a submission claims (its ``timestamp.txt``, its folder's name) is the student's to
+write; the time its files last changed (their ``st_ctime``, which no account can set) is not.
+A claim earlier than that, by more than ``CLOCK_SLACK``, is not kept: the time taken in is
+when the files were written, and the instructor is told.
 """
 
 from __future__ import annotations
@@ -19,18 +24,26 @@ import pwd
 import shutil
 import stat
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from nbgrader.utils import parse_utc
 
 from grader.pipeline.course import Assignment, Course
 from grader.pipeline.intake.exchange import FEEDBACK_KEYS, Exchange
-from grader.pipeline.intake.files import submitted_at
+from grader.pipeline.intake.files import TIMESTAMP, submitted_at
 from grader.pipeline.intake.lms import MAX_ZIP_MEMBER, STUDENT_ID, Intake
 
 MAX_FILES = 20
 """Notebooks read from one submission at most (the course's assignments have one each)."""
+
+CLOCK_SLACK = timedelta(minutes=5)
+"""How much earlier than its files' last change a submission's claimed time may be: ``nbgrader
+submit`` takes the time, then copies the files (seconds), and clocks of a shared exchange
+differ a little."""
+
+TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S.%f UTC"
+"""How ``nbgrader submit`` writes ``timestamp.txt`` (its ``timestamp_format``, in UTC)."""
 
 
 @dataclass(frozen=True)
@@ -57,13 +70,31 @@ def collect(course: Course, exchange: Exchange, assignment: Assignment) -> Intak
         if taken is not None and taken >= submission.timestamp:
             continue
         try:
-            files = _read(submission.path, student)
+            files, changed = _read(submission.path, student)
         except (OSError, ValueError) as error:
             intake.skipped.append(f"{submission.path.name}: {error}")
             continue
+        claimed = _claimed(files, submission.timestamp)
+        if claimed < changed - CLOCK_SLACK:
+            files[TIMESTAMP] = changed.strftime(TIMESTAMP_FORMAT).encode()
+            intake.retimed.append(
+                f"{student}: {submission.path.name} claims to be from {claimed:%Y-%m-%d %H:%M} "
+                f"UTC, but its files were written at {changed:%Y-%m-%d %H:%M} UTC: that time "
+                f"is kept"
+            )
         _store(target, files)
         intake.taken.append((student, target))
     return intake
+
+
+def _claimed(files: dict[str, bytes], named: datetime) -> datetime:
+    """The time a submission claims: its ``timestamp.txt`` (what nbgrader's due dates
+    read), else the time in its folder's name."""
+    text = files.get(TIMESTAMP, b"").decode("utf-8", errors="replace")[:200].strip()
+    try:
+        return parse_utc(text) if text else named
+    except (ValueError, OverflowError):
+        return named
 
 
 def _submissions(inbound: Path, assignment: str, intake: Intake) -> list[Submission]:
@@ -115,14 +146,17 @@ def _account_name(uid: int) -> str:
         return f"uid {uid}"
 
 
-def _read(folder: Path, student: str) -> dict[str, bytes]:
+def _read(folder: Path, student: str) -> tuple[dict[str, bytes], datetime]:
     """The notebooks and the nbgrader files of a submission folder, read without following
-    a link; the folder's owner is checked again on the descriptor actually read."""
+    a link, and when the folder or a file read last changed (UTC, as nbgrader's times); the
+    folder's owner is checked again on the descriptor actually read."""
     flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK
     directory = os.open(folder, flags | os.O_DIRECTORY)
+    changes = []
     try:
         if _not_genuine_fd(directory, student):
             raise ValueError("changed owner while being read: not taken")
+        changes.append(os.fstat(directory).st_ctime)
         names = [
             n for n in sorted(os.listdir(directory)) if n.endswith(".ipynb") or n in FEEDBACK_KEYS
         ]
@@ -130,14 +164,16 @@ def _read(folder: Path, student: str) -> dict[str, bytes]:
             raise ValueError(f"more than {MAX_FILES} notebooks")
         files = {}
         for name in names:
-            content = _read_file(directory, name)
-            if content is not None:
-                files[name] = content
+            found = _read_file(directory, name)
+            if found is not None:
+                files[name], changed = found
+                changes.append(changed)
     finally:
         os.close(directory)
     if not any(name.endswith(".ipynb") for name in files):
         raise ValueError("no notebook in the submission")
-    return files
+    latest = datetime.fromtimestamp(max(changes), timezone.utc).replace(tzinfo=None)
+    return files, latest
 
 
 def _not_genuine_fd(directory: int, student: str) -> bool:
@@ -147,9 +183,9 @@ def _not_genuine_fd(directory: int, student: str) -> bool:
         return False
 
 
-def _read_file(directory: int, name: str) -> bytes | None:
-    """A regular file's bytes (None for anything else: a link, a FIFO, a device, a folder,
-    a file over the size cap)."""
+def _read_file(directory: int, name: str) -> tuple[bytes, float] | None:
+    """A regular file's bytes and the time it last changed (None for anything else: a link,
+    a FIFO, a device, a folder, a file over the size cap)."""
     flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK
     try:
         descriptor = os.open(name, flags, dir_fd=directory)
@@ -159,7 +195,7 @@ def _read_file(directory: int, name: str) -> bytes | None:
         info = os.fstat(stream.fileno())
         if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_ZIP_MEMBER:
             return None
-        return stream.read(MAX_ZIP_MEMBER + 1)[:MAX_ZIP_MEMBER]
+        return stream.read(MAX_ZIP_MEMBER + 1)[:MAX_ZIP_MEMBER], info.st_ctime
 
 
 def _taken_at(folder: Path) -> datetime | None:

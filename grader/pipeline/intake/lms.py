@@ -29,6 +29,7 @@ MAX_ZIP_MEMBER = 50 * 1024**2
 class Intake:
     taken: list[tuple[str, Path]] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    retimed: list[str] = field(default_factory=list)  # claimed times earlier than the files
 
 
 def take_in(
