@@ -47,8 +47,9 @@ MAX_NOTEBOOK_BYTES = 60 * 1024**2
 def private_course_config(course: Path):
     """The ``nbgrader_config.py`` of a job's private course ``course``, rooted there, with
     nbgrader's own autograde preprocessors (its ``Execute`` one that also stops a kernel
-    that ignores the interrupt: ``grader.sandboxed.execute``)."""
+    that ignores the interrupt: ``grader.sandboxed.execute``) and its own collect."""
     from nbgrader.converters import Autograde
+    from nbgrader.exchange.default import ExchangeCollect
     from nbgrader.preprocessors import Execute
     from traitlets.config.loader import PyFileConfigLoader
 
@@ -62,6 +63,7 @@ def private_course_config(course: Path):
     for name in ("sanitize_preprocessors", "autograde_preprocessors"):
         preprocessors = traits[name].default()
         config.Autograde[name] = [Stopping if p is Execute else p for p in preprocessors]
+    config.ExchangeFactory.collect = ExchangeCollect  # the course's is on the trusted side
     config.CourseDirectory.db_url = "sqlite:///" + str(course / "gradebook.db")
     return config
 
