@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import io
 import os
+import subprocess
+import sys
 import threading
 import time
 
@@ -31,6 +33,7 @@ from grader.pipeline.results import Execution, GradingRun
 from grader.pipeline.sandbox import bubblewrap
 from grader.pipeline.sandbox.grading_worker import GradingWorker
 from grader.pipeline.sandbox.limits import Limits
+from grader.pipeline.sandbox.processor_time import tree_seconds
 from grader.pipeline.sandbox.readback import STOPPED_AT_WINDOW, CostClock, read_back
 from grader.pipeline.sandbox.streams import Read, converse
 from grader.sandboxed import channel
@@ -116,6 +119,59 @@ def test_the_last_records_are_the_ones_timed():
     ticks.now = WINDOW + 3
     clock.hear(records("a"))  # the slow method's answer
     assert "8.0 s after receiving the cases" in clock.too_slow()[A]
+
+
+def test_processor_time_spread_over_many_cores_counts_as_on_one():
+    """A method that splits its work over processes finishes within the window on a
+    machine of many idle cores, but not within the window of processor time."""
+    ticks, used = Ticks(), Ticks()
+    clock = CostClock(cost_run("a", "b"), ticks)
+    clock.processor = used
+    used.now = 3.0  # the replay before the graded call
+    clock.hear(request("a"))
+    ticks.now, used.now = 2.0, 3.0 + 8 * 1.9  # eight processes, 1.9 s each
+    clock.hear(records("a"))
+    clock.hear(request("b"))
+    ticks.now, used.now = 3.0, 15.2 + 0.9  # one process, less than the window
+    clock.hear(records("b"))
+    assert set(clock.too_slow()) == {A}
+    assert "15.2 s of processor time after receiving the cases (of 5)" in clock.too_slow()[A]
+
+
+def test_the_processor_time_of_a_tree_counts_every_descendant(tmp_path):
+    """Children that burn processor time and are collected by their parent count in the
+    parent's tree; another process's do not."""
+    burn = (
+        "import os, time\n"
+        "for _ in range(2):\n"
+        "    if os.fork() == 0:\n"
+        "        while time.process_time() < 0.3:\n"
+        "            pass\n"
+        "        os._exit(0)\n"
+        "os.wait(); os.wait()\n"
+        "print('done', flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    process = subprocess.Popen([sys.executable, "-c", burn], stdout=subprocess.PIPE)
+    try:
+        assert process.stdout.readline() == b"done\n"
+        assert tree_seconds(process.pid) >= 0.55
+        assert tree_seconds(os.getpid()) >= tree_seconds(process.pid)  # its parent's tree
+    finally:
+        process.kill()
+        process.wait()
+    assert tree_seconds(process.pid) == 0.0  # gone
+
+
+def test_a_process_name_with_brackets_and_spaces_is_read(tmp_path):
+    (tmp_path / "7").mkdir()
+    (tmp_path / "7" / "stat").write_text("7 (a) b (c) S 1 " + "0 " * 9 + "100 50 25 25 0 0\n")
+    (tmp_path / "8").mkdir()
+    (tmp_path / "8" / "stat").write_text("8 (x) S 7 " + "0 " * 9 + "10 0 0 0 0 0\n")
+    (tmp_path / "9").mkdir()
+    (tmp_path / "9" / "stat").write_text("9 (y) S 1 " + "0 " * 9 + "999 0 0 0 0 0\n")
+    ticks = os.sysconf("SC_CLK_TCK")
+    assert tree_seconds(7, str(tmp_path)) == pytest.approx(210 / ticks)
 
 
 def test_a_check_that_got_its_cases_and_sent_no_records_ran_out_of_time():

@@ -46,6 +46,7 @@ from grader.pipeline.sandbox.builds import SANDBOX_LIB, Builds
 from grader.pipeline.sandbox.cgroups import ResourceCap
 from grader.pipeline.sandbox.folders import folder_bytes, folder_entries, remove_folder
 from grader.pipeline.sandbox.limits import Limits
+from grader.pipeline.sandbox.processor_time import tree_clock
 from grader.pipeline.sandbox.readback import STOPPED_AT_WINDOW, CostClock, read_back
 from grader.pipeline.sandbox.streams import Read, Tail, converse, read_all, read_line
 from grader.sandboxed import channel
@@ -404,6 +405,8 @@ class GradingWorker:
                 _close(process.stdin)
             deadline = time.monotonic() + seconds
             watch = self._watch(folder)
+            if clock is not None:
+                clock.processor = tree_clock(process.pid)
             if clock is None:
                 read = read_all(messages_read, MAX_MESSAGES_BYTES, deadline, watch)
             else:

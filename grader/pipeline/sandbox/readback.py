@@ -29,15 +29,22 @@ class CostClock:
     before its cases were sent are not its graded call's, and are dropped.  A key whose time
     passes its window (``cost_windows``), or that got its cases and sent no records, ran out
     of time; while one waits for its records, the run must end by the end of its window.
-    The records of the run's other cases pass as they come.  ``now`` is the clock."""
+    The records of the run's other cases pass as they come.  ``now`` is the clock.
+
+    ``processor``, once the run has started, reads the processor time its sandbox has used
+    (``processor_time.tree_clock``): a key's time is the larger of the two, so that a method
+    spread over many processes or threads on a machine of many idle cores costs what it
+    would on one."""
 
     def __init__(self, run: GradingRun, now: Callable[[], float] = time.monotonic) -> None:
         self.windows, self.now = run.cost_windows, now
+        self.processor: Callable[[], float] | None = None
         self.cases = {key: run.cases[key] for key in run.cost_windows}
         self.calls = {key: _calls_made(run, key) for key in self.cases}
         self.messages = channel.Messages()
         self.sent: dict[str, float] = {}
         self.arrived: dict[str, list[float]] = {}
+        self.used: dict[str, list[float]] = {}  # processor time at sending, then at arrivals
 
     def hear(self, line: bytes) -> bytes:
         """Take one line the run sent, as it arrives; what to send back (the cases it asks
@@ -51,12 +58,14 @@ class CostClock:
             if value not in self.cases or value in self.sent:
                 return b""
             self.sent[value] = now
+            self.used[value] = [self._processor()]
             return channel.cases_message(value, self.cases[value]["cases"])
         if kind == channel.RECORDS and value[0] in self.cases:
             key = value[0]
             if key not in self.sent:
                 return b""
             self.arrived.setdefault(key, []).append(now)
+            self.used[key].append(self._processor())
         self.messages.keep(kind, value)
         return b""
 
@@ -80,7 +89,16 @@ class CostClock:
             elif self.arrived[check][-1] - sent > window:
                 elapsed = self.arrived[check][-1] - sent
                 slow[check] = f"records {elapsed:.1f} s after receiving the cases (of {window:g})"
+            elif self.used[check][-1] - self.used[check][0] > window:
+                used = self.used[check][-1] - self.used[check][0]
+                slow[check] = (
+                    f"{used:.1f} s of processor time after receiving the cases (of {window:g}), "
+                    f"spread over several processes or threads"
+                )
         return slow
+
+    def _processor(self) -> float:
+        return self.processor() if self.processor is not None else 0.0
 
     def read(self, problems: list[str]) -> tuple[dict[str, list[list[dict]]], list]:
         """The records and failed statements the run sent, as ``channel.read_messages``
