@@ -12,12 +12,14 @@ data: any value the channel carries, anywhere, gives a verdict (a wrong answer s
 its case), never an exception.  A **hidden** verdict (``hidden=True``: graded feedback, which
 the student sees and the pipeline stores) carries no text the record holds: no exception
 message, no exception type but Python's built-in ones, no warning text, no expected or
-received values (they would leak the hidden answers or echo the hidden inputs); it keeps the
-shapes, the sizes and place of the largest error and the diagnosis, all the grader's own
-words.  The student's self-check and an instructor's run of a master get the full detail,
+received values (they would leak the hidden answers or echo the hidden inputs), and no
+number the answer chose, which could carry what the student's code read from the hidden
+inputs: no index of an entry, no count of entries, no digit of an error; it keeps the
+expected shapes, the power of ten of the largest errors and the diagnosis, all the grader's
+own words.  The student's self-check and an instructor's run of a master get the full detail,
 except on a case that withholds its values (``Case.withhold_values``: one whose answer a
-written exercise asks for): its verdict, hidden or not, names the wrong entries and the
-diagnosis, and shows no number of the answer.
+written exercise asks for): its verdict names the wrong entries (a hidden one does not) and
+the diagnosis, and shows no number of the answer.
 
 ``answers`` runs a function on cases in this process, through the same plain channel as
 grading: for the student's own self-check, the instructor's masters, and the tests.  It is

@@ -4,8 +4,10 @@ arrays), the structure, the shape and the numbers of each output within the chec
 tolerances, NaN and infinite entries named, and an answer in float32 or float16 judged to
 the precision of its type, with a note.  What was received, the sizes of the errors, the
 wrong entries of a case that withholds its values and the arrays are put in words by
-``grader.judge.show``.  No student code runs here: the answer is the plain record the kernel
-produced."""
+``grader.judge.show``.  A hidden verdict repeats no number the answer chose (how many
+values it holds, where its wrong or NaN entries are, the digits of its errors): the
+student's code could write what it read from the hidden inputs into them.  No student code
+runs here: the answer is the plain record the kernel produced."""
 
 from __future__ import annotations
 
@@ -37,12 +39,14 @@ def _answer_result(
     try:
         received = _parts(check, check.normalize(record["answer"], case))
     except AnswerShapeError as error:
-        return CaseResult(case.name, False, str(error), warnings=notes), None
+        problem = _structure_problem(check, error, hidden)
+        return CaseResult(case.name, False, problem, warnings=notes), None
     except Exception:  # noqa: BLE001 - a check's reading of an answer of any form
         problem = f"the answer cannot be read: {_expected_form(check)}"
         return CaseResult(case.name, False, problem, warnings=notes), None
     if len(received) != len(expected):
-        problem = f"expected {len(expected)} values, got {len(received)}"
+        got = "" if hidden else f", got {len(received)}"
+        problem = f"expected {len(expected)} values{got}"
         return CaseResult(case.name, False, problem, warnings=notes), None
     precision = record.get("precision")
     low = precision if isinstance(precision, str) and precision in LOW_PRECISIONS else ""
@@ -61,6 +65,12 @@ def _answer_result(
         )
     result = CaseResult(case.name, True, warnings=notes)
     return result, Answered(case, expected, received, result)
+
+
+def _structure_problem(check: Check, error: AnswerShapeError, hidden: bool) -> str:
+    """An answer whose structure the check cannot read: the check's words, which may count
+    what was received, or in a hidden verdict what the check expects."""
+    return f"the answer has the wrong structure: {_expected_form(check)}" if hidden else str(error)
 
 
 def _tolerance(check: Check, want: Any, low: str) -> tuple[float, float]:
@@ -82,7 +92,8 @@ def _compare(
     """('', []) when ``got`` matches ``want``; otherwise the problem and (unless hidden or
     ``withhold``) the expected and received numbers.  ``withhold``: no number of the answer
     at all (not the sizes of the errors either, which give the expected values away when
-    the received ones are known): which entries are wrong."""
+    the received ones are known): which entries are wrong.  ``hidden``: no index and no
+    count of entries, and the errors' sizes as powers of ten."""
     if not isinstance(got, np.ndarray):
         return f"{name}: expected an array of shape {want.shape}, got {_describe(got)}", []
     if got.shape != want.shape:
@@ -95,10 +106,18 @@ def _compare(
     shown = [] if hidden or withhold else _side_by_side(want, got)
     not_finite = ~np.isfinite(got) & np.isfinite(want)
     if not_finite.any():
-        count = int(np.count_nonzero(not_finite))
-        entries = "entry that is" if count == 1 else "entries that are"
-        first = "" if count == 1 else ", the first"
-        return f"{name} has {count} {entries} NaN or infinite{first}{_at_index(not_finite)}", shown
+        return f"{name} has {_not_finite_entries(not_finite, hidden)}", shown
     if withhold:
-        return f"{name} is wrong {_wrong_entries(want, got, tolerance)}", []
+        return f"{name} is wrong {_wrong_entries(want, got, tolerance, hidden)}", []
     return f"{name} is wrong: {_error_sizes(want, got, tolerance[1], hidden)}", shown
+
+
+def _not_finite_entries(not_finite: np.ndarray, hidden: bool) -> str:
+    """The NaN or infinite entries of an answer (true in ``not_finite``): how many and where
+    the first is, or in a hidden verdict only that there are some."""
+    if hidden:
+        return "NaN or infinite entries"
+    count = int(np.count_nonzero(not_finite))
+    entries = "entry that is" if count == 1 else "entries that are"
+    first = "" if count == 1 else ", the first"
+    return f"{count} {entries} NaN or infinite{first}{_at_index(not_finite)}"

@@ -9,7 +9,10 @@ transposed, or of the opposite sign), checked like a mistake model.  Every diagn
 the equation to reread; the failing cases also keep the cause's name and that equation
 (``CaseResult.cause``, ``cause_equation``), so the class report counts the causes without
 reading text.  Where no cause explains them all, a failing case whose answer is the correct
-one with signs flipped says so, as a fact about that case (no cause).
+one with signs flipped says so, as a fact about that case (no cause).  A hidden verdict's
+diagnosis names no index of the answer and no number it chose (which entries have the wrong
+sign, the whole number it was divided by), only the power of ten of that number: the
+student's code could write what it read from the hidden inputs into them.
 
 No student code runs here: the answers are the plain records the kernel produced, and the
 models are the check's (``Check.reference``, ``Mistake.model``)."""
@@ -26,6 +29,7 @@ import numpy as np
 from grader.framework import Check, Mistake
 from grader.judge.common import LOW_PRECISION_RTOL, _close, _equation, _matches, _parts
 from grader.judge.results import Answered
+from grader.judge.show import _decade
 from grader.sandboxed.calls import to_plain
 
 
@@ -39,15 +43,16 @@ class Cause:
     equation: str
 
 
-def _attach_diagnosis(check: Check, answered: list[Answered]) -> None:
+def _attach_diagnosis(check: Check, answered: list[Answered], hidden: bool) -> None:
     """Name the cause of the wrong answers, if one cause explains them all, and attach it to
-    every failing case that returned numbers."""
+    every failing case that returned numbers (``hidden``: in the words of a hidden
+    verdict)."""
     failing = [entry for entry in answered if not entry.result.passed]
     if not failing:
         return
-    cause = _diagnose(check, answered)
+    cause = _diagnose(check, answered, hidden)
     if cause is None:
-        _attach_sign_notes(check, failing)
+        _attach_sign_notes(check, failing, hidden)
         return
     for entry in failing:
         entry.result.diagnosis = cause.text
@@ -55,14 +60,16 @@ def _attach_diagnosis(check: Check, answered: list[Answered]) -> None:
         entry.result.cause_equation = cause.equation
 
 
-def _attach_sign_notes(check: Check, failing: list[Answered]) -> None:
+def _attach_sign_notes(check: Check, failing: list[Answered], hidden: bool) -> None:
     """Where no cause explains every case, a failing case whose answer is the correct one
     with signs flipped (everywhere, or in some entries at the right size) says so: a fact
     about that case, so it names no cause for the class report."""
     tol = (max(check.rtol, 1e-6), max(check.atol, 1e-8))
     for entry in failing:
         signs = [
-            slip for slip in _slips(check, entry.expected, entry.received, tol) if SIGN in slip
+            slip
+            for slip in _slips(check, entry.expected, entry.received, tol, hidden)
+            if SIGN in slip
         ]
         if signs:
             entry.result.diagnosis = (
@@ -71,7 +78,7 @@ def _attach_sign_notes(check: Check, failing: list[Answered]) -> None:
             )
 
 
-def _diagnose(check: Check, answered: list[Answered]) -> Cause | None:
+def _diagnose(check: Check, answered: list[Answered], hidden: bool) -> Cause | None:
     """The first mistake model that reproduces every answer, else a generic slip of the
     output shared by every failing case, else a slip of an input that reproduces every
     answer, else None."""
@@ -79,7 +86,8 @@ def _diagnose(check: Check, answered: list[Answered]) -> Cause | None:
     for mistake in check.mistakes():
         if _explains(check, mistake, answered, tol):
             return Cause(mistake.name, _mistake_text(mistake), mistake.equation)
-    return _generic_diagnosis(check, answered, tol) or _argument_diagnosis(check, answered, tol)
+    generic = _generic_diagnosis(check, answered, tol, hidden)
+    return generic or _argument_diagnosis(check, answered, tol)
 
 
 def _explains(check: Check, mistake: Mistake, answered: list[Answered], tol) -> bool:
@@ -104,7 +112,7 @@ def _mistake_text(mistake: Mistake) -> str:
     return f"{mistake.explanation} Reread {_equation(mistake.equation)}."
 
 
-def _generic_diagnosis(check: Check, answered: list[Answered], tol) -> Cause | None:
+def _generic_diagnosis(check: Check, answered: list[Answered], tol, hidden: bool) -> Cause | None:
     """Slips that look the same in every task (a sign, a constant factor, a transpose),
     named only when the same slip is found in every failing case (the cause's name is the
     slip in words)."""
@@ -112,7 +120,7 @@ def _generic_diagnosis(check: Check, answered: list[Answered], tol) -> Cause | N
     for entry in answered:
         if entry.result.passed:
             continue
-        hints = _slips(check, entry.expected, entry.received, tol)
+        hints = _slips(check, entry.expected, entry.received, tol, hidden)
         shared = hints if shared is None else [h for h in shared if h in hints]
         if not shared:
             return None
@@ -215,23 +223,23 @@ def _argument_cause(check: Check, kind: str, name: str) -> Cause:
     return Cause(f"sign of {name} flipped", text, check.equation)
 
 
-def _slips(check: Check, expected: list, received: list, tol) -> list[str]:
+def _slips(check: Check, expected: list, received: list, tol, hidden: bool) -> list[str]:
     with np.errstate(all="ignore"):
         return [
             f"{name} {slip}"
             for name, want, got in zip(check.outputs, expected, received)
-            if isinstance(got, np.ndarray) and (slip := _slip(want, got, tol))
+            if isinstance(got, np.ndarray) and (slip := _slip(want, got, tol, hidden))
         ]
 
 
-def _slip(want: np.ndarray, got: np.ndarray, tol) -> str:
+def _slip(want: np.ndarray, got: np.ndarray, tol, hidden: bool) -> str:
     """The generic slip that turns ``want`` into ``got``, if any ('' otherwise)."""
     same_shape = got.shape == want.shape
     if not np.any(want) or (same_shape and _close(got, want, *tol)):
         return ""
     if same_shape and _close(got, -want, *tol):
         return f"has the {SIGN} everywhere"
-    if same_shape and (partly := _partial_sign(want, got, tol)):
+    if same_shape and (partly := _partial_sign(want, got, tol, hidden)):
         return partly
     if same_shape and _close(got, 2 * want, *tol):
         return "is twice the correct value (a factor 1/2 dropped?)"
@@ -241,7 +249,8 @@ def _slip(want: np.ndarray, got: np.ndarray, tol) -> str:
         return "is the transpose of the correct matrix"
     ratio = _integer_ratio(got, want, tol) if same_shape else None
     if ratio is not None:
-        return f"is the correct value divided by {ratio:.4g}"
+        divisor = f"a whole number {_decade(ratio)}" if hidden else f"{ratio:.4g}"
+        return f"is the correct value divided by {divisor}"
     if same_shape and _single_precision(got, want):
         return (
             "agrees with the correct value to about seven digits, single precision, but not "
@@ -252,10 +261,11 @@ def _slip(want: np.ndarray, got: np.ndarray, tol) -> str:
     return ""
 
 
-def _partial_sign(want: np.ndarray, got: np.ndarray, tol) -> str:
+def _partial_sign(want: np.ndarray, got: np.ndarray, tol, hidden: bool) -> str:
     """'has the wrong sign ...' when ``got`` is ``want`` with the signs of some entries
     flipped (each at its right size), saying which: on or off the diagonal of a square
-    matrix, at up to three indices, else how many."""
+    matrix, at up to three indices, else how many (in a hidden verdict neither indices nor
+    a count)."""
     if not _close(np.abs(got), np.abs(want), *tol):
         return ""
     flipped = ~np.isclose(got, want, rtol=tol[0], atol=tol[1])
@@ -269,6 +279,8 @@ def _partial_sign(want: np.ndarray, got: np.ndarray, tol) -> str:
             return f"has the {SIGN} off the diagonal (the diagonal is right)"
         if np.array_equal(flipped, diagonal & nonzero):
             return f"has the {SIGN} on the diagonal (the rest is right)"
+    if hidden:
+        return f"has the {SIGN} in some entries (every entry has the right size)"
     if count <= 3 and want.ndim:
         places = [tuple(int(i) for i in index) for index in np.argwhere(flipped)]
         at = ", ".join(str(place[0] if len(place) == 1 else place) for place in places)

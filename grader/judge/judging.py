@@ -28,7 +28,7 @@ def judge(check: Check, cases: list[Case], records: Any, hidden: bool = False) -
         results.append(result)
         if entry is not None:
             answered.append(entry)
-    _attach_diagnosis(check, answered)
+    _attach_diagnosis(check, answered, hidden)
     passed = sum(r.passed for r in results)
     points = round(check.points * passed / len(cases), 2) if cases else 0.0
     return Verdict(check.name, check.title, check.equation, points, check.points, results)

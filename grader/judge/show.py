@@ -1,13 +1,16 @@
 """Expected and received answers as the student reads them, in a verdict with full
 detail: the two arrays of the first failing output side by side (small ones whole, larger
 ones cut to their first and last rows and columns, one of three or more axes by the matrix
-that holds the largest error), the sizes and place of the largest error (two significant
-digits in a hidden verdict), the wrong entries by index where a case withholds its values
-(``WITHHELD``), and what a received part that is not numbers is, in words.  No student code
-runs here."""
+that holds the largest error), the sizes and place of the largest error, the wrong entries
+by index where a case withholds its values (``WITHHELD``), and what a received part that is
+not numbers is, in words.  A hidden verdict names no index and no digit of an error: where
+and how large the error is are the student's code's to choose, so they could carry what the
+code read from the hidden inputs; it gives an error's size as a power of ten
+(``_decade``).  No student code runs here."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -27,33 +30,53 @@ def _describe(value: Any) -> str:
 
 
 def _error_sizes(want: np.ndarray, got: np.ndarray, atol: float, hidden: bool) -> str:
-    """The largest absolute and relative errors and where the largest is (two significant
-    digits in a hidden verdict, which must not give the expected values away)."""
+    """The largest absolute and relative errors and where the largest is; in a hidden
+    verdict each error's power of ten (``_decade``) and no index."""
     with np.errstate(all="ignore"):
         abs_err = np.abs(got - want)
         abs_err = np.where(np.isnan(abs_err), np.inf, abs_err)
         rel_err = abs_err / np.maximum(np.abs(want), max(atol, np.finfo(np.float64).tiny))
-    digits = 2 if hidden else 3
-    where = _at_index(abs_err == np.max(abs_err))
-    return (
-        f"max abs error {float(np.max(abs_err)):.{digits}g}, "
-        f"max rel error {float(np.max(rel_err)):.{digits}g}"
-        + (f" (largest{where})" if where else "")
+    largest_abs, largest_rel = float(np.max(abs_err)), float(np.max(rel_err))
+    if hidden:
+        return f"max abs error {_decade(largest_abs)}, max rel error {_decade(largest_rel)}"
+    where = _at_index(abs_err == largest_abs)
+    return f"max abs error {largest_abs:.3g}, max rel error {largest_rel:.3g}" + (
+        f" (largest{where})" if where else ""
     )
+
+
+HIDDEN_DECADES = (-12, 12)
+"""The powers of ten within which a hidden verdict says which decade an error lies in
+(beyond them: "below 1e-12", "above 1e+12")."""
+
+
+def _decade(size: float) -> str:
+    """The power of ten ``size`` lies in, as a hidden verdict says it: "between 1e+06 and
+    1e+07"; "below" or "above" the ends of ``HIDDEN_DECADES`` outside them (NaN above)."""
+    low, high = HIDDEN_DECADES
+    if not size < 10.0**high:
+        return f"above {10.0**high:.0e}"
+    if size < 10.0**low:
+        return f"below {10.0**low:.0e}"
+    exponent = min(math.floor(math.log10(size)), high - 1)
+    return f"between {10.0**exponent:.0e} and {10.0 ** (exponent + 1):.0e}"
 
 
 MAX_WRONG_LISTED = 8  # wrong entries named one by one in a verdict that withholds values
 WITHHELD = "the values of this case are not shown: they are the answer of a written exercise"
 
 
-def _wrong_entries(want: np.ndarray, got: np.ndarray, tolerance: tuple[float, float]) -> str:
+def _wrong_entries(
+    want: np.ndarray, got: np.ndarray, tolerance: tuple[float, float], hidden: bool
+) -> str:
     """Which entries of ``got`` are wrong, by index (up to ``MAX_WRONG_LISTED``, else how
-    many), and that the values are withheld: no number of the answer."""
+    many; neither in a hidden verdict), and that the values are withheld: no number of the
+    answer."""
+    if hidden or not want.ndim:
+        return f"({WITHHELD})"
     with np.errstate(all="ignore"):
         wrong = ~np.isclose(got, want, rtol=tolerance[0], atol=tolerance[1])
     count, size = int(np.count_nonzero(wrong)), int(want.size)
-    if not want.ndim:
-        return f"({WITHHELD})"
     places = [tuple(int(i) for i in index) for index in np.argwhere(wrong)]
     if count and count <= MAX_WRONG_LISTED:
         at = ", ".join(str(place[0] if len(place) == 1 else place) for place in places)
