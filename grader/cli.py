@@ -91,8 +91,11 @@ def _collect_export(args) -> int:
 
 def _report_intake(course: Course, intake) -> bool:
     """Print what was taken in and what was skipped; True when something was skipped."""
+    from grader.pipeline.intake.files import shown
+    from grader.pipeline.outputs.export import shown_name
+
     for student, path in intake.taken:
-        print(f"took in {student}: {path.relative_to(course.root)}")
+        print(f"took in {shown_name(student)}: {shown(str(path.relative_to(course.root)))}")
     for reason in intake.skipped:
         print(f"skipped {reason}", file=sys.stderr)
     for note in intake.retimed:
@@ -172,12 +175,14 @@ def cmd_autograde(args) -> int:
 
 def cmd_feedback(args) -> int:
     from grader.pipeline.intake.exchange import ExchangeFailed, release_feedback
+    from grader.pipeline.intake.files import shown
+    from grader.pipeline.outputs.export import shown_name
     from grader.pipeline.outputs.feedback import write_feedback
 
     course = _course(args)
     pages = write_feedback(course, args.student, args.assignment)
     for path in pages:
-        print(f"wrote {path}")
+        print(f"wrote {shown(str(path))}")
     if args.no_exchange:
         return EXIT_OK
     try:
@@ -186,7 +191,7 @@ def cmd_feedback(args) -> int:
         print(f"grader: {error}", file=sys.stderr)
         return EXIT_TROUBLE
     for student, assignment in released:
-        print(f"released the feedback of {student} on {assignment} to the exchange")
+        print(f"released the feedback of {shown_name(student)} on {assignment} to the exchange")
     return EXIT_OK
 
 

@@ -25,8 +25,12 @@ SALT_VARIABLE = "GRADER_SALT"
 
 
 def seed(purpose: str, name: str, secret: str = "") -> int:
-    """A 64-bit seed for the cases of check ``name`` (``purpose``: visible or hidden)."""
-    digest = hashlib.sha256(f"{purpose}:{secret}:{name}".encode()).digest()
+    """A 64-bit seed for the cases of check ``name`` (``purpose``: visible or hidden),
+    defined for every text a file name gives: one that is not UTF-8 (a student's folder,
+    in ``secret``) keeps its bytes, which Python holds as surrogate escapes; UTF-8 text is
+    encoded as always."""
+    key = f"{purpose}:{secret}:{name}".encode("utf-8", "surrogateescape")
+    digest = hashlib.sha256(key).digest()
     return int.from_bytes(digest[:8], "little")
 
 

@@ -5,12 +5,17 @@ The points of each graded cell come from ``grading/<student>/<assignment>/result
 from nbgrader's gradebook, where the Formgrader stores them.  A cell's score follows
 nbgrader's rule: the manual score where one was given, otherwise the automatic one.
 ``export_grades`` writes the grades as one CSV row per submission.
+
+A student's name is the name of a folder, which any tool may have made: the reports write
+it as ``shown_name`` gives it (bytes that are not UTF-8 and control characters as escapes),
+and every text field of a CSV file as ``csv_text`` gives it (never read as a formula).
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import unicodedata
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +26,7 @@ from sqlalchemy import or_
 from sqlalchemy.exc import SAWarning
 
 from grader.pipeline.course import Course
+from grader.pipeline.intake.files import shown
 from grader.pipeline.results import SubmissionResult
 
 EXPORT_COLUMNS = (
@@ -152,13 +158,13 @@ def export_grades(course: Course, path: Path) -> Path:
             manual = "" if g.manual_points is None else number(g.manual_points)
             writer.writerow(
                 [
-                    g.student,
-                    g.assignment,
+                    csv_text(shown_name(g.student)),
+                    csv_text(g.assignment),
                     number(g.auto_points),
                     manual,
                     number(g.total),
                     number(g.max_points),
-                    g.status,
+                    csv_text(g.status),
                     g.needs_manual,
                     len(g.problems),
                     "yes" if g.flagged else "no",
@@ -171,6 +177,30 @@ def export_grades(course: Course, path: Path) -> Path:
 def number(value: float) -> str:
     """A score as text: at most four decimals, no trailing zeros (``2``, ``1.5``)."""
     return f"{round(float(value), 4):.10g}"
+
+
+def shown_name(name: str) -> str:
+    """A student's name (their folder's) as text every report can hold, on one line: bytes
+    that are not UTF-8 (held as surrogate escapes) and control characters, a newline for
+    one, as backslash escapes; any other name as it is."""
+    return "".join(
+        character.encode("unicode_escape").decode("ascii")
+        if unicodedata.category(character) == "Cc"
+        else character
+        for character in shown(name)
+    )
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+"""The first characters that make a spreadsheet read a CSV field as a formula."""
+
+
+def csv_text(text: str) -> str:
+    """``text`` as a text field of a CSV file: one that starts as a formula would
+    (``FORMULA_STARTS``) behind a ``'``, which a spreadsheet reads as text; bytes that are
+    not UTF-8 as escapes (``shown``)."""
+    text = shown(text)
+    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
 
 
 def _check_selection(kind: str, wanted: list[str] | None, known: set[str], course: Course):

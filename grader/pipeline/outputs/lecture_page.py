@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
-from grader.pipeline.outputs.export import number
+from grader.pipeline.outputs.export import number, shown_name
 from grader.pipeline.outputs.mistakes import CAUSE, UNRECOGNISED, TaskMistakes
 from grader.pipeline.outputs.mistakes_history import Comparison
 from grader.pipeline.outputs.mistakes_tables import HOW_COUNTED, change_text, percent
@@ -97,7 +97,7 @@ def write_lecture_page(
             "</main></body></html>",
         ]
     )
-    path.write_text(page + "\n", encoding="utf-8")
+    path.write_text(page + "\n", encoding="utf-8", errors="backslashreplace")
     return path
 
 
@@ -221,7 +221,8 @@ def _look_at_section(look_at: list[tuple[str, str, str, str]], tasks: list[TaskM
     if not rows:
         return '<h2 id="look">Submissions to look at</h2><p>None.</p>'
     lines = [
-        f"<tr><td>{e(s)}</td><td>{e(a)}</td><td>{e(kind)}</td><td>{e(message)}</td></tr>"
+        f"<tr><td>{e(shown_name(s))}</td><td>{e(a)}</td><td>{e(kind)}</td>"
+        f"<td>{e(message)}</td></tr>"
         for s, a, kind, message in rows
     ]
     return "\n".join(

@@ -7,7 +7,7 @@ import csv
 from pathlib import Path
 from typing import TextIO
 
-from grader.pipeline.outputs.export import number
+from grader.pipeline.outputs.export import csv_text, number, shown_name
 from grader.pipeline.outputs.markdown_text import literal
 from grader.pipeline.outputs.mistakes import CAUSE, FULL, TaskMistakes
 from grader.pipeline.outputs.mistakes_history import Change, Comparison
@@ -47,7 +47,8 @@ def percent(share: float) -> str:
 
 def write_mistakes_csv(tasks: list[TaskMistakes], path: Path) -> Path:
     """One row per outcome of each task (the lost points ranked, then full points, whose
-    rank is empty), with the students who had it, space-separated."""
+    rank is empty), with the students who had it, space-separated (each as ``shown_name``
+    gives it); every text field as ``csv_text`` gives it."""
     with path.open("w", newline="", encoding="utf-8") as stream:
         writer = csv.writer(stream)
         writer.writerow(MISTAKE_COLUMNS)
@@ -55,21 +56,17 @@ def write_mistakes_csv(tasks: list[TaskMistakes], path: Path) -> Path:
             ranks = {id(t): i for i, t in enumerate(task.lost, 1)}
             for tally in task.tallies:
                 outcome = tally.outcome
+                students = " ".join(map(shown_name, tally.students))
                 writer.writerow(
                     [
-                        task.assignment,
-                        task.grade_id,
-                        task.check,
-                        task.title,
+                        *map(csv_text, (task.assignment, task.grade_id, task.check, task.title)),
                         ranks.get(id(tally), ""),
-                        outcome.kind,
-                        outcome.name,
-                        outcome.sentence,
-                        outcome.equation,
+                        *map(csv_text, (outcome.kind, outcome.name, outcome.sentence)),
+                        csv_text(outcome.equation),
                         tally.count,
                         task.submissions,
                         number(task.share(tally)),
-                        " ".join(tally.students),
+                        csv_text(students),
                     ]
                 )
     return path

@@ -24,7 +24,13 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from grader.pipeline.course import Course
-from grader.pipeline.outputs.export import SubmissionGrades, class_grades, number
+from grader.pipeline.outputs.export import (
+    SubmissionGrades,
+    class_grades,
+    csv_text,
+    number,
+    shown_name,
+)
 from grader.pipeline.outputs.lecture_page import write_lecture_page
 from grader.pipeline.outputs.markdown_text import literal
 from grader.pipeline.outputs.mistakes import class_mistakes, trusted_results
@@ -152,7 +158,8 @@ def _write_questions(found: list[Question], path: Path) -> None:
                 values = [number(v) for v in [*stats, full / s.size, zero / s.size]]
             else:
                 values = [""] * 7
-            head = [q.assignment, q.grade_id, q.check, q.kind, number(q.max_points)]
+            texts = [csv_text(text) for text in (q.assignment, q.grade_id, q.check, q.kind)]
+            head = [*texts, number(q.max_points)]
             writer.writerow([*head, s.size, q.waiting, *values])
 
 
@@ -236,10 +243,13 @@ def flagged_rows(
 
 
 def _write_flagged(rows: list[tuple[str, str, str, str]], csv_path: Path, md_path: Path) -> None:
+    """``flagged.csv`` and ``flagged.md`` from the (student, assignment, kind, message) rows,
+    each student named as ``shown_name`` gives it."""
     with csv_path.open("w", newline="", encoding="utf-8") as stream:
         writer = csv.writer(stream)
         writer.writerow(FLAG_COLUMNS)
-        writer.writerows(rows)
+        for student, *texts in rows:
+            writer.writerow([csv_text(shown_name(student)), *map(csv_text, texts)])
     submissions = sorted({(s, a) for s, a, _, _ in rows})
     flags = sum(kind != "problem" for _, _, kind, _ in rows)
     lines = ["# Submissions to look at", ""]
@@ -252,13 +262,13 @@ def _write_flagged(rows: list[tuple[str, str, str, str]], csv_path: Path, md_pat
             f"student's feedback.",
         ]
     for student, assignment in submissions:
-        lines += ["", f"## {literal(student)} / {literal(assignment)}", ""]
+        lines += ["", f"## {literal(shown_name(student))} / {literal(assignment)}", ""]
         lines += [
             f"- **{kind}**: {literal(message)}"
             for s, a, kind, message in rows
             if (s, a) == (student, assignment)
         ]
-    md_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    md_path.write_text("\n".join(lines) + "\n", encoding="utf-8", errors="backslashreplace")
 
 
 def print_grade_table(course: Course, stream: TextIO) -> None:
@@ -284,7 +294,8 @@ def print_grade_table(course: Course, stream: TextIO) -> None:
             marks += "L" * (g.late_seconds > 0)
             cells.append(f"{number(g.total)}/{number(g.max_points)}{marks}")
             total += g.total
-        rows.append([student, *cells, f"{number(total)}/{number(sum(tops.values()))}"])
+        total_cell = f"{number(total)}/{number(sum(tops.values()))}"
+        rows.append([shown_name(student), *cells, total_cell])
     labels = names
     widths = [max(len(r[i]) for r in rows) for i in range(len(names) + 2)]
     if sum(max(w, len(n)) for w, n in zip(widths[1:], names)) + widths[0] > TABLE_WIDTH:
