@@ -28,6 +28,16 @@ many cells it may have.  The grader reads every statement to build the grading r
 every cell to show the notebook, in the process that grades the whole class: a bound here
 bounds the time one submission can take of it.  A notebook of the course holds well under
 100,000 characters, in about a hundred cells."""
+MAX_DEPTH = 100
+"""How deeply the JSON of a submission may nest lists and objects.  Reading it, validating
+it and copying it recurse once or more per level, in the grader's process, whose recursion
+is bounded (1,000 frames by default): a bound here keeps every later step of the grading
+within it.  A notebook saved by Jupyter nests about ten levels, a little more for the JSON
+of a rich output."""
+TOO_DEEP = (
+    f"its JSON is nested too deeply to read (more than {MAX_DEPTH} levels; a notebook saved "
+    "by Jupyter nests about ten): submit the notebook as Jupyter saved it"
+)
 
 
 @dataclass
@@ -60,8 +70,12 @@ def parse_submission(data: bytes) -> nbformat.NotebookNode:
         raw = json.loads(text)
     except json.JSONDecodeError as error:
         raise UnreadableSubmission(f"the file is not valid JSON ({error})") from None
+    except RecursionError:  # nested deeper than the parser's recursion reaches
+        raise UnreadableSubmission(TOO_DEEP) from None
     if not isinstance(raw, dict) or not isinstance(raw.get("cells"), list):
         raise UnreadableSubmission("the file is JSON but not a notebook (no list of cells)")
+    if _nested_deeper(raw, MAX_DEPTH):
+        raise UnreadableSubmission(TOO_DEEP)
     if len(raw["cells"]) > MAX_CELLS:
         raise UnreadableSubmission(
             f"it has {len(raw['cells']):,} cells, more than the grader reads ({MAX_CELLS:,}; a "
@@ -85,6 +99,23 @@ def parse_submission(data: bytes) -> nbformat.NotebookNode:
             "remove what does not belong in it and submit again"
         )
     return nb
+
+
+def _nested_deeper(value: dict | list, limit: int) -> bool:
+    """Whether the parsed JSON ``value`` nests lists and objects more than ``limit`` levels
+    deep (a list or an object is one level), read level by level, without recursion."""
+    level, depth = [value], 0
+    while level:
+        depth += 1
+        if depth > limit:
+            return True
+        level = [
+            child
+            for item in level
+            for child in (item.values() if isinstance(item, dict) else item)
+            if isinstance(child, (dict, list))
+        ]
+    return False
 
 
 def repair(
