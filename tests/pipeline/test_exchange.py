@@ -192,6 +192,24 @@ def test_a_claimed_time_earlier_than_the_files_is_not_kept(course, exchange, tmp
     assert "0 new submissions" in capsys.readouterr().out  # the kept time is the later one
 
 
+@pytest.mark.parametrize("stamp", [None, "submitted on time, honestly"])
+def test_a_submission_without_a_readable_time_gets_its_files_time(
+    course, exchange, tmp_path, capsys, stamp
+):
+    """Without a readable timestamp.txt nbgrader would count a submission as on time."""
+    submit(tmp_path / "alice", exchange, "alice")
+    (folder,) = (exchange / COURSE_ID / "inbound").iterdir()
+    if stamp is None:
+        (folder / "timestamp.txt").unlink()
+    else:
+        (folder / "timestamp.txt").write_text(stamp)
+    capsys.readouterr()
+    assert cli.main(["collect", "--course", str(course.root)]) == cli.EXIT_OK
+    assert "has no readable time, but its files were written at" in capsys.readouterr().out
+    kept = submitted_at(course.submitted / "alice" / "a1")
+    assert abs(kept - datetime.now(timezone.utc).replace(tzinfo=None)) < timedelta(minutes=1)
+
+
 def test_an_honest_submissions_own_time_is_kept(course, exchange, tmp_path):
     submit(tmp_path / "bob", exchange, "bob")
     (folder,) = (exchange / COURSE_ID / "inbound").iterdir()

@@ -13,8 +13,9 @@ two files are read, each a regular file opened without following a link, up to a
 
 The time a submission claims (its ``timestamp.txt``, its folder's name) is the student's to
 write; the time its files last changed (their ``st_ctime``, which no account can set) is not.
-A claim earlier than that, by more than ``CLOCK_SLACK``, is not kept: the time taken in is
-when the files were written, and the instructor is told.
+A claim earlier than that, by more than ``CLOCK_SLACK``, or no readable claim at all (nbgrader
+would then count the submission as on time), is not kept: the time taken in is when the files
+were written, and the instructor is told.
 """
 
 from __future__ import annotations
@@ -74,27 +75,31 @@ def collect(course: Course, exchange: Exchange, assignment: Assignment) -> Intak
         except (OSError, ValueError) as error:
             intake.skipped.append(f"{submission.path.name}: {error}")
             continue
-        claimed = _claimed(files, submission.timestamp)
-        if claimed < changed - CLOCK_SLACK:
+        claimed = _claimed(files)
+        if claimed is None or claimed < changed - CLOCK_SLACK:
             files[TIMESTAMP] = changed.strftime(TIMESTAMP_FORMAT).encode()
+            said = (
+                "has no readable time"
+                if claimed is None
+                else (f"claims to be from {claimed:%Y-%m-%d %H:%M} UTC")
+            )
             intake.retimed.append(
-                f"{student}: {submission.path.name} claims to be from {claimed:%Y-%m-%d %H:%M} "
-                f"UTC, but its files were written at {changed:%Y-%m-%d %H:%M} UTC: that time "
-                f"is kept"
+                f"{student}: {submission.path.name} {said}, but its files were written at "
+                f"{changed:%Y-%m-%d %H:%M} UTC: that time is kept"
             )
         _store(target, files)
         intake.taken.append((student, target))
     return intake
 
 
-def _claimed(files: dict[str, bytes], named: datetime) -> datetime:
-    """The time a submission claims: its ``timestamp.txt`` (what nbgrader's due dates
-    read), else the time in its folder's name."""
+def _claimed(files: dict[str, bytes]) -> datetime | None:
+    """The time a submission claims in its ``timestamp.txt`` (what nbgrader's due dates
+    read); None when there is none or it is not a time."""
     text = files.get(TIMESTAMP, b"").decode("utf-8", errors="replace")[:200].strip()
     try:
-        return parse_utc(text) if text else named
-    except (ValueError, OverflowError):
-        return named
+        return parse_utc(text) if text else None
+    except (ValueError, OverflowError, TypeError):
+        return None
 
 
 def _submissions(inbound: Path, assignment: str, intake: Intake) -> list[Submission]:
