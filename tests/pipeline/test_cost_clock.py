@@ -138,6 +138,18 @@ def test_processor_time_spread_over_many_cores_counts_as_on_one():
     assert "15.2 s of processor time after receiving the cases (of 5)" in clock.too_slow()[A]
 
 
+def test_a_flood_of_records_reads_the_processor_time_a_few_times():
+    """Thousands of records lines within a moment cost one reading of ``/proc``."""
+    ticks, reads = Ticks(), []
+    clock = CostClock(cost_run("a"), ticks)
+    clock.processor = lambda: reads.append(ticks.now) or 0.0
+    clock.hear(request("a"))
+    for i in range(5000):
+        ticks.now = i * 1e-4
+        clock.hear(records("a"))
+    assert len(reads) == 3  # at the request, then 0.2 s and 0.4 s later
+
+
 def test_the_processor_time_of_a_tree_counts_every_descendant(tmp_path):
     """Children that burn processor time and are collected by their parent count in the
     parent's tree; another process's do not."""

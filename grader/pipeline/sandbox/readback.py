@@ -15,6 +15,7 @@ from grader.pipeline.sandbox.streams import Read
 from grader.sandboxed import channel
 
 MAX_LOG_LINES = 3
+PROCESSOR_READS_APART = 0.2  # seconds between two readings of a sandbox's processor time
 RUN_ERROR = "the grading run of your functions"
 
 
@@ -34,7 +35,8 @@ class CostClock:
     ``processor``, once the run has started, reads the processor time its sandbox has used
     (``processor_time.tree_clock``): a key's time is the larger of the two, so that a method
     spread over many processes or threads on a machine of many idle cores costs what it
-    would on one."""
+    would on one.  It is read at most every ``PROCESSOR_READS_APART`` seconds (a run that
+    sends thousands of records lines would otherwise have this side scan ``/proc`` for each)."""
 
     def __init__(self, run: GradingRun, now: Callable[[], float] = time.monotonic) -> None:
         self.windows, self.now = run.cost_windows, now
@@ -45,6 +47,7 @@ class CostClock:
         self.sent: dict[str, float] = {}
         self.arrived: dict[str, list[float]] = {}
         self.used: dict[str, list[float]] = {}  # processor time at sending, then at arrivals
+        self._last_read: tuple[float, float] | None = None  # (when, processor time read)
 
     def hear(self, line: bytes) -> bytes:
         """Take one line the run sent, as it arrives; what to send back (the cases it asks
@@ -98,7 +101,12 @@ class CostClock:
         return slow
 
     def _processor(self) -> float:
-        return self.processor() if self.processor is not None else 0.0
+        if self.processor is None:
+            return 0.0
+        now = self.now()
+        if self._last_read is None or now - self._last_read[0] >= PROCESSOR_READS_APART:
+            self._last_read = (now, self.processor())
+        return self._last_read[1]
 
     def read(self, problems: list[str]) -> tuple[dict[str, list[list[dict]]], list]:
         """The records and failed statements the run sent, as ``channel.read_messages``
