@@ -171,3 +171,16 @@ def test_a_withheld_case_in_a_hidden_verdict_names_no_wrong_entry():
     assert "not shown" in problems[0] and "ind" not in problems[0], problems[0]
     full = judge(check, shown, answers(check, wrong_at(1), shown)).results[0].problem
     assert "is wrong at index 1 (1 of 7 entries;" in full
+
+
+def test_a_hidden_verdict_does_not_count_warnings_exactly():
+    """How many warnings a function emits is its own to choose: a hidden verdict says one,
+    a few or many, never the number."""
+    from grader.judge.errors import _counted_warnings
+
+    def emitted(n):
+        return _counted_warnings([{"category": "RuntimeWarning", "message": "x"}] * n)
+
+    assert emitted(7645) == emitted(8220) and "many warnings (RuntimeWarning)" in emitted(12)[0]
+    assert "a few warnings" in emitted(3)[0] and "one warning" in emitted(1)[0]
+    assert not any(str(n) in emitted(n)[0] for n in (3, 12, 7645))

@@ -314,7 +314,7 @@ def test_planted_student_text_never_reaches_a_hidden_verdict(name):
     assert_no_student_text(verdict)
     notes = {note for r in verdict.results for note in r.warnings}
     assert any("wrote to standard error" in note for note in notes), notes
-    assert any("2 warnings (1 of another class, 1 RuntimeWarning)" in n for n in notes), notes
+    assert any("a few warnings (of another class, RuntimeWarning)" in n for n in notes), notes
 
 
 # -- the grader's own words survive a hidden verdict ------------------------------------------
