@@ -21,7 +21,10 @@ import types
 from collections.abc import Callable
 from typing import Any
 
-SHOWN_MODULES = ("IPython", "IPython.display", "IPython.core", "IPython.core.display", "ipywidgets")
+SHOWN_MODULES = (
+    *("IPython", "IPython.display", "IPython.core", "IPython.core.display"),
+    *("ipywidgets", "ipywidgets.widgets"),
+)
 
 
 class Shown:
@@ -54,9 +57,10 @@ class Shown:
         return f"<{type(self).__name__}: shown in a notebook only>"
 
 
-def show_nothing(*args: Any, **kwargs: Any) -> None:
-    """``display``, ``clear_output``, ``update_display``: a grading run shows nothing."""
-    return None
+def show_nothing(*args: Any, **kwargs: Any) -> Shown | None:
+    """``display``, ``clear_output``, ``update_display``: a grading run shows nothing.  A
+    call with a ``display_id`` gives a handle (``h.update(...)``), as IPython's does."""
+    return Shown() if kwargs.get("display_id") else None
 
 
 def interact(function: Callable | None = None, *args: Any, **kwargs: Any) -> Any:

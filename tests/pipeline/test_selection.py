@@ -641,3 +641,45 @@ def test_what_the_grading_run_lacks_is_not_the_students_failure(assignment, libr
     assert failed == []  # an import that fails binds stand-ins, and is not reported
     backprop = verdicts["two_layer_backprop"].results[0]
     assert backprop.problem == OWN_WORDS[channel.MISSING_HERE]
+
+
+def test_changes_through_loop_variables_and_augmented_names_are_kept(assignment):
+    """A loop whose body changes what its variables hold changes what it walks; ``s *= 2``
+    through another name changes an array in place; a loop that only reads is not replayed,
+    nor a block that calls a setting among other work."""
+    steps, _ = program(
+        assignment,
+        IMPORTS,
+        "TABLE = np.zeros((2, 2))\nfor i, row in enumerate(TABLE):\n    row[i] = 1.0\n"
+        "SCALE = np.ones(2)\ns = SCALE\ns *= 2.0\n"
+        "for row in TABLE:\n    print(row.sum())\n"
+        "for trial in range(3):\n    np.random.seed(trial)\n    print(np.random.normal())",
+        "def forward(W1, b1, W2, b2, X):\n    Z = np.tanh(X @ W1.T + b1) @ TABLE\n"
+        "    return Z, Z @ W2.T + b2\n\n"
+        "def backprop(*args):\n    return SCALE",
+    )
+    found = codes(steps)
+    for wanted in ("for i, row in enumerate(TABLE):\n    row[i] = 1.0", "s = SCALE", "s *= 2.0"):
+        assert wanted in found, (wanted, found)
+    assert "for row in TABLE:\n    print(row.sum())" not in found
+    assert not any(c.startswith("for trial") for c in found)
+
+
+def test_a_helper_that_fills_the_object_it_is_given_is_replayed(assignment):
+    """``register(ACTIVATIONS, "tanh", np.tanh)`` changes ``ACTIVATIONS`` when ``register``
+    fills its first parameter (by position or by name); a helper that only reads does not."""
+    steps, _ = program(
+        assignment,
+        IMPORTS,
+        "ACTIVATIONS = {}\n\ndef register(table, name, f):\n    table[name] = f\n\n"
+        "def show(table):\n    print(sorted(table))\n\n"
+        'register(ACTIVATIONS, "tanh", np.tanh)\nregister(name="id", f=None, table=ACTIVATIONS)\n'
+        "show(ACTIVATIONS)",
+        "def forward(W1, b1, W2, b2, X):\n    Z = ACTIVATIONS['tanh'](X @ W1.T + b1)\n"
+        "    return Z, Z @ W2.T + b2\n\n"
+        "def backprop(*args):\n    return 0.0",
+    )
+    found = codes(steps)
+    assert 'register(ACTIVATIONS, "tanh", np.tanh)' in found
+    assert 'register(name="id", f=None, table=ACTIVATIONS)' in found
+    assert "show(ACTIVATIONS)" not in found

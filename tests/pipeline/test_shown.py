@@ -24,14 +24,16 @@ def load(name: str):
 def test_display_shows_nothing_and_takes_what_a_notebook_gives_it():
     display = load("IPython.display")
     text = display.Markdown(data="**loss** 0.1")
-    assert display.display(text, display_id=True) is None
+    assert display.display(text) is None
     assert display.clear_output(wait=True) is None
-    assert display.update_display(display.HTML("<b>x</b>"), display_id="a") is None
+    display.update_display(display.HTML("<b>x</b>"), display_id="a")
     assert text.data == "**loss** 0.1" and "shown in a notebook only" in repr(text)
+    handle = display.display(text, display_id=True)
+    assert handle.update(display.Markdown("**loss** 0.05")) is None
 
 
 def test_widgets_keep_their_values_and_do_nothing_else():
-    widgets = load("ipywidgets")
+    widgets = load("ipywidgets.widgets")  # as ``from ipywidgets import widgets`` gives it
     bar = widgets.IntProgress(min=0, max=10, description="training")
     for _ in range(3):
         bar.value += 1
@@ -62,7 +64,8 @@ def test_found_only_where_nothing_else_provides_them():
         "import IPython\n"
         "IPython.display.clear_output(wait=True)\n"
         "from IPython.display import Markdown\n"
-        "from ipywidgets import IntProgress\n"
+        "from ipywidgets import IntProgress, widgets\n"
+        "widgets.IntSlider(value=2).value += 1\n"
         "print(sum(isinstance(f, shown.ShownModules) for f in sys.meta_path),"
         " type(sys.meta_path[-1]).__name__, IPython.display.__name__, Markdown.__module__,"
         " IntProgress(max=3).max, IPython.get_ipython())\n"

@@ -38,7 +38,7 @@ class Statement:
     through: tuple[tuple[str, frozenset[str]], ...] = ()
     # names it makes another name for an object of: ``(alias, name)`` (``table = TABLE``)
     aliases: tuple[tuple[str, str], ...] = ()
-    changed: frozenset[str] = frozenset()  # the names of ``binds`` it changes, not binds
+    changed: frozenset[str] = frozenset()  # the names whose objects it changes in place
 
     def changes(self, needed: set[str]) -> bool:
         """Whether it binds or changes a name of ``needed`` in a way the graded functions

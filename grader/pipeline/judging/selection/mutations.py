@@ -63,8 +63,10 @@ SETTING_CALLS = frozenset(
     {"setrecursionlimit", "seed", "seterr", "set_printoptions", "filterwarnings", "simplefilter"}
 )
 """Functions of a module whose call changes the interpreter's or a library's state
-(``sys.setrecursionlimit``, ``np.random.seed``, ``warnings.filterwarnings``, ...): a
-statement calling one is always replayed, as every later statement ran after it."""
+(``sys.setrecursionlimit``, ``np.random.seed``, ``warnings.filterwarnings``, ...): such a
+call made as a statement of its own is always replayed, as every later statement ran after
+it (one inside a loop or a block is not: the whole block would be replayed, an experiment
+with it)."""
 
 IN_PLACE_FUNCTIONS = frozenset(
     {
@@ -114,9 +116,14 @@ def _namespace_call(node: ast.AST) -> bool:
 
 
 def _changes(
-    node: ast.AST, imported: set[str], mutators: dict[str, set[str]], local: set[str] = frozenset()
+    node: ast.AST,
+    imported: set[str],
+    mutators: dict[str, set[str]],
+    local: set[str] = frozenset(),
+    fillers: dict[str, tuple[int | str, ...]] | None = None,
 ) -> tuple[set[str], bool, dict[str, set[str]]]:
-    """The names whose objects ``node`` changes when it runs itself, whether it binds names
+    """The names whose objects ``node`` changes when it runs itself (with the arguments it
+    passes to the notebook's functions that fill them, ``fillers``), whether it binds names
     it does not spell (``globals()[name] = ...``, ``exec``), and the names it changes by
     calling the notebook's functions (``mutators``), with those functions."""
     changed: set[str] = set()
@@ -131,6 +138,12 @@ def _changes(
         for d in p.decorator_list
     ]
     for part in parts:
+        if (
+            isinstance(part, ast.AugAssign)
+            and isinstance(part.target, ast.Name)
+            and part.target.id not in local
+        ):  # ``s *= 2`` changes an array or a list in place
+            changed.add(part.target.id)
         if isinstance(part, (ast.Attribute, ast.Subscript)) and isinstance(
             part.ctx, (ast.Store, ast.Del)
         ):
@@ -165,6 +178,10 @@ def _changes(
                     wildcard = True
                 for name in mutators.get(function.id, set()):
                     through.setdefault(name, set()).add(function.id)
+                for argument in _filled_arguments(part, (fillers or {}).get(function.id, ())):
+                    root = _plain_root(argument)
+                    if root is not None and root not in local | imported:
+                        changed.add(root)
             for argument in _filled_in_place(part):
                 root = _root(argument)
                 if isinstance(root, ast.Name) and root.id not in local | imported:
@@ -190,29 +207,91 @@ def _notebook_name(name: str, imported: set[str], local: set[str]) -> bool:
 
 
 def changes_settings(node: ast.AST, imported: set[str]) -> bool:
-    """Whether ``node`` calls a module's function of ``SETTING_CALLS`` when it runs."""
-    for part in _evaluated(node):
-        if isinstance(part, ast.Call) and isinstance(part.func, ast.Attribute):
-            root = _root(part.func.value)
-            if part.func.attr in SETTING_CALLS and isinstance(root, ast.Name):
-                if root.id in imported:
-                    return True
-    return False
+    """Whether the statement ``node`` is a call of a module's function of
+    ``SETTING_CALLS``."""
+    call = node.value if isinstance(node, ast.Expr) else None
+    if not isinstance(call, ast.Call) or not isinstance(call.func, ast.Attribute):
+        return False
+    root = _root(call.func.value)
+    return call.func.attr in SETTING_CALLS and isinstance(root, ast.Name) and root.id in imported
 
 
 def aliases(node: ast.AST) -> list[tuple[str, str]]:
     """``(alias, name)`` for each name an assignment makes another name for an object
     of: ``table = ACTIVATIONS``, ``rules = Rules.table``, ``A = B = {}`` (each of ``A`` and
-    ``B`` for the other).  A change through the alias changes what the name holds."""
+    ``B`` for the other), a loop's variables that its body changes for what it walks
+    (``for i, row in enumerate(TABLE): row[i] = 1``).  A change through the alias changes
+    what the name holds."""
+    if isinstance(node, (ast.For, ast.AsyncFor)):
+        walked = {
+            sub.id
+            for sub in ast.walk(node.iter)
+            if isinstance(sub, ast.Name)
+            and isinstance(sub.ctx, ast.Load)
+            and sub.id not in BUILTIN_NAMES
+        }
+        changed, _, _ = _changes(ast.Module(body=node.body, type_ignores=[]), set(), {})
+        targets = {
+            sub.id
+            for sub in ast.walk(node.target)
+            if isinstance(sub, ast.Name) and sub.id in changed
+        }
+        return [(target, name) for target in sorted(targets) for name in sorted(walked)]
     if not isinstance(node, ast.Assign):
         return []
     targets = [t.id for t in node.targets if isinstance(t, ast.Name)]
     found = [(a, b) for a in targets for b in targets if a != b]
-    value = node.value
-    while isinstance(value, (ast.Attribute, ast.Subscript)):  # not through a call's result
-        value = value.value
-    if isinstance(value, ast.Name):
-        found += [(target, value.id) for target in targets if target != value.id]
+    root = _plain_root(node.value)
+    if root is not None:
+        found += [(target, root) for target in targets if target != root]
+    return found
+
+
+def _filled(function: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
+    """The names whose objects ``function``'s body fills: an item or attribute set or
+    deleted on them, a mutating method called on them, ``name += ...``."""
+    found = set()
+    for sub in ast.walk(function):
+        if isinstance(sub, (ast.Attribute, ast.Subscript)) and isinstance(
+            sub.ctx, (ast.Store, ast.Del)
+        ):
+            found.add(_plain_root(sub.value))
+        elif isinstance(sub, ast.Call) and isinstance(sub.func, ast.Attribute):
+            if sub.func.attr in MUTATING_METHODS:
+                found.add(_plain_root(sub.func.value))
+        elif isinstance(sub, ast.AugAssign) and isinstance(sub.target, ast.Name):
+            found.add(sub.target.id)
+    return found - {None}
+
+
+def _plain_root(node: ast.AST) -> str | None:
+    """The name at the bottom of ``a.b[c]`` (not through a call's result: a new object)."""
+    while isinstance(node, (ast.Attribute, ast.Subscript)):
+        node = node.value
+    return node.id if isinstance(node, ast.Name) else None
+
+
+def _filled_arguments(call: ast.Call, filled: tuple[int | str, ...]) -> list[ast.AST]:
+    """The arguments of ``call`` given for the parameters ``filled`` (positions, names)."""
+    found = [call.args[i] for i in filled if isinstance(i, int) and i < len(call.args)]
+    found += [k.value for k in call.keywords if k.arg in filled]
+    return found
+
+
+def fillers(nodes: list[ast.stmt], imported: set[str]) -> dict[str, tuple[int | str, ...]]:
+    """The notebook's functions that change an object passed to them (``def register(table,
+    name, f): table[name] = f``): each with the positions and names of those parameters."""
+    found: dict[str, tuple[int | str, ...]] = {}
+    for node in nodes:
+        for function in _evaluated(node):
+            if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            parameters = [a.arg for a in (*function.args.posonlyargs, *function.args.args)]
+            every = {*parameters, *(a.arg for a in function.args.kwonlyargs)}
+            changed = _filled(function) & every
+            if changed:
+                positions = tuple(i for i, name in enumerate(parameters) if name in changed)
+                found[function.name] = positions + tuple(sorted(changed))
     return found
 
 

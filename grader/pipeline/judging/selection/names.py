@@ -17,6 +17,7 @@ from grader.pipeline.judging.selection.mutations import (
     _mutators,
     aliases,
     changes_settings,
+    fillers,
 )
 
 
@@ -31,6 +32,7 @@ def _statements(before: list[_Raw | GradedItem]) -> list[Statement | GradedItem]
         for alias in node.names
     }
     mutators = _mutators(nodes, imported)
+    filling = fillers(nodes, imported)
     sequence: list[Statement | GradedItem] = []
     for entry in before:
         if isinstance(entry, GradedItem):
@@ -41,14 +43,19 @@ def _statements(before: list[_Raw | GradedItem]) -> list[Statement | GradedItem]
                     Statement("", entry.label, entry.binds, entry.uses, entry.wildcard, entry.step)
                 )
         else:
-            sequence.append(_statement(entry, imported, mutators))
+            sequence.append(_statement(entry, imported, mutators, filling))
     return sequence
 
 
-def _statement(raw: _Raw, imported: set[str], mutators: dict[str, set[str]]) -> Statement:
+def _statement(
+    raw: _Raw,
+    imported: set[str],
+    mutators: dict[str, set[str]],
+    filling: dict[str, tuple[int | str, ...]],
+) -> Statement:
     node = raw.node
     binds, uses = _names(raw.text, node)
-    changed, wildcard, through = _changes(node, imported, mutators)
+    changed, wildcard, through = _changes(node, imported, mutators, fillers=filling)
     if isinstance(node, (ast.Import, ast.ImportFrom)):
         top = (node.module if isinstance(node, ast.ImportFrom) else node.names[0].name) or ""
         uses = uses | {PSEUDO + top.split(".")[0]}
@@ -66,7 +73,7 @@ def _statement(raw: _Raw, imported: set[str], mutators: dict[str, set[str]]) -> 
         always,
         tuple((name, frozenset(functions)) for name, functions in through.items()),
         tuple(aliases(node)),
-        frozenset(changed - binds),
+        frozenset(changed),
     )
 
 
