@@ -170,3 +170,36 @@ def test_the_sandbox_dev_is_read_only_and_its_devices_work(tmp_path):
     done = subprocess.run(argv, capture_output=True, text=True, timeout=60)
     assert done.stdout.split() == ["1"]
     assert "Read-only file system" in done.stderr
+
+
+# Children reaped by the kernel (SIGCHLD ignored) whose processor time /proc never shows.
+HIDDEN_CHILDREN = """
+import os, signal, time
+signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+for _ in range(2):
+    if os.fork() == 0:
+        while time.process_time() < 0.3:
+            pass
+        os._exit(0)
+try:
+    os.wait()  # with SIGCHLD ignored: returns when every child has ended, with ECHILD
+except ChildProcessError:
+    pass
+print("done")
+"""
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="cgroups are made for sandboxes started by root")
+def test_a_sandbox_cgroup_counts_the_time_of_children_the_kernel_reaped():
+    cap = ResourceCap.create(processes=64, memory_bytes=200 * 1024**2)
+    if cap is None or cap.processor_seconds() is None:
+        pytest.skip("no cgroup that counts processor time on this machine")
+    try:
+        before = cap.processor_seconds()
+        done = subprocess.run(
+            cap.wrap([sys.executable, "-c", HIDDEN_CHILDREN]), capture_output=True, timeout=60
+        )
+        used = cap.processor_seconds() - before
+    finally:
+        cap.remove()
+    assert done.returncode == 0 and used >= 0.55, used

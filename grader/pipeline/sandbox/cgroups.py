@@ -14,6 +14,11 @@ controller everything it holds in memory, shared memory included, and the ``cpu`
 controller gives the whole sandbox one share, however many sessions it makes (version 1 or
 2, whichever this machine lets root write).  Where none exists, ``ResourceCap.create``
 returns None and the caller says so.
+
+A cgroup also counts the processor time of everything in it (``processor_seconds``: the
+``cpuacct`` controller in version 1, ``cpu.stat`` in version 2), a count no process can hide
+from, not even one whose finished children the kernel reaps itself (``SIGCHLD`` ignored), whose
+time ``/proc`` never shows.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ LIMIT_FILES = {  # controller: (version 1 file, version 2 file)
     "pids": ("pids.max", "pids.max"),
     "memory": ("memory.limit_in_bytes", "memory.max"),
     "cpu": ("cpu.shares", "cpu.weight"),
+    "cpuacct": ("cpuacct.usage", "cpu.stat"),  # no limit: it counts processor time
 }
 CPU_SHARE = {"cpu.shares": 1024, "cpu.weight": 100}  # each sandbox the default share
 _names = itertools.count()
@@ -99,7 +105,33 @@ class ResourceCap:
                 cap.folders.append(folder)
             except OSError:
                 cls([folder]).remove()
+        counting = _own_cgroup("cpuacct")
+        if counting is not None and counting[1] == "cpuacct.usage":  # version 1, its own
+            folder = counting[0] / name
+            if folder not in cap.folders:
+                try:
+                    folder.mkdir()
+                    cap.folders.append(folder)
+                except OSError:
+                    pass
         return cap if cap.folders else None
+
+    def processor_seconds(self) -> float | None:
+        """The processor time used so far by every process that was ever in the sandbox's
+        cgroups; None where none of them counts it."""
+        for folder in self.folders:
+            try:
+                return int((folder / "cpuacct.usage").read_text()) / 1e9
+            except (OSError, ValueError):
+                pass
+            try:
+                for line in (folder / "cpu.stat").read_text().splitlines():
+                    key, _, value = line.partition(" ")
+                    if key == "usage_usec":
+                        return int(value) / 1e6
+            except (OSError, ValueError):
+                pass
+        return None
 
     def wrap(self, argv: list[str]) -> list[str]:
         """``argv`` started inside the cgroups: a shell moves itself into each, then becomes

@@ -406,7 +406,10 @@ class GradingWorker:
             deadline = time.monotonic() + seconds
             watch = self._watch(folder)
             if clock is not None:
-                clock.processor = tree_clock(process.pid)
+                if cap is not None and cap.processor_seconds() is not None:
+                    clock.processor = lambda: cap.processor_seconds() or 0.0
+                else:
+                    clock.processor = tree_clock(process.pid)
             if clock is None:
                 read = read_all(messages_read, MAX_MESSAGES_BYTES, deadline, watch)
             else:

@@ -4,8 +4,10 @@ descendants, living, or ended and collected by one of them, read from ``/proc/<p
 
 A grading run lives in its own process namespace (``bwrap --unshare-pid``), so whatever it
 starts stays a descendant of the process the grading worker started, and an orphan is
-collected by the namespace's first process: nothing it runs escapes the count.  The count
-includes every thread (a process's times are the sum of its threads').
+collected by the namespace's first process.  The count includes every thread (a process's
+times are the sum of its threads').  It misses the children of a process that ignores
+``SIGCHLD`` (the kernel reaps them and adds their time to no one): where the grader runs as
+root, the sandbox's cgroup counts instead (``cgroups.ResourceCap.processor_seconds``).
 """
 
 from __future__ import annotations

@@ -33,7 +33,8 @@ class CostClock:
     The records of the run's other cases pass as they come.  ``now`` is the clock.
 
     ``processor``, once the run has started, reads the processor time its sandbox has used
-    (``processor_time.tree_clock``): a key's time is the larger of the two, so that a method
+    (its cgroup's count where it has one, ``ResourceCap.processor_seconds``, else
+    ``processor_time.tree_clock``): a key's time is the larger of the two, so that a method
     spread over many processes or threads on a machine of many idle cores costs what it
     would on one.  It is read at most every ``PROCESSOR_READS_APART`` seconds (a run that
     sends thousands of records lines would otherwise have this side scan ``/proc`` for each)."""
